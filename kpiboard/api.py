@@ -1,0 +1,92 @@
+"""API pieces shared by every app: the error handler and the composed KPI endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import DatabaseError, InterfaceError, OperationalError
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from kpiboard.portfolio import portfolio_overview
+
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus 503 with Retry-After when the database cannot be reached: a
+    client should retry later, not treat an outage as its own fault (or ours, a 500)."""
+    if isinstance(exc, OperationalError | InterfaceError) or (
+        isinstance(exc, DatabaseError) and "connect" in str(exc).lower()
+    ):
+        response = Response(
+            {"detail": "The database is unavailable; retry later."},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
+    return drf_exception_handler(exc, context)
+
+
+class KpiSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    label = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    unit = serializers.CharField()
+    phase = serializers.CharField()
+    direction = serializers.CharField()
+    definition = serializers.CharField()
+
+
+class ModelKpisSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    in_production = serializers.BooleanField()
+    kpis = KpiSerializer(many=True)
+
+
+class PortfolioKpisSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    kpis = KpiSerializer(many=True)
+    models = ModelKpisSerializer(many=True)
+
+
+_FILTER_PARAMETERS = [
+    OpenApiParameter("industry", str, description="Industry name"),
+    OpenApiParameter("serving_mode", str, enum=["batch", "streaming"]),
+    OpenApiParameter("team", str, description="Team name"),
+    OpenApiParameter("model", str, description="Model name"),
+    OpenApiParameter("version", str),
+    OpenApiParameter("endpoint", str, description="Endpoint name"),
+    OpenApiParameter("window", str, enum=["1h", "24h", "7d", "30d", "90d"]),
+    OpenApiParameter("start", str, description="ISO 8601 start (instead of window)"),
+    OpenApiParameter("end", str, description="ISO 8601 end (instead of window)"),
+    OpenApiParameter("sort", str, description="Order of `models`, e.g. -inferences"),
+]
+
+
+class PortfolioKpisView(APIView):
+    @extend_schema(parameters=_FILTER_PARAMETERS, responses=PortfolioKpisSerializer)
+    def get(self, request: Request) -> Response:
+        overview = portfolio_overview(request.query_params)
+        if overview.errors:
+            return Response(overview.errors, status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {
+                "start": overview.time_range.start,
+                "end": overview.time_range.end,
+                "kpis": [kpi.as_dict() for kpi in overview.totals],
+                "models": [
+                    {
+                        "model": row.model.name,
+                        "in_production": row.in_production,
+                        "kpis": [kpi.as_dict() for kpi in row.kpis.values()],
+                    }
+                    for row in overview.rows
+                ],
+            }
+        )

@@ -1,0 +1,29 @@
+"""The Celery app and, in one place, every periodic task with its cadence in words."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kpiboard.settings")
+
+app = Celery("kpiboard")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # Every minute: the worker records that it is alive, so /healthz and the pages can
+    # say when background work last ran (and show a stale worker at once).
+    "worker-heartbeat-every-minute": {
+        "task": "lifecycle.catalog.tasks.worker_heartbeat_record",
+        "schedule": 60.0,
+    },
+    # Nightly at 03:15 UTC: revoke API tokens whose expiry has passed, so the admin
+    # list shows them as expired and they stop authenticating even if clocks drift.
+    "api-tokens-expire-nightly": {
+        "task": "lifecycle.catalog.tasks.api_tokens_expire",
+        "schedule": crontab(hour=3, minute=15),
+    },
+}

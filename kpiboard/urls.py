@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from kpiboard import api, views
+from lifecycle.catalog.urls import api_urlpatterns as catalog_api
+
+api_v1 = [
+    *catalog_api,
+    path("kpis/portfolio/", api.PortfolioKpisView.as_view(), name="kpis-portfolio"),
+]
+
+urlpatterns = [
+    path("", views.portfolio, name="portfolio"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("data/", include("lifecycle.dataprep.urls")),
+    path("development/", include("lifecycle.development.urls")),
+    path("deployment/", include("lifecycle.deployment.urls")),
+    path("monitoring/", include("lifecycle.monitoring.urls")),
+    path("value/", include("lifecycle.value.urls")),
+]

@@ -1,0 +1,82 @@
+"""Pages that compose several phases, and the health check."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+
+from kpiboard.charts import bar_by_name, series_lines
+from kpiboard.health import health_report
+from kpiboard.portfolio import portfolio_overview
+from lifecycle.catalog.filtersets import ServingEventFilterSet
+from lifecycle.catalog.kpis import KPI_DEFINITIONS
+from lifecycle.monitoring.kpis import ERROR_RATE, ERRORS, INFERENCES, LATENCY_P95
+
+_KPI_COLUMNS = (
+    "inferences",
+    "throughput_per_minute",
+    "throughput_per_hour",
+    "throughput_per_day",
+    "error_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+)
+_COLUMNS = (
+    ("name", "Model"),
+    ("industry", "Industry"),
+    ("team", "Team"),
+    ("serving_mode", "Serving mode"),
+    *((key, KPI_DEFINITIONS[key].label) for key in _KPI_COLUMNS),
+)
+
+
+def portfolio(request: HttpRequest) -> HttpResponse:
+    overview = portfolio_overview(request.GET)
+    charts = {}
+    if not overview.errors:
+        names = [row.model.name for row in overview.rows]
+        charts = {
+            "series": series_lines(
+                frame=overview.series,
+                columns={"inferences": INFERENCES, "errors": ERRORS},
+                title="Inferences and errors over time",
+            ),
+            "inferences": bar_by_name(
+                names=names,
+                values=[r.summary.inferences for r in overview.rows],
+                definition=INFERENCES,
+            ),
+            "error_rate": bar_by_name(
+                names=names,
+                values=[r.summary.error_rate for r in overview.rows],
+                definition=ERROR_RATE,
+                value_format=".2%",
+                target=[r.model.sla_error_rate for r in overview.rows],
+            ),
+            "latency_p95": bar_by_name(
+                names=names,
+                values=[r.summary.latency_ms["p95"] for r in overview.rows],
+                definition=LATENCY_P95,
+                value_format=",.1f",
+                target=[r.model.sla_latency_p95_ms for r in overview.rows],
+            ),
+        }
+    return render(
+        request,
+        "portfolio.html",
+        {
+            "overview": overview,
+            "charts": charts,
+            "filter_form": ServingEventFilterSet(request.GET).form,
+            "columns": _COLUMNS,
+            "kpi_columns": _KPI_COLUMNS,
+            "kpi_ids": set(_KPI_COLUMNS),
+        },
+        status=400 if overview.errors else 200,
+    )
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    report = health_report()
+    return JsonResponse(report, status=200 if report["ok"] else 503)

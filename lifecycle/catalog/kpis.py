@@ -1,0 +1,62 @@
+"""One definition per KPI: the API, the panels and their tooltips all read it from here.
+
+Phases declare their KPIs with `kpi_define` in their own `kpis.py`; the catalog only
+holds the registry and the value type, so it imports no phase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Direction(StrEnum):
+    HIGHER_IS_BETTER = "higher"
+    LOWER_IS_BETTER = "lower"
+    NEUTRAL = "neutral"
+
+
+@dataclass(frozen=True)
+class KpiDefinition:
+    id: str
+    phase: str
+    label: str
+    unit: str
+    direction: Direction
+    formula: str
+
+    @property
+    def tooltip(self) -> str:
+        return f"{self.label} ({self.unit}): {self.formula}"
+
+
+@dataclass(frozen=True)
+class KpiValue:
+    definition: KpiDefinition
+    value: float | int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        d = self.definition
+        return {
+            "id": d.id,
+            "label": d.label,
+            "value": self.value,
+            "unit": d.unit,
+            "phase": d.phase,
+            "direction": d.direction.value,
+            "definition": d.formula,
+        }
+
+
+KPI_DEFINITIONS: dict[str, KpiDefinition] = {}
+
+
+def kpi_define(
+    *, id: str, phase: str, label: str, unit: str, direction: Direction, formula: str
+) -> KpiDefinition:
+    if id in KPI_DEFINITIONS:
+        raise ValueError(f"KPI {id!r} is defined twice")
+    definition = KpiDefinition(id, phase, label, unit, direction, formula)
+    KPI_DEFINITIONS[id] = definition
+    return definition

@@ -1,0 +1,339 @@
+"""The shared nouns every lifecycle phase hangs off, and the serving events that several
+phases read (monitoring, deployment and business value).
+
+Names are the public identifiers (the API looks things up by name), so they may hold
+anything but a slash and surrounding blanks.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+name_validator = RegexValidator(
+    regex=r"^[^/\s](?:[^/]*[^/\s])?$",
+    message="Names may not contain '/' and may not start or end with a blank.",
+)
+
+
+def _name_field(**kwargs) -> models.CharField:
+    return models.CharField(max_length=200, unique=True, validators=[name_validator], **kwargs)
+
+
+class ServingMode(models.TextChoices):
+    BATCH = "batch", "Batch"
+    STREAMING = "streaming", "Streaming"
+
+
+class DeploymentRole(models.TextChoices):
+    PRODUCTION = "production", "Production"
+    SHADOW = "shadow", "Shadow"
+    CANARY = "canary", "Canary"
+
+
+class DataSource(models.TextChoices):
+    FIRST_PARTY = "first_party", "First-party"
+    THIRD_PARTY = "third_party", "Third-party"
+
+
+class Industry(models.Model):
+    name = _name_field()
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "industries"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Team(models.Model):
+    """A team, and the business unit it belongs to (the unit chargeback is billed to)."""
+
+    name = _name_field()
+    business_unit = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RegisteredModel(models.Model):
+    name = _name_field()
+    description = models.TextField(blank=True)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="models")
+    industry = models.ForeignKey(Industry, on_delete=models.PROTECT, related_name="models")
+    serving_mode = models.CharField(max_length=16, choices=ServingMode.choices)
+    unit_cost_usd = models.DecimalField(
+        max_digits=14,
+        decimal_places=8,
+        default=0,
+        validators=[MinValueValidator(0)],
+        help_text="Cost of one prediction, used when an event carries no cost of its own.",
+    )
+    sla_latency_p95_ms = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Target p95 latency in milliseconds.",
+    )
+    sla_error_rate = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Highest acceptable error rate, as a fraction (0.01 = 1%).",
+    )
+    sla_uptime = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Target uptime, as a fraction (0.999 = 99.9%).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "model"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Dataset(models.Model):
+    name = _name_field()
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="datasets")
+    description = models.TextField(blank=True)
+    source = models.CharField(
+        max_length=16, choices=DataSource.choices, default=DataSource.FIRST_PARTY
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DatasetVersion(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="versions")
+    version = models.CharField(max_length=100, validators=[name_validator])
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["dataset", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "version"], name="uniq_dataset_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.name}@{self.version}"
+
+
+class ModelVersion(models.Model):
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")
+    version = models.CharField(max_length=100, validators=[name_validator])
+    registered_at = models.DateTimeField(help_text="When the version entered the registry.")
+    run_id = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    datasets = models.ManyToManyField(
+        DatasetVersion,
+        blank=True,
+        related_name="model_versions",
+        help_text="Dataset versions this model version was trained on.",
+    )
+
+    class Meta:
+        ordering = ["model", "registered_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "version"], name="uniq_model_version")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model.name} v{self.version}"
+
+
+class Endpoint(models.Model):
+    """A serving endpoint; several models may share one (multi-model endpoints)."""
+
+    name = _name_field()
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, related_name="endpoints", null=True, blank=True
+    )
+    url = models.URLField(blank=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeploymentQuerySet(models.QuerySet):
+    def active_between(self, start: datetime, end: datetime) -> DeploymentQuerySet:
+        """Deployments that served at any moment of [start, end)."""
+        return self.filter(started_at__lt=end).filter(
+            Q(ended_at__isnull=True) | Q(ended_at__gt=start)
+        )
+
+
+class Deployment(models.Model):
+    """A model version on an endpoint, in a role, with a share of the endpoint's traffic."""
+
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="deployments"
+    )
+    endpoint = models.ForeignKey(Endpoint, on_delete=models.PROTECT, related_name="deployments")
+    role = models.CharField(max_length=16, choices=DeploymentRole.choices)
+    traffic_share = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text="Share of the endpoint's traffic, 0 to 1 (shadows see copies: 0).",
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeploymentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(traffic_share__gte=0) & Q(traffic_share__lte=1),
+                name="deployment_traffic_share_0_1",
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gt=models.F("started_at")),
+                name="deployment_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_version} on {self.endpoint.name} ({self.role})"
+
+
+class EventStatus(models.TextChoices):
+    OK = "ok", "OK"
+    ERROR = "error", "Error"
+
+
+class FailureClass(models.TextChoices):
+    DEPENDENCY = "dependency", "Dependency"
+    DEPLOYMENT = "deployment", "Deployment"
+    HARDWARE = "hardware", "Hardware"
+    DOWNTIME = "downtime", "Downtime / crash"
+    TIMEOUT = "timeout", "Timeout"
+    BAD_REQUEST = "bad_request", "Bad request"
+    OTHER = "other", "Other"
+
+
+class ServingEvent(models.Model):
+    """One inference, as pushed, logged or captured. `event_id` makes repeats harmless."""
+
+    event_id = models.CharField(max_length=200, unique=True)
+    timestamp = models.DateTimeField(help_text="When the inference happened (event time).")
+    received_at = models.DateTimeField(help_text="When kpiboard stored it.")
+    # The model is reachable through the version, but every panel filters by it, so it is
+    # kept on the row to spare a join over millions of events.
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="+")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="serving_events"
+    )
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=EventStatus.choices)
+    error_type = models.CharField(
+        max_length=16, choices=FailureClass.choices, blank=True, default=""
+    )
+    latency_ms = models.FloatField(null=True, blank=True)
+    caller = models.CharField(max_length=200, blank=True, default="")
+    features = models.JSONField(null=True, blank=True)
+    prediction = models.JSONField(null=True, blank=True)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["model", "timestamp"], name="event_model_time"),
+            models.Index(fields=["timestamp"], name="event_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status="ok", error_type="") | Q(status="error") & ~Q(error_type=""),
+                name="event_error_type_iff_error",
+            ),
+            models.CheckConstraint(
+                condition=Q(latency_ms__isnull=True) | Q(latency_ms__gte=0),
+                name="event_latency_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.event_id
+
+
+class Role(models.TextChoices):
+    """The four kinds of user; each is a Django group of the same name."""
+
+    EXECUTIVE = "executive", "Executive"
+    MLOPS = "mlops", "MLOps engineer"
+    DATA_TEAM = "data_team", "Data team"
+    ADMIN = "admin", "Admin"
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def usable(self, now: datetime) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
+
+
+class ApiToken(models.Model):
+    """An API key that belongs to a team. Only a hash of the key is stored."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=200, blank=True, help_text="What the token is for.")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MLOPS)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.team.name})"
+
+
+class WorkerHeartbeat(models.Model):
+    """The last time each Celery worker ran its periodic heartbeat task."""
+
+    hostname = models.CharField(max_length=255, unique=True)
+    pid = models.IntegerField()
+    beat_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.hostname} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

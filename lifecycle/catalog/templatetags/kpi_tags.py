@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from django import template
+from django.http import HttpRequest
+from django.utils.safestring import SafeString, mark_safe
+
+from lifecycle.catalog.kpis import KPI_DEFINITIONS, KpiValue
+
+register = template.Library()
+
+
+def kpi_value_format(value: float | int | None, unit: str) -> str:
+    """How a KPI value reads on a page; the API returns the raw number."""
+    if value is None:
+        return "n/a"
+    if unit == "fraction":
+        return f"{value * 100:.2f}%"
+    if unit == "count":
+        return f"{int(value):,}"
+    if unit == "ms":
+        return f"{value:,.1f} ms"
+    if unit == "USD":
+        return f"${value:,.2f}"
+    return f"{value:,.2f}"
+
+
+@register.filter
+def kpi_format(kpi: KpiValue) -> str:
+    return kpi_value_format(kpi.value, kpi.definition.unit)
+
+
+@register.simple_tag
+def kpi_tooltip(kpi_id: str) -> str:
+    return KPI_DEFINITIONS[kpi_id].tooltip
+
+
+@register.simple_tag
+def kpi_label(kpi_id: str) -> str:
+    return KPI_DEFINITIONS[kpi_id].label
+
+
+@register.simple_tag
+def query_with(request: HttpRequest, **changes: object) -> str:
+    """The current query string with some parameters replaced (None removes one)."""
+    query = request.GET.copy()
+    for key, value in changes.items():
+        if value is None:
+            query.pop(key, None)
+        else:
+            query[key] = str(value)
+    return "?" + query.urlencode() if query else "?"
+
+
+@register.simple_tag
+def sort_query(request: HttpRequest, key: str, current: str) -> str:
+    """Link for a column header: sorts by `key`, flipping direction on a second click."""
+    new = f"-{key}" if current != f"-{key}" else key
+    return query_with(request, sort=new)
+
+
+@register.filter
+def get_item(mapping: dict, key: str) -> object:
+    return mapping.get(key)
+
+
+_JSON_SCRIPT_ESCAPES = {ord(">"): "\\u003E", ord("<"): "\\u003C", ord("&"): "\\u0026"}
+
+
+@register.filter
+def json_embed(json_text: str) -> SafeString:
+    """A JSON string made safe inside <script type="application/json">, as json_script does
+    for Python values (a model name cannot close the script element)."""
+    return mark_safe(json_text.translate(_JSON_SCRIPT_ESCAPES))

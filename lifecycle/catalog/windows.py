@@ -1,0 +1,56 @@
+"""Time windows of the filter bar: a named window ending now, or a custom range."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+WINDOWS: dict[str, timedelta] = {
+    "1h": timedelta(hours=1),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+    "30d": timedelta(days=30),
+    "90d": timedelta(days=90),
+}
+WINDOW_LABELS = {
+    "1h": "Last hour",
+    "24h": "Last day",
+    "7d": "Last week",
+    "30d": "Last 30 days",
+    "90d": "Last 90 days",
+}
+DEFAULT_WINDOW = "7d"
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    """A half-open interval [start, end) with the words a page shows for it."""
+
+    start: datetime
+    end: datetime
+    label: str
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def minutes(self) -> float:
+        return self.duration.total_seconds() / 60.0
+
+
+def time_range_resolve(
+    *,
+    window: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime,
+) -> TimeRange:
+    """Custom range if start or end is given (the missing side defaults to now, or to the
+    default window before end), else the named window ending now."""
+    if start is not None or end is not None:
+        end = end or now
+        start = start or end - WINDOWS[DEFAULT_WINDOW]
+        return TimeRange(start, end, f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
+    window = window or DEFAULT_WINDOW
+    return TimeRange(now - WINDOWS[window], now, WINDOW_LABELS[window])

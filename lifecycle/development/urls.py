@@ -1,0 +1,9 @@
+from django.urls import path
+
+from lifecycle.development import views
+
+app_name = "development"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+]

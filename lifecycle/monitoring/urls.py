@@ -1,0 +1,9 @@
+from django.urls import path
+
+from lifecycle.monitoring import views
+
+app_name = "monitoring"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+]
