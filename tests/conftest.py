@@ -1,0 +1,96 @@
+"""Shared test setup: tasks run eagerly (one switch, here), and a small named cast."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from kpiboard.celery import app as celery_app
+from lifecycle.catalog.models import Role
+from lifecycle.catalog.tokens import api_token_create
+from tests import factories
+
+# Tests see task exceptions at the call site. The services suite switches this off in the
+# few tests that send work to a real worker.
+celery_app.conf.task_always_eager = True
+celery_app.conf.task_eager_propagates = True
+
+
+@pytest.fixture
+def alice(db):
+    """Alice is an executive."""
+    return factories.user_make("alice", Role.EXECUTIVE)
+
+
+@pytest.fixture
+def bob(db):
+    """Bob is an MLOps engineer."""
+    return factories.user_make("bob", Role.MLOPS)
+
+
+@pytest.fixture
+def dana(db):
+    """Dana is on a data team."""
+    return factories.user_make("dana", Role.DATA_TEAM)
+
+
+@pytest.fixture
+def root(db):
+    """Root is an admin."""
+    return factories.user_make("root", Role.ADMIN)
+
+
+@pytest.fixture
+def risk_team(db):
+    return factories.team_make("risk", "Finance")
+
+
+@pytest.fixture
+def growth_team(db):
+    return factories.team_make("growth", "Marketing")
+
+
+@pytest.fixture
+def fraud_scorer(db, risk_team):
+    return factories.model_make(
+        "fraud-scorer",
+        team=risk_team,
+        industry=factories.industry_make("payments"),
+        sla_latency_p95_ms=50.0,
+        sla_error_rate=0.01,
+    )
+
+
+@pytest.fixture
+def recommender(db, growth_team):
+    return factories.model_make(
+        "recommender",
+        team=growth_team,
+        industry=factories.industry_make("ecommerce"),
+        serving_mode="batch",
+    )
+
+
+def _client_for(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def api_as():
+    """api_as(user) -> an APIClient logged in as that user."""
+    return _client_for
+
+
+@pytest.fixture
+def token_client(db):
+    """token_client(team, role) -> an APIClient that sends a real API token."""
+
+    def make(team, role: Role = Role.MLOPS) -> APIClient:
+        _, key = api_token_create(team=team, role=role)
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client
+
+    return make
