@@ -49,7 +49,7 @@ def api_token_create(
 def api_token_authenticate(*, key: str, now: datetime | None = None) -> ApiToken | None:
     """The usable token this key belongs to, or None."""
     now = now or timezone.now()
-    parts = key.split("_")
+    parts = key.split("_", 2)  # the secret itself may contain "_"
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     token = ApiToken.objects.usable(now).select_related("team").filter(prefix=parts[1]).first()

@@ -140,6 +140,7 @@ def _latency_quantiles(events: QuerySet[ServingEvent], group_by: str | None) -> 
     ok = events.filter(status=EventStatus.OK, latency_ms__isnull=False).order_by()
     fields = [group_by, "latency_ms"] if group_by else ["latency_ms"]
     frame = pd.DataFrame(list(ok.values_list(*fields)), columns=fields)
+    frame["latency_ms"] = frame["latency_ms"].astype(float)  # an empty frame is untyped
     if group_by is None:
         frame["_all"] = 0
         group_by = "_all"

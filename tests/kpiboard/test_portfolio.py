@@ -1,0 +1,146 @@
+from datetime import timedelta
+from decimal import Decimal
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.http import QueryDict
+from django.urls import reverse
+from django.utils import timezone
+
+from kpiboard.portfolio import portfolio_overview
+from lifecycle.catalog.models import ServingEvent
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def portfolio(fraud_scorer, recommender):
+    """fraud-scorer in production with 40 recent events (4 errors); recommender's only
+    production deployment ended 60 days ago, with 10 recent events."""
+    now = timezone.now()
+    fraud_v1 = factories.version_make(fraud_scorer)
+    reco_v1 = factories.version_make(recommender)
+    factories.deployment_make(fraud_v1, started_at=now - timedelta(days=40))
+    factories.deployment_make(
+        reco_v1,
+        endpoint=factories.endpoint_make("batch-jobs"),
+        started_at=now - timedelta(days=90),
+        ended_at=now - timedelta(days=60),
+    )
+    events = [
+        factories.event_build(
+            fraud_v1,
+            timestamp=now - timedelta(hours=i + 1),
+            latency_ms=float(10 + i),
+            status="error" if i % 10 == 0 else "ok",
+            error_type="dependency" if i % 10 == 0 else "",
+        )
+        for i in range(40)
+    ] + [
+        factories.event_build(
+            reco_v1, timestamp=now - timedelta(hours=i + 1), latency_ms=float(100 + i)
+        )
+        for i in range(10)
+    ]
+    ServingEvent.objects.bulk_create(events)
+
+
+def _kpis(kpi_list) -> dict:
+    return {k.definition.id: k.value for k in kpi_list}
+
+
+def test_totals_equal_a_recomputation_from_raw_events(portfolio):
+    overview = portfolio_overview(QueryDict("window=7d"))
+    raw = pd.DataFrame(list(ServingEvent.objects.values("status", "latency_ms")))
+    totals = _kpis(overview.totals)
+    assert totals["inferences"] == len(raw) == 50
+    assert totals["error_rate"] == pytest.approx((raw.status == "error").mean())
+    ok = raw[raw.status == "ok"].latency_ms
+    assert totals["latency_p95_ms"] == pytest.approx(np.percentile(ok, 95))
+
+
+def test_models_in_production_counts_only_production_deployments_in_the_window(portfolio):
+    assert _kpis(portfolio_overview(QueryDict("window=7d")).totals)["models_in_production"] == 1
+    assert _kpis(portfolio_overview(QueryDict("window=90d")).totals)["models_in_production"] == 2
+
+
+def test_a_shadow_deployment_is_not_production(portfolio, recommender):
+    factories.deployment_make(recommender.versions.get(), role="shadow", traffic_share=Decimal("0"))
+    assert _kpis(portfolio_overview(QueryDict("window=7d")).totals)["models_in_production"] == 1
+
+
+def test_rows_sort_by_inferences_by_default_and_by_any_column(portfolio):
+    assert [r.model.name for r in portfolio_overview(QueryDict("")).rows] == [
+        "fraud-scorer",
+        "recommender",
+    ]
+    by_latency = portfolio_overview(QueryDict("sort=-latency_p95_ms")).rows
+    assert [r.model.name for r in by_latency] == ["recommender", "fraud-scorer"]
+
+
+def test_the_industry_toggle_narrows_rows_and_totals(portfolio):
+    overview = portfolio_overview(QueryDict("industry=ecommerce"))
+    assert [r.model.name for r in overview.rows] == ["recommender"]
+    assert _kpis(overview.totals)["inferences"] == 10
+
+
+def test_a_model_without_traffic_is_listed_with_zero_inferences(portfolio):
+    rows = portfolio_overview(QueryDict("start=2020-01-01T00:00:00Z&end=2020-01-02T00:00:00Z")).rows
+    assert [r.kpis["inferences"].value for r in rows] == [0, 0]
+    assert all(r.kpis["latency_p95_ms"].value is None for r in rows)
+
+
+def test_an_unknown_sort_key_is_an_error(portfolio):
+    assert "sort" in portfolio_overview(QueryDict("sort=bogus")).errors
+
+
+def test_the_kpi_api_serves_the_same_numbers_with_definitions(portfolio, api_as, alice):
+    response = api_as(alice).get(reverse("kpis-portfolio"), {"window": "7d"})
+    assert response.status_code == 200
+    kpis = {k["id"]: k for k in response.json()["kpis"]}
+    assert kpis["inferences"]["value"] == 50
+    assert kpis["error_rate"]["unit"] == "fraction" and kpis["error_rate"]["phase"] == "monitoring"
+    assert kpis["models_in_production"]["phase"] == "deployment"
+    assert kpis["latency_p95_ms"]["definition"].startswith("95th percentile")
+    models = {m["model"]: m for m in response.json()["models"]}
+    assert models["fraud-scorer"]["in_production"] is True
+
+
+def test_the_kpi_api_answers_a_bad_filter_with_a_400_naming_it(portfolio, api_as, alice):
+    response = api_as(alice).get(reverse("kpis-portfolio"), {"window": "2y"})
+    assert response.status_code == 400
+    assert "window" in response.json()
+
+
+def test_the_page_needs_a_login(portfolio, client):
+    response = client.get(reverse("portfolio"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_page_shows_each_model_with_definitions_on_hover(portfolio, client, alice):
+    client.force_login(alice)
+    response = client.get(reverse("portfolio"), {"window": "7d"})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-model="fraud-scorer"' in html and 'data-model="recommender"' in html
+    assert "95th percentile of the latency" in html  # the tooltip text
+    assert 'id="figure-latency_p95"' in html
+
+
+def test_the_page_answers_a_bad_filter_with_400_and_the_reason(portfolio, client, alice):
+    client.force_login(alice)
+    response = client.get(reverse("portfolio"), {"start": "2026-11-02", "end": "2026-11-01"})
+    assert response.status_code == 400
+    assert "end must be after start" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    ["dataprep:index", "development:index", "deployment:index", "monitoring:index", "value:index"],
+)
+def test_every_phase_page_renders_for_an_executive(portfolio, client, alice, url_name):
+    client.force_login(alice)
+    assert client.get(reverse(url_name), {"window": "30d"}).status_code == 200
