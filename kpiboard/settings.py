@@ -140,7 +140,9 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env_str("STATIC_ROOT") or BASE_DIR / "staticfiles")
+STATIC_ROOT = Path(
+    env_str("STATIC_ROOT") or (VAR_DIR / "static" if EMBEDDED else BASE_DIR / "staticfiles")
+)
 if EMBEDDED:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 # plotly.js comes from the installed plotly package, so the app works offline and the
