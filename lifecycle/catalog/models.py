@@ -7,6 +7,8 @@ anything but a slash and surrounding blanks.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 
 from django.conf import settings
@@ -280,6 +282,155 @@ class ServingEvent(models.Model):
 
     def __str__(self) -> str:
         return self.event_id
+
+
+class LifecyclePhase(models.TextChoices):
+    DATAPREP = "dataprep", "Data preparation"
+    DEVELOPMENT = "development", "Model development"
+    DEPLOYMENT = "deployment", "Deployment"
+    MONITORING = "monitoring", "Monitoring"
+    VALUE = "value", "Business value"
+
+
+class LifecycleMetric(models.Model):
+    """Any other number about a model in one phase: business value, infrastructure cost,
+    training metrics (phase "development", dimensions {"run_id": ...}) and the like.
+
+    `metric_id` makes a retried push harmless: the client may send its own; when it does
+    not, it is the SHA-256 of model, version, phase, name, timestamp and the canonical JSON
+    of the dimensions (see `lifecycle_metric_key`). A repeat is ignored, not updated, so a
+    corrected value needs a new timestamp, other dimensions or its own metric_id.
+    """
+
+    metric_id = models.CharField(max_length=200, unique=True)
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="metrics")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, null=True, blank=True, related_name="metrics"
+    )
+    phase = models.CharField(max_length=16, choices=LifecyclePhase.choices)
+    name = models.CharField(max_length=200)
+    value = models.FloatField()
+    timestamp = models.DateTimeField(help_text="When the value was true (event time).")
+    dimensions = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(help_text="When kpiboard stored it.")
+
+    class Meta:
+        ordering = ["timestamp"]
+        indexes = [
+            models.Index(fields=["model", "phase", "name", "timestamp"], name="metric_lookup"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_id}/{self.phase}/{self.name}={self.value}"
+
+
+def lifecycle_metric_key(
+    *,
+    model: str,
+    version: str | None,
+    phase: str,
+    name: str,
+    timestamp: datetime,
+    dimensions: dict,
+) -> str:
+    """The metric_id of a metric pushed without one: equal inputs give equal keys."""
+    canonical = json.dumps(
+        [model, version or "", phase, name, timestamp.isoformat(), dimensions],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Label(models.Model):
+    """Ground truth for one serving event, joined by `event_id` rather than a foreign key
+    so that a label arriving before its event is kept and joins when the event lands."""
+
+    event_id = models.CharField(max_length=200, unique=True)
+    label = models.JSONField()
+    timestamp = models.DateTimeField(help_text="When the truth became known.")
+    received_at = models.DateTimeField(help_text="When kpiboard stored it.")
+
+    class Meta:
+        ordering = ["timestamp"]
+
+    def __str__(self) -> str:
+        return f"label of {self.event_id}"
+
+
+class RollupGranularity(models.TextChoices):
+    MINUTE = "minute", "Minute"
+    HOUR = "hour", "Hour"
+    DAY = "day", "Day"
+
+
+class ServingRollup(models.Model):
+    """Serving events summed per time bucket, model version, endpoint and caller.
+
+    Derived data: recomputed from the raw events of a bucket (never incremented), so a
+    rollup task can run twice or be killed half-way without changing any count.
+    """
+
+    granularity = models.CharField(max_length=8, choices=RollupGranularity.choices)
+    bucket_start = models.DateTimeField()
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="+")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    caller = models.CharField(max_length=200, blank=True, default="")
+    inferences = models.BigIntegerField()
+    errors = models.BigIntegerField()
+    # {"timeout": 3, ...}: only the classes that occurred.
+    errors_by_class = models.JSONField(default=dict)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=8)
+    latency_count = models.BigIntegerField(help_text="Successful events with a latency.")
+    latency_sum_ms = models.FloatField()
+    prediction_count = models.BigIntegerField(help_text="Events with a numeric prediction.")
+    prediction_sum = models.FloatField()
+    prediction_sum_squares = models.FloatField()
+    prediction_min = models.FloatField(null=True)
+    prediction_max = models.FloatField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["granularity", "bucket_start"], name="rollup_time"),
+            models.Index(fields=["granularity", "model", "bucket_start"], name="rollup_model_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.granularity} {self.bucket_start:%Y-%m-%d %H:%M} v{self.model_version_id}"
+
+
+class LatencyRollup(models.Model):
+    """The latency histogram of the successful events per time bucket, model version and
+    endpoint (callers merged: no filter narrows latency by caller, and dropping that
+    dimension keeps a 30-day merge to a few thousand rows).
+
+    `histogram` is the sparse log-bucketed histogram of `lifecycle.catalog.latency`:
+    little-endian int16 bucket indexes followed by uint32 counts.
+    """
+
+    granularity = models.CharField(max_length=8, choices=RollupGranularity.choices)
+    bucket_start = models.DateTimeField()
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="+")
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    endpoint = models.ForeignKey(
+        Endpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    histogram = models.BinaryField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["granularity", "bucket_start"], name="latency_rollup_time"),
+            models.Index(
+                fields=["granularity", "model", "bucket_start"], name="latency_rollup_model_time"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.granularity} {self.bucket_start:%Y-%m-%d %H:%M} v{self.model_version_id}"
 
 
 class Role(models.TextChoices):
