@@ -3,11 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from ingestion.urls import api_urlpatterns as ingestion_api
 from kpiboard import api, views
 from lifecycle.catalog.urls import api_urlpatterns as catalog_api
 
 api_v1 = [
     *catalog_api,
+    *ingestion_api,
     path("kpis/portfolio/", api.PortfolioKpisView.as_view(), name="kpis-portfolio"),
 ]
 
