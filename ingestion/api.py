@@ -1,0 +1,171 @@
+"""The push API: serving events, labels and lifecycle metrics.
+
+The views read the body themselves instead of through DRF's parsers, to answer an
+oversized body with 413 (Django alone would answer 400) and a wrong type with 415, and
+to accept NDJSON as well as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ingestion.events import events_ingest
+from ingestion.labels import labels_ingest, metrics_ingest
+from ingestion.validation import BatchRejected, IngestResult
+
+JSON_TYPES = frozenset({"application/json"})
+NDJSON_TYPES = frozenset(
+    {
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/x-jsonlines",
+        "application/json-lines",
+    }
+)
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+def _max_bytes() -> int:
+    return getattr(settings, "KPIBOARD_INGEST_MAX_BODY_BYTES", 32 * 1024 * 1024)
+
+
+def _max_items() -> int:
+    return getattr(settings, "KPIBOARD_INGEST_MAX_ITEMS", 50_000)
+
+
+def _bad_body(reason: str, index: int | None = None) -> exceptions.ValidationError:
+    return exceptions.ValidationError(
+        {
+            "detail": "The body could not be read; nothing was stored.",
+            "errors": [{"index": index, "field": "", "reason": reason}],
+        }
+    )
+
+
+def body_read(request: Request) -> bytes:
+    """The raw body, refusing more than KPIBOARD_INGEST_MAX_BODY_BYTES with 413."""
+    limit = _max_bytes()
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > limit:
+        raise PayloadTooLarge(f"The body is {declared} bytes; the limit is {limit}.")
+    body = request._request.read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The body is over the limit of {limit} bytes.")
+    return body
+
+
+def items_parse(*, body: bytes, content_type: str, key: str) -> list[Any]:
+    """A JSON list, {key: [...]}, or NDJSON (one JSON object a line) as a list of items."""
+    media = content_type.split(";")[0].strip().lower()
+    if media not in JSON_TYPES | NDJSON_TYPES:
+        raise exceptions.UnsupportedMediaType(
+            media or "(none)",
+            detail=f"Send application/json or application/x-ndjson, not {media or 'nothing'}.",
+        )
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _bad_body(f"the body is not UTF-8 ({error.reason} at byte {error.start})") from None
+    if media in JSON_TYPES:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise _bad_body(f"not valid JSON: {error.msg} at line {error.lineno}") from None
+        if isinstance(data, dict) and isinstance(data.get(key), list) and len(data) == 1:
+            data = data[key]
+        if not isinstance(data, list):
+            raise _bad_body(f'expected a JSON list or {{"{key}": [...]}}')
+        items = data
+    else:
+        items = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as error:
+                raise _bad_body(
+                    f"line {number} is not valid JSON: {error.msg}", len(items)
+                ) from None
+    if len(items) > _max_items():
+        raise PayloadTooLarge(f"{len(items)} items in one batch; the limit is {_max_items()}.")
+    return items
+
+
+_PUSH_RESPONSES = {
+    202: OpenApiResponse(description="Stored: {accepted, repeats}"),
+    400: OpenApiResponse(description="Rejected whole: {detail, errors: [{index, field, reason}]}"),
+    403: OpenApiResponse(description="An item is for a model of another team"),
+    413: OpenApiResponse(description="Body or batch too large"),
+    415: OpenApiResponse(description="Not JSON or NDJSON"),
+    503: OpenApiResponse(description="Database unavailable; see Retry-After"),
+}
+
+
+class _PushView(APIView):
+    parser_classes: Sequence = ()
+    key: str = ""
+    ingest: Callable[..., IngestResult]
+
+    def post(self, request: Request) -> Response:
+        items = items_parse(
+            body=body_read(request), content_type=request.content_type, key=self.key
+        )
+        try:
+            result = type(self).ingest(rows=items, principal=request.user, source="api")
+        except BatchRejected as rejected:
+            code = status.HTTP_403_FORBIDDEN if rejected.forbidden else status.HTTP_400_BAD_REQUEST
+            return Response(rejected.as_dict(), status=code)
+        return Response(result.as_dict(), status=status.HTTP_202_ACCEPTED)
+
+
+class EventsPushView(_PushView):
+    """Push serving events (SPEC.md's field table): a JSON list, {"events": [...]}, or
+    NDJSON. Each event_id is stored once; a batch is stored whole or not at all."""
+
+    key = "events"
+    ingest = staticmethod(events_ingest)
+
+    @extend_schema(request=None, responses=_PUSH_RESPONSES)
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+class LabelsPushView(_PushView):
+    """Push labels: event_id, label, timestamp; joined to events by event_id."""
+
+    key = "labels"
+    ingest = staticmethod(labels_ingest)
+
+    @extend_schema(request=None, responses=_PUSH_RESPONSES)
+    def post(self, request: Request) -> Response:
+        return super().post(request)
+
+
+class MetricsPushView(_PushView):
+    """Push lifecycle metrics: model, optional version, phase, name, value, timestamp,
+    optional dimensions and metric_id."""
+
+    key = "metrics"
+    ingest = staticmethod(metrics_ingest)
+
+    @extend_schema(request=None, responses=_PUSH_RESPONSES)
+    def post(self, request: Request) -> Response:
+        return super().post(request)

@@ -1,0 +1,401 @@
+"""Serving events in: validate a batch against SPEC.md's field table, then store it once.
+
+Every source (REST push, log files, KServe) ends in `events_store`, so the same
+guarantees hold for all of them: an `event_id` is stored once, a batch is stored whole or
+not at all, and rollup marks are written in the same transaction as the events.
+
+On PostgreSQL the rows go through COPY into a temporary staging table and one
+`INSERT ... ON CONFLICT (event_id) DO NOTHING`; elsewhere (SQLite, the embedded default)
+through the ORM.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from ingestion.models import RollupMark
+from ingestion.validation import (
+    BatchRejected,
+    IngestResult,
+    ItemError,
+    is_number,
+    principal_may_push_for,
+    timestamp_parse,
+)
+from lifecycle.catalog.models import (
+    Endpoint,
+    FailureClass,
+    ModelVersion,
+    RegisteredModel,
+    ServingEvent,
+)
+
+EVENT_FIELDS = frozenset(
+    {
+        "event_id",
+        "timestamp",
+        "model",
+        "version",
+        "endpoint",
+        "latency_ms",
+        "status",
+        "error_type",
+        "caller",
+        "features",
+        "prediction",
+        "cost_usd",
+    }
+)
+_ERROR_TYPES = frozenset(FailureClass.values)
+_MAX_ID = 200
+
+
+@dataclass(slots=True)
+class PreparedEvent:
+    event_id: str
+    timestamp: datetime
+    model_id: int
+    model_version_id: int
+    endpoint_id: int | None
+    status: str
+    error_type: str
+    latency_ms: float | None
+    caller: str
+    features: dict | None
+    prediction: Any
+    cost_usd: Decimal | float
+
+
+@dataclass
+class ValidatedBatch:
+    events: list[PreparedEvent]
+    # Index in the input of each prepared event, for callers that skip bad items.
+    indexes: list[int]
+    errors: list[ItemError]
+
+
+def _short_string(value: Any, *, required: bool) -> str | None:
+    """None when fine, else the reason."""
+    if value is None or value == "":
+        return "is required" if required else None
+    if not isinstance(value, str):
+        return "must be a string"
+    if len(value) > _MAX_ID:
+        return f"at most {_MAX_ID} characters"
+    if "\x00" in value:
+        return "may not contain a NUL character"
+    return None
+
+
+def _features_problem(features: Any) -> str | None:
+    if features is None:
+        return None
+    if not isinstance(features, dict):
+        return "must be a flat object"
+    for key, value in features.items():
+        if isinstance(value, dict | list):
+            return f"{key!r} must be a number, string, boolean or null (the object is flat)"
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"{key!r} must be a finite number"
+        if (isinstance(value, str) and "\x00" in value) or "\x00" in key:
+            return f"{key!r} may not contain a NUL character"
+    return None
+
+
+class _Catalog:
+    """Names of one batch resolved with three queries, whatever the batch size."""
+
+    def __init__(self, rows: Sequence[Any]) -> None:
+        dicts = [r for r in rows if isinstance(r, dict)]
+        model_names = {r.get("model") for r in dicts if isinstance(r.get("model"), str)}
+        self.models = {m.name: m for m in RegisteredModel.objects.filter(name__in=model_names)}
+        versions = ModelVersion.objects.filter(model__in=self.models.values()).values_list(
+            "model_id", "version", "pk"
+        )
+        self.versions = {(model_id, name): pk for model_id, name, pk in versions}
+        endpoint_names = {r.get("endpoint") for r in dicts if isinstance(r.get("endpoint"), str)}
+        self.endpoints = dict(
+            Endpoint.objects.filter(name__in=endpoint_names).values_list("name", "pk")
+        )
+
+
+def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
+    """Check every item; collect each bad item's index, field and reason."""
+    catalog = _Catalog(rows)
+    allowed: dict[int, bool] = {}
+    events: list[PreparedEvent] = []
+    indexes: list[int] = []
+    errors: list[ItemError] = []
+
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            errors.append(ItemError(i, "", "each event must be a JSON object"))
+            continue
+        before = len(errors)
+
+        def bad(field: str, reason: str, i: int = i) -> None:
+            errors.append(ItemError(i, field, reason))
+
+        for key in row.keys() - EVENT_FIELDS:
+            bad(str(key), "unknown field")
+
+        event_id = row.get("event_id")
+        if problem := _short_string(event_id, required=True):
+            bad("event_id", problem)
+
+        timestamp = timestamp_parse(row.get("timestamp"))
+        if isinstance(timestamp, str):
+            bad("timestamp", "is required" if row.get("timestamp") is None else timestamp)
+
+        model = None
+        model_name = row.get("model")
+        if problem := _short_string(model_name, required=True):
+            bad("model", problem)
+        else:
+            model = catalog.models.get(model_name)
+            if model is None:
+                bad("model", f"no registered model named {model_name!r}")
+
+        version_id = None
+        version_name = row.get("version")
+        if problem := _short_string(version_name, required=True):
+            bad("version", problem)
+        elif model is not None:
+            version_id = catalog.versions.get((model.pk, version_name))
+            if version_id is None:
+                bad("version", f"model {model.name!r} has no version {version_name!r}")
+
+        endpoint_id = None
+        endpoint_name = row.get("endpoint")
+        if problem := _short_string(endpoint_name, required=False):
+            bad("endpoint", problem)
+        elif endpoint_name:
+            endpoint_id = catalog.endpoints.get(endpoint_name)
+            if endpoint_id is None:
+                bad("endpoint", f"no endpoint named {endpoint_name!r}")
+
+        status = row.get("status")
+        error_type = row.get("error_type") or ""
+        if status not in ("ok", "error"):
+            bad("status", "is required" if status is None else "must be 'ok' or 'error'")
+        elif status == "error":
+            if not error_type:
+                bad("error_type", "is required when status is error")
+            elif error_type not in _ERROR_TYPES:
+                bad("error_type", f"must be one of {', '.join(sorted(_ERROR_TYPES))}")
+        elif error_type:
+            bad("error_type", "only events with status error have an error_type")
+
+        latency = row.get("latency_ms")
+        if latency is None:
+            if status == "ok":
+                bad("latency_ms", "is required when status is ok")
+        elif not is_number(latency) or not math.isfinite(latency) or latency < 0:
+            bad("latency_ms", "must be a number >= 0")
+
+        caller = row.get("caller")
+        if problem := _short_string(caller, required=False):
+            bad("caller", problem)
+
+        features = row.get("features")
+        if problem := _features_problem(features):
+            bad("features", problem)
+
+        prediction = row.get("prediction")
+        if prediction is not None and not (
+            isinstance(prediction, str) or (is_number(prediction) and math.isfinite(prediction))
+        ):
+            bad("prediction", "must be a number or a string")
+        elif isinstance(prediction, str) and "\x00" in prediction:
+            bad("prediction", "may not contain a NUL character")
+
+        cost = row.get("cost_usd")
+        if cost is not None and (not is_number(cost) or not math.isfinite(cost) or cost < 0):
+            bad("cost_usd", "must be a number >= 0")
+
+        if model is not None:
+            if model.pk not in allowed:
+                allowed[model.pk] = principal_may_push_for(principal, model)
+            if not allowed[model.pk]:
+                bad("model", f"this token's team may not push events for {model.name!r}")
+
+        if len(errors) > before:
+            continue
+        events.append(
+            PreparedEvent(
+                event_id=event_id,
+                timestamp=timestamp.astimezone(UTC),
+                model_id=model.pk,
+                model_version_id=version_id,
+                endpoint_id=endpoint_id,
+                status=status,
+                error_type=error_type if status == "error" else "",
+                latency_ms=float(latency) if latency is not None else None,
+                caller=caller or "",
+                features=features,
+                prediction=prediction,
+                cost_usd=cost if cost is not None else model.unit_cost_usd,
+            )
+        )
+        indexes.append(i)
+    return ValidatedBatch(events, indexes, errors)
+
+
+def _copy_text(value: str) -> str:
+    """Escape a value for COPY's text format."""
+    return (
+        value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    )
+
+
+def _json_or_null(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    return _copy_text(json.dumps(value, separators=(",", ":")))
+
+
+_STAGING_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS ingest_event_staging (
+    event_id varchar(200), "timestamp" timestamptz, received_at timestamptz,
+    model_id bigint, model_version_id bigint, endpoint_id bigint, status varchar(8),
+    error_type varchar(16), latency_ms double precision, caller varchar(200),
+    features jsonb, prediction jsonb, cost_usd numeric(14, 8)
+) ON COMMIT DELETE ROWS
+"""
+_COLUMNS = (
+    'event_id, "timestamp", received_at, model_id, model_version_id, endpoint_id, status, '
+    "error_type, latency_ms, caller, features, prediction, cost_usd"
+)
+_INSERT_FROM_STAGING = f"""
+WITH inserted AS (
+    INSERT INTO catalog_servingevent ({_COLUMNS})
+    SELECT {_COLUMNS} FROM ingest_event_staging
+    ON CONFLICT (event_id) DO NOTHING
+    RETURNING model_version_id, "timestamp"
+), marks AS (
+    INSERT INTO ingestion_rollupmark (model_version_id, minute_start)
+    SELECT DISTINCT model_version_id, date_trunc('minute', "timestamp") FROM inserted
+    RETURNING 1
+)
+SELECT count(*) FROM inserted
+"""
+
+
+def _store_postgresql(events: list[PreparedEvent], received_at: datetime) -> int:
+    received = received_at.isoformat()
+    buffer = io.StringIO()
+    write = buffer.write
+    for e in events:
+        write(
+            "\t".join(
+                (
+                    _copy_text(e.event_id),
+                    e.timestamp.isoformat(),
+                    received,
+                    str(e.model_id),
+                    str(e.model_version_id),
+                    "\\N" if e.endpoint_id is None else str(e.endpoint_id),
+                    e.status,
+                    e.error_type,
+                    "\\N" if e.latency_ms is None else repr(e.latency_ms),
+                    _copy_text(e.caller),
+                    _json_or_null(e.features),
+                    _json_or_null(e.prediction),
+                    str(e.cost_usd),
+                )
+            )
+        )
+        write("\n")
+    buffer.seek(0)
+    with connection.cursor() as cursor:
+        cursor.execute(_STAGING_DDL)
+        cursor.cursor.copy_expert(f"COPY ingest_event_staging ({_COLUMNS}) FROM STDIN", buffer)
+        cursor.execute(_INSERT_FROM_STAGING)
+        accepted = cursor.fetchone()[0]
+        # ON COMMIT DELETE ROWS only empties the table at commit; a caller storing several
+        # batches in one transaction (the file reader) must not see the last one again.
+        cursor.execute("TRUNCATE ingest_event_staging")
+    return accepted
+
+
+def _store_orm(events: list[PreparedEvent], received_at: datetime) -> int:
+    ids = [e.event_id for e in events]
+    existing: set[str] = set()
+    for start in range(0, len(ids), 500):
+        existing.update(
+            ServingEvent.objects.filter(event_id__in=ids[start : start + 500]).values_list(
+                "event_id", flat=True
+            )
+        )
+    fresh = []
+    for e in events:
+        if e.event_id in existing:
+            continue
+        existing.add(e.event_id)  # a repeat inside the batch counts once, too
+        fresh.append(
+            ServingEvent(
+                event_id=e.event_id,
+                timestamp=e.timestamp,
+                received_at=received_at,
+                model_id=e.model_id,
+                model_version_id=e.model_version_id,
+                endpoint_id=e.endpoint_id,
+                status=e.status,
+                error_type=e.error_type,
+                latency_ms=e.latency_ms,
+                caller=e.caller,
+                features=e.features,
+                prediction=e.prediction,
+                cost_usd=Decimal(str(e.cost_usd)),
+            )
+        )
+    ServingEvent.objects.bulk_create(fresh, batch_size=500)
+    minutes = {(e.model_version_id, e.timestamp.replace(second=0, microsecond=0)) for e in fresh}
+    RollupMark.objects.bulk_create(
+        [RollupMark(model_version_id=v, minute_start=m) for v, m in sorted(minutes)],
+        batch_size=500,
+    )
+    return len(fresh)
+
+
+def events_store(*, events: list[PreparedEvent], received_at: datetime | None = None) -> int:
+    """Store prepared events in the current transaction; returns how many were new.
+
+    The caller owns the transaction (the file reader commits its offset in the same one)
+    and schedules the rollups with `rollups_schedule` once it commits.
+    """
+    if not events:
+        return 0
+    received_at = received_at or timezone.now()
+    if connection.vendor == "postgresql":
+        return _store_postgresql(events, received_at)
+    return _store_orm(events, received_at)
+
+
+def events_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> IngestResult:
+    """Validate and store one batch, all or nothing; raise BatchRejected on any bad item.
+
+    `principal` is the token or user pushing (None for trusted in-process sources);
+    `source` names the path in and is only logged.
+    """
+    from ingestion.rollups import rollups_schedule  # rollups import this module's models
+
+    batch = events_validate(rows=rows, principal=principal)
+    if batch.errors:
+        forbidden = all("may not push" in e.reason for e in batch.errors)
+        raise BatchRejected(batch.errors, forbidden=forbidden)
+    with transaction.atomic():
+        accepted = events_store(events=batch.events)
+        if accepted:
+            rollups_schedule()
+    return IngestResult(accepted=accepted, repeats=len(batch.events) - accepted)

@@ -1,0 +1,68 @@
+"""Bookkeeping of the ingestion paths: what still needs rolling up, how far each log file
+was read, and KServe requests waiting for their response."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from lifecycle.catalog.models import ModelVersion
+
+
+class RollupMark(models.Model):
+    """A minute of one model version whose rollups are stale.
+
+    Written in the same transaction as the events, so a rollup can never be forgotten:
+    if the broker is down or a worker dies, the mark stays until a rollup run commits the
+    recomputed buckets and deletes exactly the marks it read (never newer ones).
+    """
+
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
+    minute_start = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["model_version", "minute_start"], name="mark_lookup")]
+
+    def __str__(self) -> str:
+        return f"v{self.model_version_id} {self.minute_start:%Y-%m-%d %H:%M}"
+
+
+class LogFileOffset(models.Model):
+    """How far a serving-log file was read: committed with the rows read up to there."""
+
+    path = models.CharField(max_length=1000, unique=True)
+    # Bytes of the (decompressed) stream consumed, and the last line number read.
+    offset = models.BigIntegerField(default=0)
+    line = models.BigIntegerField(default=0)
+    accepted = models.BigIntegerField(default=0)
+    repeats = models.BigIntegerField(default=0)
+    rejected = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.path} @ line {self.line}"
+
+
+class KServeMessageKind(models.TextChoices):
+    REQUEST = "request", "Request"
+    RESPONSE = "response", "Response"
+
+
+class KServePending(models.Model):
+    """Half of a KServe request/response pair, waiting for the other half (same ce-id)."""
+
+    ce_id = models.CharField(max_length=200)
+    kind = models.CharField(max_length=8, choices=KServeMessageKind.choices)
+    inference_service = models.CharField(max_length=200)
+    endpoint = models.CharField(max_length=200, blank=True, default="")
+    event_time = models.DateTimeField()
+    body = models.JSONField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ce_id", "kind"], name="kserve_pending_once")
+        ]
+        indexes = [models.Index(fields=["received_at"], name="kserve_pending_age")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.ce_id}"

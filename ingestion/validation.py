@@ -1,0 +1,80 @@
+"""Shared pieces of every push: item errors, batch rejection, who may push for what."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from lifecycle.catalog.models import RegisteredModel, Role
+from lifecycle.catalog.roles import role_of
+
+MAX_ERRORS_REPORTED = 100
+
+
+@dataclass(frozen=True)
+class ItemError:
+    index: int
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"index": self.index, "field": self.field, "reason": self.reason}
+
+
+class BatchRejected(Exception):
+    """Nothing of the batch was stored. `forbidden` means a team-scope refusal (403)."""
+
+    def __init__(self, errors: list[ItemError], *, forbidden: bool = False) -> None:
+        super().__init__(f"{len(errors)} bad item(s)")
+        self.errors = errors
+        self.forbidden = forbidden
+
+    def as_dict(self) -> dict[str, Any]:
+        shown = self.errors[:MAX_ERRORS_REPORTED]
+        return {
+            "detail": "The batch was rejected; nothing of it was stored.",
+            "error_count": len(self.errors),
+            "errors": [e.as_dict() for e in shown],
+        }
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    repeats: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"accepted": self.accepted, "repeats": self.repeats}
+
+
+def timestamp_parse(value: Any) -> datetime | str:
+    """A datetime with a zone, or the reason it is not one."""
+    if not isinstance(value, str):
+        return "must be an ISO 8601 string with a time zone"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return "not an ISO 8601 date and time"
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        return "needs a time zone (e.g. Z or +00:00)"
+    return parsed
+
+
+def principal_may_push_for(principal: Any, model: RegisteredModel) -> bool:
+    """Admins (and trusted in-process sources, principal None) push for any model; a
+    token pushes only for its own team's models; a logged-in user by role alone, since
+    users belong to no team."""
+    if principal is None:
+        return True
+    if role_of(principal) == Role.ADMIN:
+        return True
+    team = getattr(principal, "team", None)
+    if team is not None:
+        return model.team_id == team.pk
+    return True
+
+
+def is_number(value: Any) -> bool:
+    # bool is an int in Python, but `true` is not a latency.
+    return isinstance(value, int | float) and not isinstance(value, bool)

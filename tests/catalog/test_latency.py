@@ -1,0 +1,47 @@
+"""The latency histogram against exact numpy percentiles."""
+
+import numpy as np
+import pytest
+
+from lifecycle.catalog.latency import (
+    RELATIVE_ERROR,
+    histogram_blobs_merge,
+    histogram_count,
+    histogram_decode,
+    histogram_encode,
+    histogram_from_latencies,
+    histogram_quantiles,
+)
+
+QUANTILES = (0.5, 0.95, 0.99, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_percentiles_stay_within_the_relative_error_bound(seed):
+    rng = np.random.default_rng(seed)
+    latencies = np.concatenate([rng.lognormal(3, 1.2, 5000), rng.uniform(0, 2, 50)])
+    estimated = histogram_quantiles(histogram_from_latencies(latencies), QUANTILES)
+    for q, value in zip(QUANTILES, estimated, strict=True):
+        exact = np.percentile(latencies, q * 100)
+        assert value == pytest.approx(exact, rel=RELATIVE_ERROR + 1e-12, abs=1e-3)
+    assert RELATIVE_ERROR < 0.005
+
+
+def test_merging_parts_equals_the_histogram_of_the_whole():
+    rng = np.random.default_rng(7)
+    latencies = rng.lognormal(2, 0.8, 3000)
+    parts = [histogram_encode(histogram_from_latencies(p)) for p in np.array_split(latencies, 7)]
+    merged = histogram_blobs_merge(parts)
+    whole = histogram_from_latencies(latencies)
+    assert np.array_equal(merged[0], whole[0]) and np.array_equal(merged[1], whole[1])
+    assert histogram_count(merged) == 3000
+
+
+def test_it_round_trips_through_bytes_and_reads_zero_as_zero():
+    histogram = histogram_from_latencies(np.array([0.0, 0.0, 5.0]))
+    decoded = histogram_decode(histogram_encode(histogram))
+    assert histogram_quantiles(decoded, [0.0, 0.5]) == [0.0, 0.0]
+
+
+def test_an_empty_histogram_has_no_percentiles():
+    assert histogram_quantiles(histogram_blobs_merge([]), [0.5]) == [None]
