@@ -244,3 +244,15 @@ LOGGING = {
 # --- kpiboard --------------------------------------------------------------------------
 # Time windows of the filter bar, shortest first; the default is used when none is given.
 KPIBOARD_DEFAULT_WINDOW = "7d"
+
+# --- Ingestion (issue 3; see docs/ingestion.md) ---------------------------------------
+# Push API limits: a larger body or batch is answered 413 (Django alone would say 400).
+KPIBOARD_INGEST_MAX_BODY_BYTES = env_int("KPIBOARD_INGEST_MAX_BODY_BYTES", 32 * 1024 * 1024)
+KPIBOARD_INGEST_MAX_ITEMS = env_int("KPIBOARD_INGEST_MAX_ITEMS", 50_000)
+# Folder of serving-log files scanned every minute (embedded: var/serving-logs).
+KPIBOARD_SERVING_LOG_DIR = env_str("KPIBOARD_SERVING_LOG_DIR") or (
+    str(VAR_DIR / "serving-logs") if EMBEDDED else None
+)
+# KServe logs a response only for HTTP 200: a request still unanswered after this many
+# seconds becomes an error event of class "other".
+KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS = env_int("KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS", 60)
