@@ -26,4 +26,15 @@ app.conf.beat_schedule = {
         "task": "lifecycle.catalog.tasks.api_tokens_expire",
         "schedule": crontab(hour=3, minute=15),
     },
+    # Every minute: roll up whatever events are still marked stale. Pushes enqueue a
+    # refresh themselves; this sweep catches up after the broker or a worker was down.
+    "rollups-refresh-every-minute": {
+        "task": "ingestion.tasks.rollups_refresh_task",
+        "schedule": 60.0,
+    },
+    # Every minute: read what is new in the serving-log folder (KPIBOARD_SERVING_LOG_DIR).
+    "serving-logs-scan-every-minute": {
+        "task": "ingestion.tasks.serving_logs_scan_task",
+        "schedule": 60.0,
+    },
 }
