@@ -36,6 +36,9 @@ class LogFileOffset(models.Model):
     accepted = models.BigIntegerField(default=0)
     repeats = models.BigIntegerField(default=0)
     rejected = models.BigIntegerField(default=0)
+    # On-disk size when last read to its end: a gzip file of the same size is not
+    # decompressed again to find nothing new.
+    source_size = models.BigIntegerField(default=0)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from pathlib import Path
 
+from celery import shared_task
+from django.conf import settings
+
+from ingestion.logfiles import serving_logs_scan
 from ingestion.rollups import fault_point, rollups_refresh
 
 
@@ -14,3 +18,11 @@ def rollups_refresh_task() -> int:
     # yet acknowledged, so the broker redelivers it and the rerun must change nothing.
     fault_point("after_write")
     return done
+
+
+@shared_task(name="ingestion.tasks.serving_logs_scan_task")
+def serving_logs_scan_task() -> int:
+    folder = getattr(settings, "KPIBOARD_SERVING_LOG_DIR", None)
+    if not folder:
+        return 0
+    return sum(s.accepted for s in serving_logs_scan(folder=Path(folder)))
