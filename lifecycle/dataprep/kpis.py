@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 from django.db.models import Count, Max, QuerySet
+from scipy import stats
 
-from lifecycle.catalog.kpis import Direction, kpi_define
-from lifecycle.catalog.models import Dataset
+from lifecycle.catalog.kpis import Direction, KpiValue, kpi_define
+from lifecycle.catalog.models import Dataset, DatasetVersion
 
 PHASE = "dataprep"
 
@@ -18,7 +20,7 @@ UPLOAD_AGE = kpi_define(
     label="Age of the last version",
     unit="days",
     direction=Direction.LOWER_IS_BETTER,
-    formula="Days between now and the creation of the dataset's newest version.",
+    formula="Days between now and the upload of the dataset's newest version.",
 )
 
 
@@ -29,21 +31,366 @@ class DatasetRow:
     latest_version_at: datetime | None
     model_versions: int
     upload_age_days: float | None
+    latest: DatasetVersion | None
+    record_age_days: float | None
+    completeness_pct: float | None
+    time_series: bool | None
+
+    @property
+    def kpis(self) -> list[KpiValue]:
+        return [
+            KpiValue(UPLOAD_AGE, self.upload_age_days),
+            KpiValue(RECORD_AGE, self.record_age_days),
+            KpiValue(COMPLETENESS, self.completeness_pct),
+        ]
+
+
+def _days(now: datetime, then: datetime | None) -> float | None:
+    return (now - then) / timedelta(days=1) if then else None
 
 
 def dataset_rows(datasets: QuerySet[Dataset], *, now: datetime) -> list[DatasetRow]:
+    """One row per dataset with the freshness of its newest version at a glance."""
     annotated = datasets.select_related("team").annotate(
         n_versions=Count("versions", distinct=True),
         latest=Max("versions__created_at"),
         n_model_versions=Count("versions__model_versions", distinct=True),
     )
-    return [
-        DatasetRow(
-            dataset=d,
-            versions=d.n_versions,
-            latest_version_at=d.latest,
-            model_versions=d.n_model_versions,
-            upload_age_days=(now - d.latest) / timedelta(days=1) if d.latest else None,
+    latest_versions = {
+        v.dataset_id: v
+        for v in DatasetVersion.objects.filter(dataset__in=datasets)
+        .select_related("profile", "dataset")
+        .order_by("dataset_id", "created_at")
+    }  # ordered oldest first, so each dataset keeps its newest
+    rows = []
+    for d in annotated:
+        latest = latest_versions.get(d.pk)
+        profile = getattr(latest, "profile", None) if latest else None
+        rows.append(
+            DatasetRow(
+                dataset=d,
+                versions=d.n_versions,
+                latest_version_at=d.latest,
+                model_versions=d.n_model_versions,
+                upload_age_days=_days(now, d.latest),
+                latest=latest,
+                record_age_days=_days(now, profile.newest_record_at) if profile else None,
+                completeness_pct=profile.completeness_pct if profile else None,
+                time_series=bool(profile.profile["dataset"].get("time_series"))
+                if profile
+                else None,
+            )
         )
-        for d in annotated
+    return rows
+
+
+def time_series_share(rows: list[DatasetRow]) -> KpiValue:
+    known = [r.time_series for r in rows if r.time_series is not None]
+    return KpiValue(TIME_SERIES_SHARE, sum(known) / len(known) if known else None)
+
+
+def version_kpis(version: DatasetVersion, *, now: datetime) -> list[KpiValue]:
+    """The tiles of a dataset version page; None where the profile cannot tell."""
+    profile = getattr(version, "profile", None)
+    data = profile.profile["dataset"] if profile else {}
+    return [
+        KpiValue(ROWS, profile.rows if profile else None),
+        KpiValue(COLUMNS, profile.columns if profile else None),
+        KpiValue(COMPLETENESS, data.get("completeness_pct")),
+        KpiValue(IMPUTATION, data.get("rows_needing_imputation_pct")),
+        KpiValue(OUTLIERS, data.get("outlier_pct")),
+        KpiValue(AUGMENTED, data.get("augmented_pct")),
+        KpiValue(UNSTRUCTURED, data.get("unstructured_share")),
+        KpiValue(RECORD_AGE, _days(now, profile.newest_record_at) if profile else None),
+        KpiValue(UPLOAD_AGE, _days(now, version.created_at)),
     ]
+
+
+RECORD_AGE = kpi_define(
+    id="dataset_record_age_days",
+    phase=PHASE,
+    label="Age of the newest record",
+    unit="days",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Days between now and the newest value of the version's time column "
+    "(unknown when the data has no date/time column).",
+)
+ROWS = kpi_define(
+    id="dataset_rows",
+    phase=PHASE,
+    label="Rows",
+    unit="count",
+    direction=Direction.NEUTRAL,
+    formula="Number of records in the dataset version.",
+)
+COLUMNS = kpi_define(
+    id="dataset_columns",
+    phase=PHASE,
+    label="Columns",
+    unit="count",
+    direction=Direction.NEUTRAL,
+    formula="Number of columns (features, labels and keys) in the dataset version.",
+)
+COMPLETENESS = kpi_define(
+    id="dataset_completeness_pct",
+    phase=PHASE,
+    label="Completeness",
+    unit="percent",
+    direction=Direction.HIGHER_IS_BETTER,
+    formula="100 x non-missing cells / all cells (rows x columns).",
+)
+IMPUTATION = kpi_define(
+    id="dataset_rows_needing_imputation_pct",
+    phase=PHASE,
+    label="Rows needing imputation",
+    unit="percent",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="100 x rows with at least one missing value / all rows "
+    "(unknown for whylogs profiles, which keep no row-level facts).",
+)
+OUTLIERS = kpi_define(
+    id="dataset_outlier_pct",
+    phase=PHASE,
+    label="Outliers",
+    unit="percent",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="100 x numeric values outside Q1 - 1.5 IQR .. Q3 + 1.5 IQR of their column / all "
+    "non-missing numeric values (estimated from a 100,000-value uniform sample per column "
+    "when larger; unknown from sketches).",
+)
+AUGMENTED = kpi_define(
+    id="dataset_augmented_pct",
+    phase=PHASE,
+    label="Augmented",
+    unit="percent",
+    direction=Direction.NEUTRAL,
+    formula="100 x rows flagged as augmented or synthetic (a flag column such as "
+    "`augmented`, or the uploader's metadata) / all rows; unknown when neither tells.",
+)
+UNSTRUCTURED = kpi_define(
+    id="dataset_unstructured_share",
+    phase=PHASE,
+    label="Unstructured share",
+    unit="fraction",
+    direction=Direction.NEUTRAL,
+    formula="Columns of free text or references to images, audio or video / all columns.",
+)
+TIME_SERIES_SHARE = kpi_define(
+    id="dataset_time_series_share",
+    phase=PHASE,
+    label="Time-series share",
+    unit="fraction",
+    direction=Direction.NEUTRAL,
+    formula="Dataset versions (newest per dataset) with a date/time column that never goes "
+    "back in file order and whose commonest step covers 90% of steps / all datasets shown.",
+)
+PSI = kpi_define(
+    id="profile_psi",
+    phase=PHASE,
+    label="PSI",
+    unit="index",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Population stability index, sum of (new - base) x ln(new / base) over bins: "
+    "the base version's deciles for numbers, the categories for the rest. Under 0.1 stable, "
+    "0.1-0.2 moderate, 0.2 and over a shift.",
+)
+SHIFT_TEST = kpi_define(
+    id="profile_shift_p_value",
+    phase=PHASE,
+    label="Shift test p-value",
+    unit="p",
+    direction=Direction.HIGHER_IS_BETTER,
+    formula="Two-sample Kolmogorov-Smirnov test for numbers (statistic from the 101 "
+    "percentiles each profile keeps), chi-square test of homogeneity for categories.",
+)
+MISSING_CHANGE = kpi_define(
+    id="profile_missing_pct_change",
+    phase=PHASE,
+    label="Missing % change",
+    unit="points",
+    direction=Direction.NEUTRAL,
+    formula="Missing % in the new version minus missing % in the base version.",
+)
+
+# A column is flagged as shifted when PSI says so, or when the test is significant AND the
+# effect is large enough to matter: with big samples tiny differences are significant.
+PSI_SHIFT = 0.2
+P_VALUE_SHIFT = 0.01
+KS_EFFECT = 0.1
+CRAMERS_V_EFFECT = 0.1
+MISSING_CHANGE_FLAG = 5.0
+_EPS = 1e-4
+
+
+@dataclass(frozen=True)
+class ColumnDiff:
+    name: str
+    base_kind: str | None
+    new_kind: str | None
+    schema_change: str | None  # "added" | "removed" | "kind changed" | None
+    missing_pct_change: float | None
+    psi: float | None
+    test: str | None  # "ks" | "chi_square"
+    statistic: float | None
+    p_value: float | None
+    shifted: bool
+
+    @property
+    def flagged(self) -> bool:
+        return (
+            bool(self.schema_change)
+            or self.shifted
+            or (
+                self.missing_pct_change is not None
+                and abs(self.missing_pct_change) >= MISSING_CHANGE_FLAG
+            )
+        )
+
+
+@dataclass(frozen=True)
+class ProfileDiff:
+    columns: list[ColumnDiff]
+
+    @property
+    def schema_changed(self) -> bool:
+        return any(c.schema_change for c in self.columns)
+
+    @property
+    def flagged(self) -> list[ColumnDiff]:
+        return [c for c in self.columns if c.flagged]
+
+
+def _cdf(percentiles: list[float]) -> tuple[np.ndarray, np.ndarray]:
+    """A right-continuous CDF through the 101 percentile points (ties collapse upwards)."""
+    q = np.asarray(percentiles, dtype=float)
+    p = np.linspace(0, 1, len(q))
+    xs, idx = np.unique(q[::-1], return_index=True)
+    ps = p[::-1][idx]
+    return xs, ps
+
+
+def _cdf_at(cdf: tuple[np.ndarray, np.ndarray], x: np.ndarray) -> np.ndarray:
+    xs, ps = cdf
+    return np.interp(x, xs, ps, left=0.0, right=1.0)
+
+
+def _psi(base: np.ndarray, new: np.ndarray) -> float:
+    base = np.clip(base, _EPS, None)
+    new = np.clip(new, _EPS, None)
+    return float(np.sum((new - base) * np.log(new / base)))
+
+
+def _numeric_shift(base: dict, new: dict, n_base: int, n_new: int) -> tuple[float, float, float]:
+    base_cdf, new_cdf = _cdf(base["cdf"]), _cdf(new["cdf"])
+    edges = np.unique(np.asarray(base["cdf"])[10:100:10])
+    base_p = np.diff(np.concatenate(([0.0], _cdf_at(base_cdf, edges), [1.0])))
+    new_p = np.diff(np.concatenate(([0.0], _cdf_at(new_cdf, edges), [1.0])))
+    points = np.union1d(base_cdf[0], new_cdf[0])
+    d = float(np.max(np.abs(_cdf_at(base_cdf, points) - _cdf_at(new_cdf, points))))
+    n_eff = max(1, round(n_base * n_new / (n_base + n_new)))
+    p_value = float(stats.kstwo.sf(d, n_eff))
+    return _psi(base_p, new_p), d, p_value
+
+
+def _category_counts(column: dict) -> dict[str, int] | None:
+    if not column.get("top_values"):
+        return None
+    counts = {str(t["value"]): int(t["count"]) for t in column["top_values"]}
+    other = column.get("other_count")
+    if other:
+        counts["\0other"] = int(other)
+    return counts
+
+
+def _categorical_shift(base: dict, new: dict) -> tuple[float, float, float] | None:
+    base_counts, new_counts = _category_counts(base), _category_counts(new)
+    if not base_counts or not new_counts:
+        return None
+    keys = sorted(set(base_counts) | set(new_counts))
+    table = np.array([[base_counts.get(k, 0) for k in keys], [new_counts.get(k, 0) for k in keys]])
+    table = table[:, table.sum(axis=0) > 0]
+    psi = _psi(table[0] / table[0].sum(), table[1] / table[1].sum())
+    if table.shape[1] < 2:
+        return psi, 0.0, 1.0
+    chi2, p_value, _, _ = stats.chi2_contingency(table)
+    cramers_v = float(np.sqrt(chi2 / table.sum()))  # a 2 x k table has min(r, c) - 1 = 1
+    return psi, cramers_v, float(p_value)
+
+
+def profile_diff(*, base: dict, new: dict) -> ProfileDiff:
+    """Per column of two profiles of one dataset: schema change, change in missing %, and
+    distribution shift (PSI plus KS or chi-square)."""
+    base_columns = {c["name"]: c for c in base["column_profiles"]}
+    new_columns = {c["name"]: c for c in new["column_profiles"]}
+    names = list(base_columns) + [n for n in new_columns if n not in base_columns]
+    out = []
+    for name in names:
+        b, n = base_columns.get(name), new_columns.get(name)
+        if b is None or n is None:
+            out.append(
+                ColumnDiff(
+                    name,
+                    b and b["kind"],
+                    n and n["kind"],
+                    "removed" if n is None else "added",
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    False,
+                )
+            )
+            continue
+        missing_change = (
+            n["missing_pct"] - b["missing_pct"]
+            if n["missing_pct"] is not None and b["missing_pct"] is not None
+            else None
+        )
+        if b["kind"] != n["kind"]:
+            out.append(
+                ColumnDiff(
+                    name,
+                    b["kind"],
+                    n["kind"],
+                    "kind changed",
+                    missing_change,
+                    None,
+                    None,
+                    None,
+                    None,
+                    False,
+                )
+            )
+            continue
+        psi = statistic = p_value = test = None
+        shifted = False
+        if (b.get("numeric") or {}).get("cdf") and (n.get("numeric") or {}).get("cdf"):
+            n_base = b["count"] - (b["missing"] or 0)
+            n_new = n["count"] - (n["missing"] or 0)
+            psi, statistic, p_value = _numeric_shift(b["numeric"], n["numeric"], n_base, n_new)
+            test = "ks"
+            shifted = psi >= PSI_SHIFT or (p_value < P_VALUE_SHIFT and statistic >= KS_EFFECT)
+        else:
+            result = _categorical_shift(b, n)
+            if result is not None:
+                psi, statistic, p_value = result
+                test = "chi_square"
+                shifted = psi >= PSI_SHIFT or (
+                    p_value < P_VALUE_SHIFT and statistic >= CRAMERS_V_EFFECT
+                )
+        out.append(
+            ColumnDiff(
+                name,
+                b["kind"],
+                n["kind"],
+                None,
+                missing_change,
+                psi,
+                test,
+                statistic,
+                p_value,
+                shifted,
+            )
+        )
+    return ProfileDiff(out)

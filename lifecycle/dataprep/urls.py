@@ -6,4 +6,7 @@ app_name = "dataprep"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("<str:name>/", views.dataset, name="dataset"),
+    path("<str:name>/diff/", views.diff, name="diff"),
+    path("<str:name>/versions/<str:version>/", views.version, name="version"),
 ]

@@ -1,22 +1,141 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from lifecycle.catalog.models import Dataset
+from lifecycle.catalog.models import Dataset, DatasetVersion, Team
+from lifecycle.catalog.roles import role_of
+from lifecycle.dataprep import charts
+from lifecycle.dataprep import profiles as fmt
 from lifecycle.dataprep.filtersets import DatasetFilterSet
-from lifecycle.dataprep.kpis import UPLOAD_AGE, dataset_rows
+from lifecycle.dataprep.kpis import (
+    COMPLETENESS,
+    MISSING_CHANGE,
+    PSI,
+    RECORD_AGE,
+    SHIFT_TEST,
+    UPLOAD_AGE,
+    dataset_rows,
+    profile_diff,
+    time_series_share,
+    version_kpis,
+)
+from lifecycle.dataprep.models import DatasetProfile
+
+UPLOAD_ROLES = {"admin", "mlops", "data_team"}
 
 
 def index(request: HttpRequest) -> HttpResponse:
     datasets = DatasetFilterSet(request.GET, queryset=Dataset.objects.all())
+    rows = dataset_rows(datasets.qs, now=timezone.now())
     return render(
         request,
         "dataprep/index.html",
         {
             "filter_form": datasets.form,
-            "rows": dataset_rows(datasets.qs, now=timezone.now()),
+            "rows": rows,
             "upload_age": UPLOAD_AGE,
+            "record_age": RECORD_AGE,
+            "completeness": COMPLETENESS,
+            "time_series_share": time_series_share(rows),
+            "can_upload": role_of(request.user) in UPLOAD_ROLES,
+            "teams": Team.objects.all(),
+            "labeling_choices": fmt.LABELING_TECHNIQUES,
+        },
+    )
+
+
+def dataset(request: HttpRequest, name: str) -> HttpResponse:
+    found = get_object_or_404(Dataset.objects.select_related("team"), name=name)
+    versions = found.versions.select_related("profile").order_by("-created_at")
+    return render(
+        request,
+        "dataprep/dataset.html",
+        {"dataset": found, "versions": versions, "filter_form": DatasetFilterSet(request.GET).form},
+    )
+
+
+def version(request: HttpRequest, name: str, version: str) -> HttpResponse:
+    found = get_object_or_404(
+        DatasetVersion.objects.select_related("dataset__team", "profile"),
+        dataset__name=name,
+        version=version,
+    )
+    stored: DatasetProfile | None = getattr(found, "profile", None)
+    profile = stored.profile if stored else None
+    column_charts = []
+    general = {}
+    if profile:
+        general = {
+            "kinds": charts.kind_share_chart(profile),
+            "missing": charts.missing_chart(profile),
+            "labeling": charts.shares_chart(
+                "Labeling technique", profile["dataset"].get("labeling_shares")
+            ),
+            "party": charts.shares_chart(
+                "First- vs third-party rows", profile["dataset"].get("party_shares")
+            ),
+        }
+        general = {k: v for k, v in general.items() if v}
+        for column in profile["column_profiles"]:
+            chart = charts.histogram_chart(column) or charts.top_values_chart(column)
+            column_charts.append((column, chart))
+    previous = (
+        found.dataset.versions.filter(created_at__lt=found.created_at, profile__isnull=False)
+        .order_by("-created_at")
+        .first()
+    )
+    return render(
+        request,
+        "dataprep/version.html",
+        {
+            "version": found,
+            "stored": stored,
+            "profile": profile,
+            "kpis": version_kpis(found, now=timezone.now()),
+            "charts": general,
+            "column_charts": column_charts,
+            "previous": previous,
+            "model_versions": found.model_versions.select_related("model"),
+            "outlier_rule": fmt.OUTLIER_RULE_TEXT,
+            "filter_form": DatasetFilterSet(request.GET).form,
+        },
+    )
+
+
+def diff(request: HttpRequest, name: str) -> HttpResponse:
+    found = get_object_or_404(Dataset, name=name)
+    versions = list(
+        found.versions.filter(profile__isnull=False)
+        .select_related("profile")
+        .order_by("created_at")
+    )
+    by_name = {v.version: v for v in versions}
+    base = by_name.get(request.GET.get("base", ""))
+    new = by_name.get(request.GET.get("new", ""))
+    if new is None and versions:
+        new = versions[-1]
+    if base is None and len(versions) > 1:
+        base = versions[-2] if new == versions[-1] else versions[0]
+    result = None
+    chart = None
+    if base and new:
+        result = profile_diff(base=base.profile.profile, new=new.profile.profile)
+        chart = charts.diff_chart(result.columns)
+    return render(
+        request,
+        "dataprep/diff.html",
+        {
+            "dataset": found,
+            "versions": versions,
+            "base": base,
+            "new": new,
+            "diff": result,
+            "chart": chart,
+            "psi": PSI,
+            "shift_test": SHIFT_TEST,
+            "missing_change": MISSING_CHANGE,
+            "filter_form": DatasetFilterSet(request.GET).form,
         },
     )

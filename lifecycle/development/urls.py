@@ -6,4 +6,5 @@ app_name = "development"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("models/<str:name>/", views.model, name="model"),
 ]

@@ -1,0 +1,166 @@
+"""`POST /api/v1/datasets/<name>/versions/`: upload a CSV/Parquet file (multipart field
+`file`) or a whylogs `.bin`, or push a profile as JSON. The dataset is made on first
+upload. Data teams, MLOps engineers and admins may write."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
+from django.core.files.uploadhandler import FileUploadHandler
+from django.http import HttpRequest
+from rest_framework import status
+from rest_framework.exceptions import APIException
+from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from ingestion.profiling.errors import ProfileError
+from ingestion.profiling.profiler import ProfileMetadata
+from ingestion.profiling.readers import Limits
+from ingestion.profiling.service import (
+    UploadRejected,
+    VersionTarget,
+    dataset_file_upload,
+    dataset_profile_push,
+)
+from lifecycle.catalog.models import Role, Team
+from lifecycle.dataprep.api import DatasetVersionListView, version_summary
+from lifecycle.dataprep.profiles import LABELING_TECHNIQUES, PARTIES
+
+# Multipart framing around the file: boundaries, headers and the other fields.
+_MULTIPART_OVERHEAD = 64 * 1024
+
+
+class UploadTooLarge(APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "too_large"
+
+
+class UploadLimitHandler(FileUploadHandler):
+    """Refuses a body over the limit before reading it when it says its length, and
+    counts the bytes of a body that does not (chunked), stopping as soon as it is over."""
+
+    def __init__(self, request: HttpRequest, limit: int) -> None:
+        super().__init__(request)
+        self.limit = limit
+
+    def _refuse(self) -> None:
+        raise UploadTooLarge(
+            {"file": f"the upload is over the {self.limit / 1024**2:,.0f} MiB limit."}
+        )
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        if content_length and content_length > self.limit + _MULTIPART_OVERHEAD:
+            self._refuse()
+
+    def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes:
+        if start + len(raw_data) > self.limit:
+            self._refuse()
+        return raw_data
+
+    def file_complete(self, file_size: int) -> None:
+        return None
+
+
+def _choice(data: Any, field: str, allowed: tuple[str, ...]) -> str | None:
+    value = data.get(field) or None
+    if value is not None and value not in allowed:
+        raise UploadRejected(field, f"must be one of {', '.join(allowed)}.")
+    return value
+
+
+def _metadata(data: Any) -> ProfileMetadata:
+    augmented = data.get("augmented_pct") or None
+    if augmented is not None:
+        try:
+            augmented = float(augmented)
+        except ValueError as exc:
+            raise UploadRejected("augmented_pct", "must be a number from 0 to 100.") from exc
+        if not 0 <= augmented <= 100:
+            raise UploadRejected("augmented_pct", "must be a number from 0 to 100.")
+    return ProfileMetadata(
+        augmented_pct=augmented,
+        party=_choice(data, "party", PARTIES),
+        labeling=_choice(data, "labeling", LABELING_TECHNIQUES),
+        time_column=data.get("time_column") or None,
+    )
+
+
+def _team(request: Request) -> Team | None:
+    principal_team = getattr(request.user, "team", None)
+    name = request.data.get("team") or None
+    if name is None:
+        return principal_team
+    team = Team.objects.filter(name=name).first()
+    if team is None:
+        raise UploadRejected("team", f"no team named {name!r}.")
+    return team
+
+
+class DatasetVersionUploadView(DatasetVersionListView):
+    write_roles = frozenset({Role.ADMIN, Role.MLOPS, Role.DATA_TEAM})
+    parser_classes = [MultiPartParser, JSONParser]
+
+    def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
+        # Installed before anything reads the body (the CSRF check of a session does).
+        if request.method == "POST":
+            limit = Limits.from_settings().max_bytes
+            request.upload_handlers = [UploadLimitHandler(request, limit), *request.upload_handlers]
+        return super().initialize_request(request, *args, **kwargs)
+
+    def post(self, request: Request, name: str) -> Response:
+        try:
+            stored = self._store(request, name)
+        except UploadRejected as exc:
+            return Response({exc.field: [exc.message]}, status=exc.status)
+        except ProfileError as exc:
+            return Response({"file": [exc.message], "code": exc.code}, status=exc.status)
+        return Response(
+            {**version_summary(stored.version, request), "profile": stored.profile},
+            status=status.HTTP_201_CREATED,
+        )
+
+    def _store(self, request: Request, name: str):
+        data = request.data
+        target = VersionTarget(
+            dataset=name,
+            version=(data.get("version") or None),
+            team=_team(request),
+            uploaded_by=request.user.get_username(),
+        )
+        if request.content_type.startswith("application/json"):
+            return dataset_profile_push(target=target, data=data.get("profile", data))
+        upload: UploadedFile | None = request.FILES.get("file")
+        if upload is None:
+            raise UploadRejected("file", "send the dataset as the multipart field `file`.")
+        declared = _choice(data, "format", ("csv", "parquet", "whylogs"))
+        delimiter = data.get("delimiter") or None
+        if delimiter is not None and len(delimiter) != 1:
+            raise UploadRejected("delimiter", "must be a single character.")
+        metadata = _metadata(data)
+        file_name = Path(upload.name or "upload").name
+        if isinstance(upload, TemporaryUploadedFile):
+            return dataset_file_upload(
+                target=target,
+                path=Path(upload.temporary_file_path()),
+                file_name=file_name,
+                declared=declared,
+                delimiter=delimiter,
+                metadata=metadata,
+            )
+        # Small uploads stay in memory; the readers want a path.
+        with tempfile.NamedTemporaryFile(suffix=Path(file_name).suffix) as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+            handle.flush()
+            return dataset_file_upload(
+                target=target,
+                path=Path(handle.name),
+                file_name=file_name,
+                declared=declared,
+                delimiter=delimiter,
+                metadata=metadata,
+            )

@@ -1,0 +1,55 @@
+"""How profile numbers read on a page: unknown (None) says "unknown", never 0."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from lifecycle.catalog.kpis import KpiValue
+from lifecycle.catalog.templatetags.kpi_tags import kpi_value_format
+
+register = template.Library()
+
+
+def _value(value: Any, unit: str) -> str:
+    if value is None:
+        return "unknown"
+    if unit == "percent":
+        return f"{value:,.2f}%"
+    if unit == "days":
+        return f"{value:,.1f} d"
+    if unit == "fraction":
+        return f"{value * 100:,.1f}%"
+    return kpi_value_format(value, unit)
+
+
+@register.filter
+def profile_kpi(kpi: KpiValue) -> str:
+    return _value(kpi.value, kpi.definition.unit)
+
+
+@register.filter
+def pct(value: float | None) -> str:
+    return _value(value, "percent")
+
+
+@register.filter
+def share(value: float | None) -> str:
+    return _value(value, "fraction")
+
+
+@register.filter
+def num(value: float | None) -> str:
+    if value is None:
+        return "unknown"
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e15):
+        return f"{int(value):,}"
+    return f"{value:,.4g}"
+
+
+@register.filter
+def shares_text(shares: dict[str, float] | None) -> str:
+    if not shares:
+        return "unknown"
+    return ", ".join(f"{k.replace('_', ' ')} {v:.1f}%" for k, v in shares.items())
