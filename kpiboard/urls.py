@@ -11,6 +11,8 @@ api_v1 = [
     *catalog_api,
     *ingestion_api,
     path("kpis/portfolio/", api.PortfolioKpisView.as_view(), name="kpis-portfolio"),
+    path("", include("ingestion.profiling.urls")),  # datasets: upload, profiles, diffs
+    path("", include("lifecycle.development.api_urls")),  # training runs
 ]
 
 urlpatterns = [
