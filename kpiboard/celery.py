@@ -37,4 +37,10 @@ app.conf.beat_schedule = {
         "task": "ingestion.tasks.serving_logs_scan_task",
         "schedule": 60.0,
     },
+    # Every minute: join KServe request/response pairs that crossed, and turn requests
+    # unanswered past KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS into errors of class "other".
+    "kserve-pending-expire-every-minute": {
+        "task": "ingestion.tasks.kserve_pending_expire_task",
+        "schedule": 60.0,
+    },
 }
