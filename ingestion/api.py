@@ -14,13 +14,18 @@ from typing import Any
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ingestion.events import events_ingest
+from ingestion.kserve import kserve_message_ingest
 from ingestion.labels import labels_ingest, metrics_ingest
 from ingestion.validation import BatchRejected, IngestResult
+from lifecycle.catalog.auth import ApiTokenAuthentication, TokenPrincipal
+from lifecycle.catalog.models import ApiToken
+from lifecycle.catalog.tokens import api_token_authenticate
 
 JSON_TYPES = frozenset({"application/json"})
 NDJSON_TYPES = frozenset(
@@ -169,3 +174,45 @@ class MetricsPushView(_PushView):
     @extend_schema(request=None, responses=_PUSH_RESPONSES)
     def post(self, request: Request) -> Response:
         return super().post(request)
+
+
+class QueryTokenAuthentication(ApiTokenAuthentication):
+    """`?token=<key>` for KServe's logger, which cannot add an Authorization header."""
+
+    def authenticate(self, request: Request) -> tuple[TokenPrincipal, ApiToken] | None:
+        key = request.query_params.get("token")
+        if not key:
+            return None
+        token = api_token_authenticate(key=key)
+        if token is None:
+            raise exceptions.AuthenticationFailed("Invalid, revoked or expired API token.")
+        return TokenPrincipal(token), token
+
+
+class KServeEventsView(APIView):
+    """KServe's inference logger (binary-mode CloudEvents, ce-* headers). Point the
+    InferenceService's `logger.url` here, with `?token=<key>` when no proxy adds an
+    Authorization header. Request and response join by ce-id."""
+
+    parser_classes: Sequence = ()
+    authentication_classes = [
+        ApiTokenAuthentication,
+        QueryTokenAuthentication,
+        SessionAuthentication,
+    ]
+
+    @extend_schema(request=None, responses=_PUSH_RESPONSES)
+    def post(self, request: Request) -> Response:
+        body = body_read(request)
+        media = (request.content_type or "").split(";")[0].strip().lower()
+        if media and media not in JSON_TYPES:
+            raise exceptions.UnsupportedMediaType(media)
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith("ce-")}
+        try:
+            result, pending = kserve_message_ingest(
+                headers=headers, body=body, principal=request.user
+            )
+        except BatchRejected as rejected:
+            code = status.HTTP_403_FORBIDDEN if rejected.forbidden else status.HTTP_400_BAD_REQUEST
+            return Response(rejected.as_dict(), status=code)
+        return Response({**result.as_dict(), "pending": pending}, status=status.HTTP_202_ACCEPTED)

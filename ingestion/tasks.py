@@ -7,6 +7,7 @@ from pathlib import Path
 from celery import shared_task
 from django.conf import settings
 
+from ingestion.kserve import kserve_pending_expire
 from ingestion.logfiles import serving_logs_scan
 from ingestion.rollups import fault_point, rollups_refresh
 
@@ -26,3 +27,8 @@ def serving_logs_scan_task() -> int:
     if not folder:
         return 0
     return sum(s.accepted for s in serving_logs_scan(folder=Path(folder)))
+
+
+@shared_task(name="ingestion.tasks.kserve_pending_expire_task")
+def kserve_pending_expire_task() -> int:
+    return kserve_pending_expire()
