@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ingestion.demo import DEFAULT_SEED, DemoSeedError, demo_portfolio_seed
+from ingestion.demo import DEFAULT_SEED, MODELS, DemoSeedError, demo_portfolio_seed
 
 
 def _instant(value: str) -> datetime:
@@ -23,8 +23,8 @@ def _instant(value: str) -> datetime:
 
 class Command(BaseCommand):
     help = (
-        "Fill an empty kpiboard with a deterministic demo portfolio: 23 models in five "
-        "industries, their version and deployment history, 30 days of serving events, one "
+        f"Fill an empty kpiboard with a deterministic demo portfolio: {len(MODELS)} models, "
+        "their version and deployment history, 30 days of serving events, one "
         "incident per failure class, and one demo user per role (password kpiboard-demo)."
     )
 
@@ -57,7 +57,7 @@ class Command(BaseCommand):
             "--volume",
             type=float,
             default=1.0,
-            help="Traffic multiplier (default: 1, about 220,000 events in 30 days).",
+            help="Traffic multiplier (default: 1, about 230,000 events in 30 days).",
         )
 
     def handle(self, *args: object, **options: object) -> None:
