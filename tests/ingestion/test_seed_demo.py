@@ -277,3 +277,9 @@ def test_it_will_not_take_over_a_real_user_with_a_demo_name():
 def test_it_rejects_a_now_that_is_not_iso_8601():
     with pytest.raises(CommandError, match="ISO 8601"):
         call_command("seed_demo", "--now", "yesterday", stdout=StringIO(), stderr=StringIO())
+
+
+def test_it_refuses_a_production_database_without_the_explicit_flag(settings):
+    settings.EMBEDDED = False
+    with pytest.raises(CommandError, match="--allow-production"):
+        call_command("seed_demo", "--days", "1")

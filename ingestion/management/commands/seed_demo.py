@@ -6,6 +6,7 @@ import argparse
 import time
 from datetime import UTC, datetime
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ingestion.demo import DEFAULT_SEED, MODELS, DemoSeedError, demo_portfolio_seed
@@ -51,6 +52,12 @@ class Command(BaseCommand):
             "first. Rows the demo did not make are kept.",
         )
         parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Seed a production database (DATABASE_URL set) anyway. The demo users "
+            "have a public password, so this is for throw-away staging databases only.",
+        )
+        parser.add_argument(
             "--days", type=int, default=30, help="Days of serving events (default: 30)."
         )
         parser.add_argument(
@@ -61,6 +68,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options: object) -> None:
+        if not settings.EMBEDDED and not options["allow_production"]:
+            raise CommandError(
+                "seed_demo makes users with the public password 'kpiboard-demo' and is "
+                "meant for the embedded SQLite database. DATABASE_URL is set; pass "
+                "--allow-production to seed this database anyway."
+            )
         now = options["now"] or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         started = time.monotonic()
         try:
