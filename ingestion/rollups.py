@@ -32,6 +32,7 @@ from lifecycle.catalog.latency import (
     latency_bucket_indexes,
 )
 from lifecycle.catalog.models import (
+    FailureClass,
     LatencyRollup,
     RollupGranularity,
     ServingEvent,
@@ -42,9 +43,11 @@ logger = logging.getLogger(__name__)
 
 _LOCK_KEY = 0x6B7069  # "kpi": one rollup writer at a time on PostgreSQL
 _CHUNK = 500
+ERROR_COLUMNS = {f"errors_{c}": c for c in FailureClass.values}
 _SUM_COLUMNS = [
     "inferences",
     "errors",
+    *ERROR_COLUMNS,
     "cost_e8",
     "latency_count",
     "latency_sum_ms",
@@ -125,8 +128,8 @@ def _numeric_prediction(value: object) -> float:
     return math.nan
 
 
-def _raw_frames(pairs: dict[int, set[datetime]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-event rows in rollup shape, and the (keys, error_type, count) rows of errors."""
+def _raw_frame(pairs: dict[int, set[datetime]]) -> pd.DataFrame:
+    """The events of the marked minutes, one row each, in rollup shape."""
     columns = [
         "model_id",
         "model_version_id",
@@ -151,7 +154,7 @@ def _raw_frames(pairs: dict[int, set[datetime]]) -> tuple[pd.DataFrame, pd.DataF
                 wanted = pd.to_datetime(sorted(minutes), utc=True)
                 parts.append(part[part["bucket"].isin(wanted)])
     if not parts:
-        return pd.DataFrame(columns=[*_KEYS, *_SUM_COLUMNS]), pd.DataFrame()
+        return pd.DataFrame(columns=[*_KEYS, *_SUM_COLUMNS, "latency_ms"])
     raw = pd.concat(parts, ignore_index=True)
     raw["endpoint_id"] = raw["endpoint_id"].fillna(_NO_ENDPOINT).astype(np.int64)
     error = raw["status"] == "error"
@@ -162,6 +165,8 @@ def _raw_frames(pairs: dict[int, set[datetime]]) -> tuple[pd.DataFrame, pd.DataF
     frame = raw[_KEYS].copy()
     frame["inferences"] = 1
     frame["errors"] = error.astype(np.int64)
+    for column, failure_class in ERROR_COLUMNS.items():
+        frame[column] = (error & (raw["error_type"] == failure_class)).astype(np.int64)
     # Costs have 8 decimals: summed as integers of 1e-8 USD they stay exact.
     frame["cost_e8"] = np.rint(raw["cost_usd"].astype(float).fillna(0) * 1e8).astype(np.int64)
     frame["latency_count"] = latency_ok.astype(np.int64)
@@ -172,48 +177,38 @@ def _raw_frames(pairs: dict[int, set[datetime]]) -> tuple[pd.DataFrame, pd.DataF
     frame["prediction_sum_squares"] = np.where(has_prediction, prediction**2, 0.0)
     frame["prediction_min"] = prediction
     frame["prediction_max"] = prediction
-    errors = raw.loc[error, [*_KEYS, "error_type"]].copy()
-    errors["count"] = 1
-    return frame, errors
+    return frame
 
 
-def _summarize(frame: pd.DataFrame, errors: pd.DataFrame, granularity: str) -> list[ServingRollup]:
+def _summarize(frame: pd.DataFrame, granularity: str) -> list[ServingRollup]:
     if frame.empty:
         return []
     frame = frame.copy()
     frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True).dt.floor(_FREQ[granularity])
-    aggregations = {c: "sum" for c in _SUM_COLUMNS}
+    aggregations = dict.fromkeys(_SUM_COLUMNS, "sum")
     aggregations.update(prediction_min="min", prediction_max="max")
     summed = frame.groupby(_KEYS, sort=False).agg(aggregations).reset_index()
-    by_class: dict[tuple, dict[str, int]] = defaultdict(dict)
-    if not errors.empty:
-        errors = errors.copy()
-        errors["bucket"] = pd.to_datetime(errors["bucket"], utc=True).dt.floor(_FREQ[granularity])
-        counted = errors.groupby([*_KEYS, "error_type"], sort=False)["count"].sum()
-        for (*key, error_type), count in counted.items():
-            by_class[tuple(key)][error_type] = int(count)
     rollups = []
-    for row in summed.itertuples(index=False):
-        key = (row.bucket, row.model_id, row.model_version_id, row.endpoint_id, row.caller)
+    for row in summed.to_dict("records"):
         rollups.append(
             ServingRollup(
                 granularity=granularity,
-                bucket_start=row.bucket.to_pydatetime(),
-                model_id=int(row.model_id),
-                model_version_id=int(row.model_version_id),
-                endpoint_id=None if row.endpoint_id == _NO_ENDPOINT else int(row.endpoint_id),
-                caller=row.caller,
-                inferences=int(row.inferences),
-                errors=int(row.errors),
-                errors_by_class=by_class.get(key, {}),
-                cost_usd=f"{int(row.cost_e8) / 1e8:.8f}",
-                latency_count=int(row.latency_count),
-                latency_sum_ms=float(row.latency_sum_ms),
-                prediction_count=int(row.prediction_count),
-                prediction_sum=float(row.prediction_sum),
-                prediction_sum_squares=float(row.prediction_sum_squares),
-                prediction_min=None if pd.isna(row.prediction_min) else float(row.prediction_min),
-                prediction_max=None if pd.isna(row.prediction_max) else float(row.prediction_max),
+                bucket_start=row["bucket"].to_pydatetime(),
+                model_id=int(row["model_id"]),
+                model_version_id=int(row["model_version_id"]),
+                endpoint_id=None if row["endpoint_id"] == _NO_ENDPOINT else int(row["endpoint_id"]),
+                caller=row["caller"],
+                inferences=int(row["inferences"]),
+                errors=int(row["errors"]),
+                **{column: int(row[column]) for column in ERROR_COLUMNS},
+                cost_usd=f"{int(row['cost_e8']) / 1e8:.8f}",
+                latency_count=int(row["latency_count"]),
+                latency_sum_ms=float(row["latency_sum_ms"]),
+                prediction_count=int(row["prediction_count"]),
+                prediction_sum=float(row["prediction_sum"]),
+                prediction_sum_squares=float(row["prediction_sum_squares"]),
+                prediction_min=None if pd.isna(row["prediction_min"]) else row["prediction_min"],
+                prediction_max=None if pd.isna(row["prediction_max"]) else row["prediction_max"],
             )
         )
     return rollups
@@ -253,7 +248,9 @@ def _delete(granularity: str, pairs: dict[int, set[datetime]]) -> None:
                 ).delete()
 
 
-def _rollup_frames(granularity: str, pairs: dict[int, set[datetime]], coarser: str):
+def _rollup_frames(
+    granularity: str, pairs: dict[int, set[datetime]], coarser: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows of `granularity` inside the coarser buckets of `pairs`, in rollup shape."""
     step = _STEP[coarser]
     fields = [
@@ -262,15 +259,8 @@ def _rollup_frames(granularity: str, pairs: dict[int, set[datetime]], coarser: s
         "model_version_id",
         "endpoint_id",
         "caller",
-        "inferences",
-        "errors",
-        "errors_by_class",
+        *[c for c in _SUM_COLUMNS if c != "cost_e8"],
         "cost_usd",
-        "latency_count",
-        "latency_sum_ms",
-        "prediction_count",
-        "prediction_sum",
-        "prediction_sum_squares",
         "prediction_min",
         "prediction_max",
     ]
@@ -289,24 +279,15 @@ def _rollup_frames(granularity: str, pairs: dict[int, set[datetime]], coarser: s
                     "bucket_start", "model_id", "model_version_id", "endpoint_id", "histogram"
                 )
             )
-    frame = pd.DataFrame.from_records(rows, columns=fields).rename(
-        columns={"bucket_start": "bucket"}
-    )
+    frame = pd.DataFrame.from_records(rows, columns=fields)
+    frame = frame.rename(columns={"bucket_start": "bucket"})
     frame["endpoint_id"] = frame["endpoint_id"].fillna(_NO_ENDPOINT).astype(np.int64)
     frame["cost_e8"] = np.rint(frame["cost_usd"].astype(float) * 1e8).astype(np.int64)
-    errors = pd.DataFrame.from_records(
-        [
-            (*row[:5], error_type, count)
-            for row in rows
-            for error_type, count in (row[7] or {}).items()
-        ],
-        columns=[*_KEYS, "error_type", "count"],
-    )
-    if len(errors):
-        errors["endpoint_id"] = errors["endpoint_id"].fillna(_NO_ENDPOINT).astype(np.int64)
+    frame["prediction_min"] = frame["prediction_min"].astype(float)
+    frame["prediction_max"] = frame["prediction_max"].astype(float)
     latency = pd.DataFrame.from_records(latency_rows, columns=[*_LATENCY_KEYS, "histogram"])
     latency["endpoint_id"] = latency["endpoint_id"].fillna(_NO_ENDPOINT).astype(np.int64)
-    return frame, errors, latency
+    return frame, latency
 
 
 def _latency_merge(latency: pd.DataFrame, granularity: str) -> list[LatencyRollup]:
@@ -347,11 +328,11 @@ def rollups_refresh_batch(*, max_marks: int = 2000) -> int:
         minutes: dict[int, set[datetime]] = defaultdict(set)
         for _, version_id, minute in marks:
             minutes[version_id].add(minute)
-        frame, errors = _raw_frames(minutes)
+        frame = _raw_frame(minutes)
         fault_point("before_write")
         _delete(RollupGranularity.MINUTE, minutes)
         ServingRollup.objects.bulk_create(
-            _summarize(frame, errors, RollupGranularity.MINUTE), batch_size=1000
+            _summarize(frame, RollupGranularity.MINUTE), batch_size=1000
         )
         LatencyRollup.objects.bulk_create(_latency_rollups_from_raw(frame), batch_size=1000)
         finer = minutes
@@ -360,11 +341,9 @@ def rollups_refresh_batch(*, max_marks: int = 2000) -> int:
             (RollupGranularity.HOUR, RollupGranularity.DAY),
         ):
             buckets = _coarser(finer, granularity)
-            frame, errors, latency = _rollup_frames(finer_granularity, buckets, granularity)
+            frame, latency = _rollup_frames(finer_granularity, buckets, granularity)
             _delete(granularity, buckets)
-            ServingRollup.objects.bulk_create(
-                _summarize(frame, errors, granularity), batch_size=1000
-            )
+            ServingRollup.objects.bulk_create(_summarize(frame, granularity), batch_size=1000)
             LatencyRollup.objects.bulk_create(_latency_merge(latency, granularity), batch_size=1000)
             finer = buckets
         for chunk in _chunks([pk for pk, _, _ in marks]):

@@ -382,8 +382,14 @@ class ServingRollup(models.Model):
     caller = models.CharField(max_length=200, blank=True, default="")
     inferences = models.BigIntegerField()
     errors = models.BigIntegerField()
-    # {"timeout": 3, ...}: only the classes that occurred.
-    errors_by_class = models.JSONField(default=dict)
+    # One column per failure class, so any filter and window sums them in SQL.
+    errors_dependency = models.BigIntegerField(default=0)
+    errors_deployment = models.BigIntegerField(default=0)
+    errors_hardware = models.BigIntegerField(default=0)
+    errors_downtime = models.BigIntegerField(default=0)
+    errors_timeout = models.BigIntegerField(default=0)
+    errors_bad_request = models.BigIntegerField(default=0)
+    errors_other = models.BigIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=20, decimal_places=8)
     latency_count = models.BigIntegerField(help_text="Successful events with a latency.")
     latency_sum_ms = models.FloatField()

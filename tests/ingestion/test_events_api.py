@@ -177,7 +177,7 @@ def test_stored_events_are_rolled_up_once_committed(
         )
     assert RollupMark.objects.count() == 0
     hour = ServingRollup.objects.get(granularity="hour")
-    assert (hour.inferences, hour.errors, hour.errors_by_class) == (2, 1, {"timeout": 1})
+    assert (hour.inferences, hour.errors, hour.errors_timeout) == (2, 1, 1)
 
 
 def test_a_repeat_only_batch_schedules_no_rollup(

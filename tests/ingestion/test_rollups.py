@@ -1,0 +1,166 @@
+"""Rollups against a pandas recomputation from the raw events, and their idempotence."""
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+import pytest
+from django.core.management import call_command
+
+from ingestion.models import RollupMark
+from ingestion.rollups import rollups_mark, rollups_rebuild, rollups_refresh
+from lifecycle.catalog.latency import histogram_blobs_merge, histogram_from_latencies
+from lifecycle.catalog.models import FailureClass, LatencyRollup, ServingEvent, ServingRollup
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+T0 = datetime(2026, 11, 18, 22, 30, tzinfo=UTC)
+CLASSES = FailureClass.values
+
+
+@pytest.fixture
+def traffic(fraud_scorer, recommender, scoring):
+    """600 events over two days, two models, three versions, endpoints and callers."""
+    rng = np.random.default_rng(11)
+    versions = [
+        factories.version_make(fraud_scorer, "1"),
+        factories.version_make(fraud_scorer, "2"),
+        factories.version_make(recommender, "1"),
+    ]
+    events = []
+    for i in range(600):
+        failed = rng.random() < 0.15
+        event = factories.event_build(
+            versions[i % 3],
+            event_id=f"t-{i}",
+            timestamp=T0 + timedelta(seconds=int(rng.integers(0, 2 * 86400))),
+            latency_ms=float(rng.lognormal(3, 0.7)) if not failed else None,
+            status="error" if failed else "ok",
+            error_type=str(rng.choice(CLASSES)) if failed else "",
+            caller=str(rng.choice(["checkout", "mobile", ""])),
+            endpoint=scoring if i % 2 else None,
+        )
+        event.cost_usd = f"{rng.integers(1, 1000) / 1e6:.8f}"
+        event.prediction = float(rng.random()) if i % 4 else "yes"
+        events.append(event)
+    ServingEvent.objects.bulk_create(events)
+    rollups_rebuild()
+
+
+def _raw() -> pd.DataFrame:
+    raw = pd.DataFrame(
+        list(
+            ServingEvent.objects.values(
+                "timestamp",
+                "model_version_id",
+                "endpoint_id",
+                "caller",
+                "status",
+                "error_type",
+                "latency_ms",
+                "cost_usd",
+                "prediction",
+            )
+        )
+    )
+    raw["endpoint_id"] = raw["endpoint_id"].fillna(-1)
+    raw["cost_usd"] = raw["cost_usd"].astype(float)
+    raw["prediction"] = [p if isinstance(p, float) else np.nan for p in raw["prediction"]]
+    return raw
+
+
+def _rollups(granularity: str) -> pd.DataFrame:
+    frame = pd.DataFrame(list(ServingRollup.objects.filter(granularity=granularity).values()))
+    frame["endpoint_id"] = frame["endpoint_id"].fillna(-1)
+    frame["cost_usd"] = frame["cost_usd"].astype(float)
+    return frame
+
+
+@pytest.mark.parametrize(("granularity", "freq"), [("minute", "min"), ("hour", "h"), ("day", "D")])
+def test_every_rollup_equals_a_recomputation_from_raw_events(traffic, granularity, freq):
+    raw = _raw()
+    raw["bucket_start"] = raw["timestamp"].dt.floor(freq)
+    raw["is_error"] = raw["status"] == "error"
+    for failure_class in CLASSES:
+        raw[f"errors_{failure_class}"] = raw["error_type"] == failure_class
+    keys = ["bucket_start", "model_version_id", "endpoint_id", "caller"]
+    expected = raw.groupby(keys).agg(
+        inferences=("status", "size"),
+        errors=("is_error", "sum"),
+        cost_usd=("cost_usd", "sum"),
+        latency_count=("latency_ms", "count"),
+        latency_sum_ms=("latency_ms", "sum"),
+        prediction_count=("prediction", "count"),
+        prediction_sum=("prediction", "sum"),
+        prediction_min=("prediction", "min"),
+        prediction_max=("prediction", "max"),
+        **{f"errors_{c}": (f"errors_{c}", "sum") for c in CLASSES},
+    )
+    actual = _rollups(granularity).set_index(keys).sort_index()
+    expected = expected.sort_index()
+    assert list(actual.index) == list(expected.index)
+    for column in expected.columns:
+        assert np.allclose(
+            actual[column].astype(float), expected[column].astype(float), equal_nan=True
+        ), column
+
+
+def test_latency_histograms_merge_to_the_histogram_of_the_raw_latencies(traffic):
+    raw = _raw()
+    whole = histogram_from_latencies(raw["latency_ms"].dropna().to_numpy())
+    for granularity in ("minute", "hour", "day"):
+        blobs = LatencyRollup.objects.filter(granularity=granularity).values_list(
+            "histogram", flat=True
+        )
+        merged = histogram_blobs_merge(blobs)
+        assert np.array_equal(merged[0], whole[0]) and np.array_equal(merged[1], whole[1])
+
+
+def _snapshot() -> list:
+    fields = ("granularity", "bucket_start", "model_version_id", "endpoint_id", "caller")
+    serving = ServingRollup.objects.values_list(*fields, "inferences", "errors", "cost_usd")
+    latency = LatencyRollup.objects.values_list(*fields[:4], "histogram")
+    # repr sorts rows whose endpoint is None next to rows whose endpoint is a number.
+    return sorted(map(repr, serving)) + sorted(repr((*r[:4], bytes(r[4]))) for r in latency)
+
+
+def test_refreshing_again_changes_nothing(traffic):
+    before = _snapshot()
+    rollups_mark()
+    assert RollupMark.objects.exists()
+    rollups_refresh(max_marks=7)  # small batches: each hour and day merged many times over
+    assert not RollupMark.objects.exists()
+    assert _snapshot() == before
+
+
+def test_a_late_event_lands_in_its_own_buckets(traffic, fraud_scorer):
+    version = fraud_scorer.versions.get(version="1")
+    day = ServingRollup.objects.filter(granularity="day", model_version=version)
+    before = sum(day.values_list("inferences", flat=True))
+    late = factories.event_build(version, event_id="late", timestamp=T0 + timedelta(minutes=1))
+    ServingEvent.objects.bulk_create([late])
+    RollupMark.objects.create(model_version=version, minute_start=T0 + timedelta(minutes=1))
+    rollups_refresh()
+    assert sum(day.values_list("inferences", flat=True)) == before + 1
+    minute = ServingRollup.objects.get(
+        granularity="minute", model_version=version, bucket_start=T0 + timedelta(minutes=1)
+    )
+    assert minute.inferences >= 1
+
+
+def test_the_command_rebuilds_from_scratch(traffic, capsys):
+    before = _snapshot()
+    ServingRollup.objects.update(inferences=0)
+    call_command("rebuild_rollups")
+    assert _snapshot() == before
+    assert "Rolled up" in capsys.readouterr().out
+
+
+def test_a_range_rebuild_leaves_other_days_alone(traffic):
+    before = _snapshot()
+    first_day = ServingRollup.objects.filter(bucket_start__lt=T0 + timedelta(hours=1))
+    first_day.update(inferences=0)
+    rollups_rebuild(start=T0 + timedelta(days=1, hours=5), end=T0 + timedelta(days=1, hours=6))
+    assert _snapshot() != before  # the zeroed first day was outside the range
+    rollups_rebuild(start=T0, end=T0 + timedelta(hours=1))
+    assert _snapshot() == before
