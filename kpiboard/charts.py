@@ -13,7 +13,10 @@ _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 40, "b": 80},
     "height": 320,
     "template": "plotly_white",
-    "legend": {"orientation": "h", "y": -0.25},
+    "legend": {"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
+    # Model names are long: let the axis take the room its labels need.
+    "xaxis": {"automargin": True, "tickangle": -45},
+    "yaxis": {"automargin": True},
 }
 
 

@@ -45,12 +45,14 @@ class LifecycleFilterSet(django_filters.FilterSet):
         to_field_name="name",
         method="filter_model",
         label="Model",
+        empty_label="All models",
     )
     industry = django_filters.ModelChoiceFilter(
         queryset=Industry.objects.all(),
         to_field_name="name",
         method="filter_industry",
         label="Industry",
+        empty_label="All industries",
     )
     serving_mode = django_filters.ChoiceFilter(
         choices=ServingMode.choices,
@@ -63,6 +65,7 @@ class LifecycleFilterSet(django_filters.FilterSet):
         to_field_name="name",
         method="filter_team",
         label="Team",
+        empty_label="All teams",
     )
     window = django_filters.ChoiceFilter(
         choices=list(WINDOW_LABELS.items()),
