@@ -20,9 +20,14 @@ _LAYOUT = {
 }
 
 
+def _unit_suffix(definition: KpiDefinition) -> str:
+    # A fraction is shown as a percentage, which carries its own unit.
+    return "" if definition.unit in ("fraction", "count") else f" {definition.unit}"
+
+
 def _hover(definition: KpiDefinition, value_format: str) -> str:
     return (
-        f"<b>%{{x}}</b><br>{definition.label}: %{{y:{value_format}}} {definition.unit}"
+        f"<b>%{{x}}</b><br>{definition.label}: %{{y:{value_format}}}{_unit_suffix(definition)}"
         f"<br><i>{definition.formula}</i><extra></extra>"
     )
 
@@ -61,6 +66,10 @@ def bar_by_name(
             )
         )
     figure.update_layout(title=definition.label, **_LAYOUT)
+    if definition.unit == "fraction":
+        figure.update_yaxes(tickformat=".1%")
+    elif definition.unit != "count":
+        figure.update_yaxes(ticksuffix=_unit_suffix(definition))
     return figure_json(figure)
 
 
