@@ -20,7 +20,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 
-from kpiboard.env import env_list
+from lifecycle.deployment.hosts import registry_url_problem
 
 
 class RegistryError(Exception):
@@ -43,42 +43,6 @@ def http_limits() -> HttpLimits:
     return getattr(settings, "KPIBOARD_REGISTRY_HTTP_LIMITS", None) or HttpLimits()
 
 
-def allowed_hosts() -> list[str]:
-    """The operator's allow-list: `host`, `host:port` or `*.domain` entries."""
-    configured = getattr(settings, "KPIBOARD_REGISTRY_ALLOWED_HOSTS", None)
-    if configured is None:
-        configured = env_list("KPIBOARD_REGISTRY_ALLOWED_HOSTS")
-    return [entry.strip().lower() for entry in configured if entry.strip()]
-
-
-def url_problem(url: str) -> str | None:
-    """Why kpiboard may not read from `url`, or None when it may."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "is not a valid URL"
-    if parts.scheme not in ("http", "https"):
-        return "must start with http:// or https://"
-    if parts.username or parts.password:
-        return "must not hold credentials; use the username and secret fields"
-    if parts.query or parts.fragment:
-        return "must not have a query or fragment"
-    host = (parts.hostname or "").lower()
-    if not host:
-        return "has no host"
-    port = port or (443 if parts.scheme == "https" else 80)
-    for entry in allowed_hosts():
-        if entry in (host, f"{host}:{port}"):
-            return None
-        if entry.startswith("*.") and host.endswith(entry[1:]):
-            return None
-    return (
-        f"host {host}:{port} is not in KPIBOARD_REGISTRY_ALLOWED_HOSTS; an operator must "
-        "allow it first"
-    )
-
-
 def auth_header(*, username: str, secret: str) -> str | None:
     if username:
         pair = f"{username}:{secret}".encode()
@@ -97,7 +61,7 @@ def json_get(
     limits: HttpLimits | None = None,
 ) -> dict[str, Any]:
     """GET base_url + path and return the decoded JSON object, or raise RegistryError."""
-    problem = url_problem(base_url)
+    problem = registry_url_problem(base_url)
     if problem:
         raise RegistryHostNotAllowed(f"base URL {problem}")
     limits = limits or http_limits()

@@ -44,6 +44,13 @@ from lifecycle.deployment.models import (
 logger = logging.getLogger(__name__)
 
 NO_STAGE = "None"
+# Changes MLflow's webhooks report exactly; a poll defers to them.
+_WEBHOOK_KINDS = (
+    ChangeKind.ALIAS_SET,
+    ChangeKind.ALIAS_REMOVED,
+    ChangeKind.TAG_SET,
+    ChangeKind.TAG_REMOVED,
+)
 MAX_BACKOFF = timedelta(hours=1)
 
 
@@ -175,7 +182,9 @@ class _Applier:
         self.gained: list[_RoleChange] = []
         self.lost: list[_RoleChange] = []
 
-    def record(self, kind: str, model: RegisteredModel, **fields: object) -> LifecycleChange:
+    def record(self, kind: str, model: RegisteredModel, **fields: object) -> LifecycleChange | None:
+        if kind in _WEBHOOK_KINDS and self.known_exactly(kind, **fields):
+            return None
         self.report.changes += 1
         counts = self.report.counts_by_kind
         counts[str(kind)] = counts.get(str(kind), 0) + 1
@@ -186,6 +195,19 @@ class _Applier:
             registry=self.registry,
             **fields,
         )
+
+    def known_exactly(self, kind: str, **fields: object) -> bool:
+        """Whether a webhook already told us of this change, at a moment inside the
+        interval this poll would record: its exact entry stands, the poll adds nothing."""
+        return LifecycleChange.objects.filter(
+            registry=self.registry,
+            source=ChangeSource.WEBHOOK,
+            kind=kind,
+            model_version=fields.get("model_version"),
+            key=fields.get("key", ""),
+            happened_before__gte=fields["happened_after"],
+            happened_before__lte=fields["happened_before"],
+        ).exists()
 
     def model(self, name: str) -> RegisteredModel:
         if name not in self.models:

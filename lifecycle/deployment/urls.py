@@ -6,4 +6,7 @@ app_name = "deployment"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("models/<str:name>/timeline/", views.timeline, name="timeline"),
+    path("registries/", views.registries, name="registries"),
+    path("registries/<str:name>/", views.registry_detail, name="registry"),
 ]

@@ -1,36 +1,78 @@
 from __future__ import annotations
 
-from itertools import groupby
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
 
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-
-from lifecycle.catalog.models import Deployment
-from lifecycle.deployment.filtersets import DeploymentWindowFilterSet
-from lifecycle.deployment.kpis import models_in_production
+from lifecycle.catalog.filtersets import LifecycleFilterSet
+from lifecycle.catalog.models import RegisteredModel, Role
+from lifecycle.catalog.roles import role_of
+from lifecycle.deployment import charts
+from lifecycle.deployment.models import LifecycleChange, Registry
+from lifecycle.deployment.overview import deployment_overview
+from lifecycle.deployment.timeline import model_timeline
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    deployments = DeploymentWindowFilterSet(
-        request.GET,
-        queryset=Deployment.objects.select_related("model_version__model", "endpoint"),
-    )
-    rows = deployments.qs.order_by("endpoint__name", "role", "-started_at")
-    by_endpoint = [
-        {"endpoint": endpoint, "deployments": list(items)}
-        for endpoint, items in groupby(rows, key=lambda d: d.endpoint)
-    ]
-    for group in by_endpoint:
-        group["models"] = len({d.model_version.model_id for d in group["deployments"]})
+    overview = deployment_overview(request.GET)
+    chart_json = {}
+    if not overview.errors:
+        chart_json = {
+            "ttd_team": charts.time_to_deploy_distribution(
+                overview.time_to_deploy_by["team"], group="team"
+            ),
+            "ttd_trend": charts.time_to_deploy_trend(overview.time_to_deploy_by["month"]),
+            "new_models": charts.new_models_per_month(overview.new_models_by_month),
+        }
     return render(
         request,
         "deployment/index.html",
         {
-            "filter_form": deployments.form,
-            "time_range": deployments.time_range,
-            "by_endpoint": by_endpoint,
-            "in_production": models_in_production(
-                deployments.qs, time_range=deployments.time_range
-            ),
+            "overview": overview,
+            "charts": chart_json,
+            "filter_form": LifecycleFilterSet(request.GET).form,
+        },
+        status=400 if overview.errors else 200,
+    )
+
+
+def timeline(request: HttpRequest, name: str) -> HttpResponse:
+    model = get_object_or_404(RegisteredModel, name=name)
+    filters = LifecycleFilterSet(request.GET)
+    time_range = filters.time_range
+    entries = model_timeline(model=model, time_range=time_range)
+    return render(
+        request,
+        "deployment/timeline.html",
+        {
+            "model": model,
+            "entries": entries,
+            "time_range": time_range,
+            "chart": charts.timeline_figure(entries),
+            "filter_form": filters.form,
+        },
+    )
+
+
+def registries(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "deployment/registries.html",
+        {"registries": Registry.objects.all(), "is_admin": role_of(request.user) == Role.ADMIN},
+    )
+
+
+def registry_detail(request: HttpRequest, name: str) -> HttpResponse:
+    registry = Registry.objects.filter(name=name).first()
+    if registry is None:
+        raise Http404("no such registry")
+    return render(
+        request,
+        "deployment/registry.html",
+        {
+            "registry": registry,
+            "recent": LifecycleChange.objects.filter(registry=registry)
+            .select_related("model", "model_version")
+            .order_by("-recorded_at", "-pk")[:50],
+            "is_admin": role_of(request.user) == Role.ADMIN,
         },
     )

@@ -1,0 +1,101 @@
+"""HTTP entry points of the registry ingestion: pushed events, webhooks, sync on demand."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import permissions, status
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ingestion.registry.events import EventsRejected, registry_events_ingest
+from ingestion.registry.tasks import registry_poll
+from ingestion.registry.webhooks import (
+    DELIVERY_HEADER,
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    WebhookRejected,
+    registry_webhook_receive,
+)
+from lifecycle.catalog.models import Role
+from lifecycle.catalog.roles import role_of
+from lifecycle.deployment.models import Registry
+
+MAX_EVENTS_BODY_BYTES = 4 * 1024 * 1024
+
+
+class AdminsOnly(permissions.BasePermission):
+    message = "Only admins configure and run registries."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return role_of(request.user) == Role.ADMIN
+
+
+class RegistryEventsView(APIView):
+    """Registry events from registries kpiboard does not poll."""
+
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        request={"application/json": {"type": "object"}},
+        responses={
+            200: OpenApiResponse(description="accepted and repeats counted"),
+            400: OpenApiResponse(description="the batch was rejected: index, field, reason"),
+            413: OpenApiResponse(description="body too large"),
+            415: OpenApiResponse(description="not JSON"),
+        },
+        description='One event, a list, or {"events": [...]}; fields: event_id, event '
+        "(registered, promoted, deployed, rolled_back, archived), timestamp, model, version, "
+        "and as they apply registry, endpoint, role, traffic_share, alias, outcome "
+        "(succeeded/failed), reason, run_id, run_ended_at, description.",
+    )
+    def post(self, request: Request) -> Response:
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if length.isdigit() and int(length) > MAX_EVENTS_BODY_BYTES:
+            # Django alone would answer an oversized body with a bare 400.
+            return Response(
+                {"field": "body", "reason": f"larger than {MAX_EVENTS_BODY_BYTES} bytes"},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        try:
+            result = registry_events_ingest(payload=request.data, principal=request.user)
+        except EventsRejected as exc:
+            code = status.HTTP_403_FORBIDDEN if exc.forbidden else status.HTTP_400_BAD_REQUEST
+            return Response(exc.as_dict(), status=code)
+        return Response(result.as_dict(), status=status.HTTP_200_OK)
+
+
+class RegistryWebhookView(APIView):
+    """MLflow's webhook deliveries; authenticated by their HMAC signature, not a token."""
+
+    authentication_classes: list = []
+    permission_classes = [permissions.AllowAny]
+
+    @extend_schema(request=None, responses={200: OpenApiResponse(description="recorded")})
+    def post(self, request: Request, name: str) -> Response:
+        headers = {
+            header: request.headers.get(header, "")
+            for header in (SIGNATURE_HEADER, DELIVERY_HEADER, TIMESTAMP_HEADER)
+        }
+        try:
+            result = registry_webhook_receive(
+                registry_name=name, headers=headers, body=request.body, now=timezone.now()
+            )
+        except WebhookRejected as exc:
+            return Response(exc.as_dict(), status=exc.status)
+        return Response(result.as_dict())
+
+
+class RegistrySyncView(APIView):
+    """Queue a poll of one registry now."""
+
+    permission_classes = [AdminsOnly]
+
+    @extend_schema(request=None, responses={202: OpenApiResponse(description="queued")})
+    def post(self, request: Request, name: str) -> Response:
+        registry = get_object_or_404(Registry, name=name)
+        registry_poll.delay(registry.pk)
+        return Response({"queued": registry.name}, status=status.HTTP_202_ACCEPTED)

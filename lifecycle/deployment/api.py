@@ -1,0 +1,104 @@
+"""The deployment API: registries (admins only), the ledger, and the deployment KPIs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import permissions, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from lifecycle.catalog.models import Role
+from lifecycle.catalog.roles import role_of
+from lifecycle.deployment.filtersets import LifecycleChangeFilterSet
+from lifecycle.deployment.kpis import Comparison
+from lifecycle.deployment.models import LifecycleChange, Registry
+from lifecycle.deployment.overview import deployment_overview
+from lifecycle.deployment.serializers import LifecycleChangeSerializer, RegistrySerializer
+
+
+class AdminsOnly(permissions.BasePermission):
+    message = "Only admins configure registries."
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        return role_of(request.user) == Role.ADMIN
+
+
+class RegistryViewSet(viewsets.ModelViewSet):
+    queryset = Registry.objects.select_related(
+        "default_team", "default_industry", "deploy_endpoint"
+    )
+    serializer_class = RegistrySerializer
+    permission_classes = [AdminsOnly]
+    lookup_field = "name"
+    lookup_value_regex = r"[^/]+"
+
+
+class LifecycleChangeViewSet(viewsets.ReadOnlyModelViewSet):
+    """The lifecycle ledger: every observed change with the interval it happened in."""
+
+    queryset = LifecycleChange.objects.select_related(
+        "model", "model_version", "registry", "endpoint"
+    ).order_by("-happened_before", "-pk")
+    serializer_class = LifecycleChangeSerializer
+    filterset_class = LifecycleChangeFilterSet
+
+
+def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
+    if frame is None or frame.empty:
+        return []
+    clean = frame.astype(object).where(frame.notna(), None)
+    return clean.to_dict(orient="records")
+
+
+def _comparison(c: Comparison) -> dict[str, Any]:
+    return {
+        "endpoint": c.endpoint,
+        "model": c.model,
+        "champion": vars(c.champion),
+        "challenger": vars(c.challenger),
+        "paired_events": c.paired,
+        "prediction_agreement": c.agreement,
+    }
+
+
+class DeploymentKpisView(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("industry", str),
+            OpenApiParameter("serving_mode", str, enum=["batch", "streaming"]),
+            OpenApiParameter("team", str),
+            OpenApiParameter("model", str),
+            OpenApiParameter("endpoint", str),
+            OpenApiParameter("window", str, enum=["1h", "24h", "7d", "30d", "90d"]),
+            OpenApiParameter("start", str),
+            OpenApiParameter("end", str),
+            OpenApiParameter("failure_days", int, description="change-failure horizon"),
+        ],
+        responses={200: OpenApiResponse(description="deployment KPIs and breakdowns")},
+    )
+    def get(self, request: Request) -> Response:
+        overview = deployment_overview(request.query_params)
+        if overview.errors:
+            return Response(overview.errors, status=400)
+        return Response(
+            {
+                "start": overview.time_range.start,
+                "end": overview.time_range.end,
+                "failure_days": overview.failure_days,
+                "kpis": [kpi.as_dict() for kpi in overview.kpis],
+                "time_to_deploy_by": {
+                    by: _records(frame) for by, frame in overview.time_to_deploy_by.items()
+                },
+                "new_models_by_month": _records(overview.new_models_by_month),
+                "traffic_split": _records(
+                    None
+                    if overview.traffic_split is None
+                    else overview.traffic_split.drop(columns=["endpoint_id", "version_id"])
+                ),
+                "champion_challenger": [_comparison(c) for c in overview.comparisons],
+            }
+        )

@@ -1,0 +1,173 @@
+"""A model's deployment history in one list: registrations, promotions, deployments,
+rollbacks, failures and incidents, each with the interval it is known to lie in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncHour
+
+from lifecycle.catalog.models import Deployment, EventStatus, RegisteredModel, ServingEvent
+from lifecycle.catalog.windows import TimeRange
+from lifecycle.deployment.models import ChangeKind, LifecycleChange
+
+# An hour counts as an incident when at least this many inferences failed and the error
+# rate passed the model's SLA (or this default when it has none).
+INCIDENT_MIN_ERRORS = 5
+INCIDENT_DEFAULT_ERROR_RATE = 0.05
+_TIMELINE_KINDS = (
+    ChangeKind.REGISTERED,
+    ChangeKind.PROMOTED,
+    ChangeKind.ALIAS_SET,
+    ChangeKind.ALIAS_REMOVED,
+    ChangeKind.STAGE_CHANGED,
+    ChangeKind.DEPLOYED,
+    ChangeKind.ROLLED_BACK,
+    ChangeKind.UNDEPLOYED,
+    ChangeKind.DEPLOYMENT_FAILED,
+    ChangeKind.ARCHIVED,
+    ChangeKind.DELETED,
+)
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    kind: str
+    label: str
+    version: str
+    after: datetime
+    before: datetime
+    source: str
+    detail: str
+
+    @property
+    def exact(self) -> bool:
+        return self.after == self.before
+
+    @property
+    def uncertainty(self) -> timedelta:
+        return self.before - self.after
+
+
+def model_timeline(*, model: RegisteredModel, time_range: TimeRange) -> list[TimelineEntry]:
+    entries = []
+    changes = (
+        LifecycleChange.objects.current()
+        .filter(model=model, kind__in=_TIMELINE_KINDS)
+        .filter(happened_before__gte=time_range.start, happened_after__lt=time_range.end)
+        .select_related("model_version", "endpoint")
+    )
+    for change in changes:
+        where = f" on {change.endpoint.name}" if change.endpoint else ""
+        what = " ".join(
+            part
+            for part in (
+                change.key,
+                f"{change.old_value} → {change.new_value}"
+                if change.kind == ChangeKind.STAGE_CHANGED
+                else "",
+                f"as {change.role}" if change.role else "",
+                str(change.detail.get("reason", "")) if change.detail else "",
+            )
+            if part
+        )
+        entries.append(
+            TimelineEntry(
+                kind=change.kind,
+                label=change.get_kind_display(),
+                version=change.model_version.version if change.model_version else "",
+                after=change.happened_after,
+                before=change.happened_before,
+                source=change.get_source_display(),
+                detail=f"{what}{where}".strip(),
+            )
+        )
+    # Versions registered before kpiboard kept a ledger still belong on the timeline.
+    logged = {e.version for e in entries if e.kind == ChangeKind.REGISTERED}
+    for version in model.versions.filter(
+        registered_at__gte=time_range.start, registered_at__lt=time_range.end
+    ).exclude(version__in=logged):
+        entries.append(
+            TimelineEntry(
+                ChangeKind.REGISTERED,
+                "Version registered",
+                version.version,
+                version.registered_at,
+                version.registered_at,
+                "catalog",
+                "",
+            )
+        )
+    logged_deployments = set(
+        changes.filter(deployment__isnull=False).values_list("deployment_id", flat=True)
+    )
+    for d in (
+        Deployment.objects.filter(
+            model_version__model=model,
+            started_at__gte=time_range.start,
+            started_at__lt=time_range.end,
+        )
+        .exclude(pk__in=logged_deployments)
+        .select_related("model_version", "endpoint")
+    ):
+        entries.append(
+            TimelineEntry(
+                ChangeKind.DEPLOYED,
+                "Deployed",
+                d.model_version.version,
+                d.started_at,
+                d.started_at,
+                "catalog",
+                f"as {d.role} on {d.endpoint.name}",
+            )
+        )
+    entries.extend(model_incidents(model=model, time_range=time_range))
+    return sorted(entries, key=lambda e: (e.before, e.kind))
+
+
+def model_incidents(*, model: RegisteredModel, time_range: TimeRange) -> list[TimelineEntry]:
+    threshold = (
+        model.sla_error_rate if model.sla_error_rate is not None else INCIDENT_DEFAULT_ERROR_RATE
+    )
+    hours = (
+        ServingEvent.objects.filter(
+            model=model, timestamp__gte=time_range.start, timestamp__lt=time_range.end
+        )
+        .order_by()
+        .annotate(hour=TruncHour("timestamp"))
+        .values("hour", "model_version__version")
+        .annotate(total=Count("pk"), errors=Count("pk", filter=Q(status=EventStatus.ERROR)))
+        .filter(errors__gte=INCIDENT_MIN_ERRORS)
+    )
+    incidents = []
+    for hour in hours:
+        if hour["errors"] / hour["total"] <= threshold:
+            continue
+        classes = (
+            ServingEvent.objects.filter(
+                model=model,
+                model_version__version=hour["model_version__version"],
+                status=EventStatus.ERROR,
+                timestamp__gte=hour["hour"],
+                timestamp__lt=hour["hour"] + timedelta(hours=1),
+            )
+            .order_by()
+            .values("error_type")
+            .annotate(n=Count("pk"))
+            .order_by("-n")
+        )
+        top = classes[0]["error_type"] if classes else ""
+        incidents.append(
+            TimelineEntry(
+                "incident",
+                "Incident",
+                hour["model_version__version"],
+                hour["hour"],
+                hour["hour"] + timedelta(hours=1),
+                "serving events",
+                f"{hour['errors']} of {hour['total']} inferences failed, mostly {top}",
+            )
+        )
+    return incidents
