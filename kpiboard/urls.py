@@ -13,6 +13,8 @@ api_v1 = [
     path("kpis/portfolio/", api.PortfolioKpisView.as_view(), name="kpis-portfolio"),
     path("", include("ingestion.profiling.urls")),  # datasets: upload, profiles, diffs
     path("", include("lifecycle.development.api_urls")),  # training runs
+    path("", include("lifecycle.deployment.api_urls")),  # registries, ledger, deployment KPIs
+    path("", include("ingestion.registry.urls")),  # registry events, MLflow webhooks
 ]
 
 urlpatterns = [
