@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kpiboard.settings")
 app = Celery("kpiboard")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+app.autodiscover_tasks(["ingestion.registry"])  # registry polling lives in a sub-package
 
 app.conf.beat_schedule = {
     # Every minute: the worker records that it is alive, so /healthz and the pages can
@@ -41,6 +42,12 @@ app.conf.beat_schedule = {
     # unanswered past KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS into errors of class "other".
     "kserve-pending-expire-every-minute": {
         "task": "ingestion.tasks.kserve_pending_expire_task",
+        "schedule": 60.0,
+    },
+    # Every minute: queue a poll of each model registry whose own schedule (or backoff
+    # after a failure) says it is due; each registry polls in its own task.
+    "registries-poll-due-every-minute": {
+        "task": "ingestion.registry.tasks.registries_poll_due",
         "schedule": 60.0,
     },
 }
