@@ -21,7 +21,7 @@ QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 # A share of the non-missing values at or above which a string column is given a kind.
 MEDIA_SHARE = 0.8
 DATETIME_SHARE = 0.95
-# Text, not categories: mostly multi-word and mostly distinct values, or long values.
+# Text, not categories: mostly values with a blank and mostly distinct, or long values.
 TEXT_WORDY_SHARE = 0.5
 TEXT_DISTINCT_RATIO = 0.5
 TEXT_MEAN_LENGTH = 50
@@ -95,6 +95,8 @@ class ColumnAccumulator:
         self.length_sum = 0
         self.wordy = 0
         self.media = dict.fromkeys(fmt.MEDIA_KINDS, 0)
+        self.media_candidates = list(fmt.MEDIA_KINDS)
+        self.media_checked = False
         self.string_checked = False
         if self.physical == "number":
             self.reservoir = Reservoir()
@@ -196,14 +198,24 @@ class ColumnAccumulator:
         if not len(valid):
             return
         self.length_sum += int(pc.sum(pc.utf8_length(valid)).as_py() or 0)
-        self.wordy += int(pc.sum(pc.match_substring_regex(valid, r"\S\s+\S")).as_py() or 0)
-        for kind, pattern in _MEDIA_PATTERNS.items():
-            hits = pc.match_substring_regex(valid, pattern, ignore_case=True)
+        self.wordy += int(pc.sum(pc.match_substring(valid, " ")).as_py() or 0)
+        for kind in self.media_candidates:
+            hits = pc.match_substring_regex(valid, _MEDIA_PATTERNS[kind], ignore_case=True)
             self.media[kind] += int(pc.sum(hits).as_py() or 0)
-        counts = pc.value_counts(valid)
-        uniques = counts.field("values").to_numpy(zero_copy_only=False)
-        self.distinct.add(uniques.astype(object))
-        self.top.add_counts(uniques, counts.field("counts").to_numpy())
+        if not self.media_checked:
+            # Media references are looked for beyond the first batch only in columns where
+            # it holds some: the regular expressions are the costliest part of a string.
+            self.media_candidates = [k for k, n in self.media.items() if n >= 0.5 * len(valid)]
+            self.media_checked = True
+        if self.distinct.approx and self.top.overflowed:
+            # Many distinct values: no exact counts to keep, only the sketch to feed.
+            self.distinct.add(valid.to_numpy(zero_copy_only=False))
+            self.top.total += len(valid)
+        else:
+            counts = pc.value_counts(valid)
+            uniques = counts.field("values").to_numpy(zero_copy_only=False)
+            self.distinct.add(uniques.astype(object))
+            self.top.add_counts(uniques, counts.field("counts").to_numpy())
         self.reservoir.add_indexed(
             len(valid), lambda idx: valid.take(pa.array(idx)).to_numpy(zero_copy_only=False)
         )

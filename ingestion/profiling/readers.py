@@ -274,6 +274,9 @@ def _csv_batches(
     values do not fit its type is read again as strings (the caller restarts its
     accumulators when it sees a `Restart`)."""
     as_strings: dict[str, pa.DataType] = {}
+    # Parsing is much faster when no value may hold a line break; a file whose quoted
+    # values do is read again with them allowed (see the ragged-row branch below).
+    multiline = False
     while True:
         try:
             reader = pacsv.open_csv(
@@ -296,9 +299,14 @@ def _csv_batches(
                 yield Restart(column)
                 continue
             if "Expected" in str(exc) and "columns" in str(exc):
-                raise _ragged_error(
-                    path=path, name=name, delimiter=delimiter, gzipped=gzipped
-                ) from exc
+                ragged = _ragged_error(path=path, name=name, delimiter=delimiter, gzipped=gzipped)
+                if ragged is not None or multiline:
+                    raise ragged or RaggedRow(
+                        f"{name} has a row with the wrong number of fields."
+                    ) from exc
+                multiline = True
+                yield Restart("")
+                continue
             if "Empty CSV file" in str(exc):
                 raise EmptyFile(f"{name} is empty.") from exc
             raise Unreadable(f"{name} could not be read as CSV: {exc}") from exc
@@ -312,9 +320,10 @@ class Restart:
     column: str
 
 
-def _ragged_error(*, path: Path, name: str, delimiter: str, gzipped: bool) -> RaggedRow:
+def _ragged_error(*, path: Path, name: str, delimiter: str, gzipped: bool) -> RaggedRow | None:
     """Find the first line with the wrong number of fields, to name it (only on this error
-    path is the file read again, by Python's csv module)."""
+    path is the file read again, by Python's csv module). None when every row is right:
+    then a quoted value held a line break."""
     opener = gzip.open if gzipped else open
     with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
         reader = csv.reader(handle, delimiter=delimiter)
@@ -328,4 +337,4 @@ def _ragged_error(*, path: Path, name: str, delimiter: str, gzipped: bool) -> Ra
                     f"{name}, line {reader.line_num}: {len(row)} fields where the header "
                     f"has {expected}."
                 )
-    return RaggedRow(f"{name} has a row with the wrong number of fields.")
+    return None

@@ -89,10 +89,13 @@ class DistinctCounter:
         if not len(values):
             return
         if self.hll is not None:
-            self.hll.add_hashes(hash64(np.unique(values)))
+            # HyperLogLog ignores repeats, so no need to find the batch's unique values.
+            self.hll.add_hashes(hash64(values))
             return
-        batch = np.unique(values)
-        self.exact = batch if self.exact is None else np.union1d(self.exact, batch)
+        # pd.unique hashes instead of sorting: much faster than np.unique on big batches.
+        batch = pd.unique(values)
+        merged = batch if self.exact is None else pd.unique(np.concatenate([self.exact, batch]))
+        self.exact = np.asarray(merged)
         if len(self.exact) > self.exact_limit:
             self.hll = HyperLogLog()
             self.hll.add_hashes(hash64(self.exact))

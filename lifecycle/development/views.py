@@ -3,7 +3,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 
 from lifecycle.catalog.filtersets import ModelVersionFilterSet
 from lifecycle.catalog.models import LifecycleMetric, ModelVersion, RegisteredModel
@@ -61,6 +62,10 @@ def _metrics_chart(by_version: dict, names: list[str]) -> str:
 def model(request: HttpRequest, name: str) -> HttpResponse:
     """The development tab of a model: its training runs compared across versions."""
     found = get_object_or_404(RegisteredModel, name=name)
+    asked = request.GET.get("model")
+    if asked and asked != found.name:
+        # The filter bar picked another model: show that model's tab, same filters.
+        return redirect(reverse("development:model", args=[asked]) + "?" + request.GET.urlencode())
     query = request.GET.copy()
     query["model"] = found.name
     runs = TrainingRunFilterSet(query, queryset=TrainingRun.objects.all())

@@ -243,3 +243,16 @@ def test_a_bad_json_profile_is_a_400_naming_the_field(api_as, dana, transactions
     assert response.status_code == 400
     assert field in response.json()
     assert not DatasetVersion.objects.exists()
+
+
+def test_the_raw_file_is_kept_only_when_the_setting_says_so(
+    api_as, dana, transactions, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
+    client = api_as(dana)
+    _upload(client, "transactions", _csv())
+    assert not DatasetProfile.objects.get(version__version="1").raw_file
+    settings.DATASET_KEEP_RAW_FILES = True
+    _upload(client, "transactions", _csv(8))
+    kept = DatasetProfile.objects.get(version__version="2").raw_file
+    assert kept and Path(kept.path).read_bytes() == _csv(8)

@@ -152,3 +152,10 @@ def test_an_executive_may_not_push_run_details(token_client, risk_team, runs):
         format="json",
     )
     assert response.status_code == 403
+
+
+def test_picking_another_model_in_the_filter_bar_opens_its_tab(client, bob, runs):
+    client.force_login(bob)
+    response = client.get("/development/models/fraud-scorer/?model=recommender&window=30d")
+    assert response.status_code == 302
+    assert response["Location"] == "/development/models/recommender/?model=recommender&window=30d"

@@ -218,3 +218,12 @@ def test_distinct_counting_turns_approximate_past_its_limit_within_two_percent()
         counter.add(np.arange(start, start + 20_000, dtype=np.float64))  # repeats
     assert counter.approx
     assert counter.count() == pytest.approx(200_000, rel=0.02)
+
+
+def test_a_quoted_value_with_a_line_break_is_not_taken_for_a_ragged_row(tmp_path: Path) -> None:
+    path = tmp_path / "notes.csv"
+    frame = pd.DataFrame({"id": range(500), "note": ["one line"] * 499 + ["two\nlines"]})
+    frame.to_csv(path, index=False)
+    profile = file_profile(path=path, name="notes.csv")
+    assert profile["rows"] == 500
+    assert _by_name(profile)["note"]["distinct"] == 2
