@@ -18,6 +18,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
+from ingestion.rollups import rollups_rebuild
 from lifecycle.catalog.models import Role, ServingEvent, ServingMode
 from tests import factories
 
@@ -71,6 +72,8 @@ def portfolio(transactional_db):
             for i in range(older)
         ]
     ServingEvent.objects.bulk_create(events)
+    # The pages read the rollups, which ingestion keeps current; these events skipped it.
+    rollups_rebuild()
     factories.user_make("alice", Role.EXECUTIVE, password="alice-password")
 
 
