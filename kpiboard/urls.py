@@ -11,6 +11,7 @@ api_v1 = [
     *catalog_api,
     *ingestion_api,
     path("kpis/portfolio/", api.PortfolioKpisView.as_view(), name="kpis-portfolio"),
+    path("kpis/models/<str:model_name>/", api.ModelKpisView.as_view(), name="kpis-model"),
     path("", include("ingestion.profiling.urls")),  # datasets: upload, profiles, diffs
     path("", include("lifecycle.development.api_urls")),  # training runs
     path("", include("lifecycle.deployment.api_urls")),  # registries, ledger, deployment KPIs
