@@ -34,6 +34,7 @@ from lifecycle.catalog.latency import (
 from lifecycle.catalog.models import (
     FailureClass,
     LatencyRollup,
+    RegisteredModel,
     RollupGranularity,
     ServingEvent,
     ServingRollup,
@@ -167,8 +168,17 @@ def _raw_frame(pairs: dict[int, set[datetime]]) -> pd.DataFrame:
     frame["errors"] = error.astype(np.int64)
     for column, failure_class in ERROR_COLUMNS.items():
         frame[column] = (error & (raw["error_type"] == failure_class)).astype(np.int64)
+    # An event stored without a cost (rows written straight to the table, e.g. by the demo
+    # seeder) costs its model's unit cost, as the ingestion path would have set it.
+    unit_costs = dict(
+        RegisteredModel.objects.filter(pk__in=raw["model_id"].unique().tolist()).values_list(
+            "pk", "unit_cost_usd"
+        )
+    )
+    cost = raw["cost_usd"].astype(float)
+    cost = cost.fillna(raw["model_id"].map(lambda pk: float(unit_costs.get(pk, 0))))
     # Costs have 8 decimals: summed as integers of 1e-8 USD they stay exact.
-    frame["cost_e8"] = np.rint(raw["cost_usd"].astype(float).fillna(0) * 1e8).astype(np.int64)
+    frame["cost_e8"] = np.rint(cost * 1e8).astype(np.int64)
     frame["latency_count"] = latency_ok.astype(np.int64)
     frame["latency_sum_ms"] = latency.where(latency_ok, 0.0)
     frame["latency_ms"] = latency.where(latency_ok)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -12,7 +13,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from kpiboard.portfolio import portfolio_overview
+from kpiboard.portfolio import model_overview, portfolio_overview
+from lifecycle.catalog.models import RegisteredModel
 
 DATABASE_RETRY_AFTER_SECONDS = 5
 
@@ -52,7 +54,21 @@ class PortfolioKpisSerializer(serializers.Serializer):
     start = serializers.DateTimeField()
     end = serializers.DateTimeField()
     kpis = KpiSerializer(many=True)
+    breakdowns = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField())
+    )
     models = ModelKpisSerializer(many=True)
+
+
+class ModelOverviewSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    in_production = serializers.BooleanField()
+    kpis = KpiSerializer(many=True)
+    breakdowns = serializers.DictField(
+        child=serializers.DictField(child=serializers.IntegerField())
+    )
 
 
 _FILTER_PARAMETERS = [
@@ -80,6 +96,7 @@ class PortfolioKpisView(APIView):
                 "start": overview.time_range.start,
                 "end": overview.time_range.end,
                 "kpis": [kpi.as_dict() for kpi in overview.totals],
+                "breakdowns": overview.breakdowns,
                 "models": [
                     {
                         "model": row.model.name,
@@ -88,5 +105,30 @@ class PortfolioKpisView(APIView):
                     }
                     for row in overview.rows
                 ],
+            }
+        )
+
+
+class ModelKpisView(APIView):
+    """Serving KPIs of one model (read from the rollups) with SPEC.md's filters, and
+    calls by caller, version and endpoint, errors by failure class."""
+
+    @extend_schema(
+        parameters=[p for p in _FILTER_PARAMETERS if p.name not in ("model", "sort")],
+        responses=ModelOverviewSerializer,
+    )
+    def get(self, request: Request, model_name: str) -> Response:
+        model = get_object_or_404(RegisteredModel, name=model_name)
+        overview = model_overview(model=model, params=request.query_params)
+        if overview.errors:
+            return Response(overview.errors, status=status.HTTP_400_BAD_REQUEST)
+        return Response(
+            {
+                "model": model.name,
+                "start": overview.time_range.start,
+                "end": overview.time_range.end,
+                "in_production": overview.in_production,
+                "kpis": [kpi.as_dict() for kpi in overview.kpis],
+                "breakdowns": overview.breakdowns,
             }
         )

@@ -1,7 +1,9 @@
-"""The portfolio overview: serving KPIs per model composed with deployment state.
+"""The portfolio overview: serving KPIs per model (read from the rollups) composed with
+deployment state and the business-value call counts.
 
 Both the page and `GET /api/v1/kpis/portfolio/` call `portfolio_overview`, so a URL
-means the same numbers in either place.
+means the same numbers in either place; `model_overview` does the same for one model
+(`GET /api/v1/kpis/models/<name>/`).
 """
 
 from __future__ import annotations
@@ -11,20 +13,27 @@ from dataclasses import dataclass, field
 import pandas as pd
 from django.http import QueryDict
 
-from lifecycle.catalog.filtersets import RegisteredModelFilterSet, ServingEventFilterSet
+from lifecycle.catalog.filtersets import RegisteredModelFilterSet
 from lifecycle.catalog.kpis import KpiValue
-from lifecycle.catalog.models import Deployment, RegisteredModel, ServingEvent
+from lifecycle.catalog.models import Deployment, RegisteredModel
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.filtersets import DeploymentWindowFilterSet
 from lifecycle.deployment.kpis import MODELS_IN_PRODUCTION, production_model_ids
 from lifecycle.monitoring.kpis import (
+    EMPTY_SUMMARY,
+    SLA_COMPLIANCE,
     ServingSummary,
+    portfolio_sla_compliance,
+    serving_calls_by,
+    serving_scope,
     serving_series,
     serving_summary,
     serving_summary_by,
+    serving_unique_callers,
 )
+from lifecycle.value.kpis import UNIQUE_CALLERS
 
-_EMPTY = ServingSummary(0, 0, {"p50": None, "p95": None, "p99": None})
+_EMPTY = EMPTY_SUMMARY
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,8 @@ class PortfolioOverview:
     series: pd.DataFrame | None = None
     sort: str = DEFAULT_SORT
     errors: dict[str, list[str]] = field(default_factory=dict)
+    # {"calls_by_team": {"risk": 120, ...}, "calls_by_caller": ..., "errors_by_failure_class": ...}
+    breakdowns: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 def _sorted(rows: list[ModelRow], sort: str) -> list[ModelRow]:
@@ -81,41 +92,95 @@ def _sorted(rows: list[ModelRow], sort: str) -> list[ModelRow]:
 
 def portfolio_overview(params: QueryDict) -> PortfolioOverview:
     """Per-model serving KPIs and portfolio totals for the filters in `params`."""
-    events_filter = ServingEventFilterSet(params, queryset=ServingEvent.objects.all())
+    scope, errors = serving_scope(params)
     sort = params.get("sort") or DEFAULT_SORT
-    if not events_filter.is_valid():
-        return PortfolioOverview(
-            time_range=events_filter.time_range, errors=dict(events_filter.errors), sort=sort
-        )
+    if errors:
+        return PortfolioOverview(time_range=scope.time_range, errors=errors, sort=sort)
     if sort.lstrip("-") not in SORT_KEYS:
         return PortfolioOverview(
-            time_range=events_filter.time_range,
+            time_range=scope.time_range,
             sort=DEFAULT_SORT,
             errors={"sort": [f"unknown sort key; use one of {', '.join(SORT_KEYS)}"]},
         )
-    time_range = events_filter.time_range
-    events = events_filter.qs
-    models = RegisteredModelFilterSet(
-        params, queryset=RegisteredModel.objects.select_related("team", "industry")
-    ).qs
+    time_range = scope.time_range
+    models = list(
+        RegisteredModelFilterSet(
+            params, queryset=RegisteredModel.objects.select_related("team", "industry")
+        ).qs
+    )
     deployments = DeploymentWindowFilterSet(params, queryset=Deployment.objects.all()).qs
     in_production = production_model_ids(deployments, time_range=time_range)
 
-    by_model = serving_summary_by(events, group_by="model")
+    by_model = serving_summary_by(scope, group_by="model")
     rows = []
     for model in models:
         summary = by_model.get(model.pk, _EMPTY)
-        kpis = {k.definition.id: k for k in summary.kpis(time_range)}
+        kpis = {k.definition.id: k for k in summary.kpis(time_range, model)}
         rows.append(ModelRow(model, model.pk in in_production, summary, kpis))
 
+    summary = serving_summary(scope)
     totals = [
         KpiValue(MODELS_IN_PRODUCTION, len(in_production)),
-        *serving_summary(events).kpis(time_range),
+        *summary.kpis(time_range),
+        KpiValue(SLA_COMPLIANCE, portfolio_sla_compliance(by_model, models)),
+        KpiValue(UNIQUE_CALLERS, serving_unique_callers(scope)),
     ]
     return PortfolioOverview(
         time_range=time_range,
         totals=totals,
         rows=_sorted(rows, sort),
-        series=serving_series(events, time_range=time_range),
+        series=serving_series(scope),
         sort=sort,
+        breakdowns=_breakdowns(scope, summary, ("model__team__name", "caller")),
+    )
+
+
+_BREAKDOWNS = {
+    "caller": "calls_by_caller",
+    "model__team__name": "calls_by_team",
+    "model__team__business_unit": "calls_by_business_unit",
+    "model_version__version": "calls_by_version",
+    "endpoint__name": "calls_by_endpoint",
+}
+
+
+def _breakdowns(scope, summary: ServingSummary, group_bys: tuple[str, ...]) -> dict:
+    result = {"errors_by_failure_class": dict(summary.errors_by_class)}
+    for group_by in group_bys:
+        result[_BREAKDOWNS[group_by]] = serving_calls_by(scope, group_by=group_by)
+    return result
+
+
+@dataclass
+class ModelOverview:
+    model: RegisteredModel
+    time_range: TimeRange
+    in_production: bool = False
+    kpis: list[KpiValue] = field(default_factory=list)
+    breakdowns: dict[str, dict[str, int]] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+
+def model_overview(*, model: RegisteredModel, params: QueryDict) -> ModelOverview:
+    """One model's serving KPIs and breakdowns for the filters in `params` (its own
+    name replaces any `model` filter)."""
+    params = params.copy()
+    params["model"] = model.name
+    scope, errors = serving_scope(params)
+    if errors:
+        return ModelOverview(model=model, time_range=scope.time_range, errors=errors)
+    time_range = scope.time_range
+    deployments = DeploymentWindowFilterSet(params, queryset=Deployment.objects.all()).qs
+    summary = serving_summary(scope)
+    return ModelOverview(
+        model=model,
+        time_range=time_range,
+        in_production=model.pk in production_model_ids(deployments, time_range=time_range),
+        kpis=[
+            *summary.kpis(time_range, model),
+            KpiValue(UNIQUE_CALLERS, serving_unique_callers(scope)),
+        ],
+        breakdowns=_breakdowns(
+            scope, summary, ("caller", "model_version__version", "endpoint__name")
+        ),
     )

@@ -1,21 +1,48 @@
-"""Serving KPIs: filtered serving events in, typed KPI values out.
+"""Serving KPIs, read from the rollups: filtered rollups (and a sliver of raw events) in,
+typed KPI values out.
 
-Counts and error rates are aggregated in SQL; latency percentiles are exact, computed
-with pandas over the successful events' latencies (linear interpolation, as numpy does).
+A window [start, end) is cut into parts read at the coarsest granularity that fits: whole
+days from day rollups, whole hours at its edges from hour rollups, whole minutes from
+minute rollups, and the seconds before the first and after the last whole minute from the
+raw events. Counts, errors and cost are therefore exact for any window; latency
+percentiles come from the merged log-bucketed histograms, within 0.5% of the exact value
+(`lifecycle.catalog.latency`). Summing is done in SQL; pandas only reshapes the result.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
+import numpy as np
 import pandas as pd
-from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncDay, TruncHour
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncHour
+from django.http import QueryDict
 
+from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.kpis import Direction, KpiValue, kpi_define
-from lifecycle.catalog.models import EventStatus, ServingEvent
+from lifecycle.catalog.latency import (
+    Histogram,
+    histogram_decode,
+    histogram_from_latencies,
+    histogram_quantiles,
+    histograms_merge,
+)
+from lifecycle.catalog.models import (
+    EventStatus,
+    FailureClass,
+    LatencyRollup,
+    RegisteredModel,
+    RollupGranularity,
+    ServingEvent,
+    ServingRollup,
+)
 from lifecycle.catalog.windows import TimeRange
+from lifecycle.monitoring.filtersets import ServingRollupFilterSet
 
 PHASE = "monitoring"
 
@@ -68,14 +95,17 @@ ERROR_RATE = kpi_define(
     formula="Failed inferences (status error, any failure class) divided by all inferences "
     "in the window; empty when there were none.",
 )
+_PERCENTILE_NOTE = (
+    " Read from log-bucketed histograms: within 0.5% of the exact value (linear "
+    "interpolation between ranks)."
+)
 LATENCY_P50 = kpi_define(
     id="latency_p50_ms",
     phase=PHASE,
     label="Latency p50",
     unit="ms",
     direction=Direction.LOWER_IS_BETTER,
-    formula="Median latency of the successful inferences in the window "
-    "(linear interpolation between ranks).",
+    formula="Median latency of the successful inferences in the window." + _PERCENTILE_NOTE,
 )
 LATENCY_P95 = kpi_define(
     id="latency_p95_ms",
@@ -84,7 +114,7 @@ LATENCY_P95 = kpi_define(
     unit="ms",
     direction=Direction.LOWER_IS_BETTER,
     formula="95th percentile of the latency of the successful inferences in the window: "
-    "95% were at least this fast (linear interpolation between ranks).",
+    "95% were at least this fast." + _PERCENTILE_NOTE,
 )
 LATENCY_P99 = kpi_define(
     id="latency_p99_ms",
@@ -92,107 +122,46 @@ LATENCY_P99 = kpi_define(
     label="Latency p99",
     unit="ms",
     direction=Direction.LOWER_IS_BETTER,
-    formula="99th percentile of the latency of the successful inferences in the window "
-    "(linear interpolation between ranks).",
+    formula="99th percentile of the latency of the successful inferences in the window."
+    + _PERCENTILE_NOTE,
 )
-
-_QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
-
-
-@dataclass(frozen=True)
-class ServingSummary:
-    inferences: int
-    errors: int
-    latency_ms: dict[str, float | None]
-
-    @property
-    def error_rate(self) -> float | None:
-        return self.errors / self.inferences if self.inferences else None
-
-    def kpis(self, time_range: TimeRange) -> list[KpiValue]:
-        minutes = time_range.minutes
-        return [
-            KpiValue(INFERENCES, self.inferences),
-            KpiValue(THROUGHPUT_PER_MINUTE, self.inferences / minutes if minutes else None),
-            KpiValue(THROUGHPUT_PER_HOUR, self.inferences / (minutes / 60) if minutes else None),
-            KpiValue(THROUGHPUT_PER_DAY, self.inferences / (minutes / 1440) if minutes else None),
-            KpiValue(ERRORS, self.errors),
-            KpiValue(ERROR_RATE, self.error_rate),
-            KpiValue(LATENCY_P50, self.latency_ms["p50"]),
-            KpiValue(LATENCY_P95, self.latency_ms["p95"]),
-            KpiValue(LATENCY_P99, self.latency_ms["p99"]),
-        ]
-
-
-def _counts(events: QuerySet[ServingEvent], group_by: str | None) -> pd.DataFrame:
-    aggregates = {
-        "inferences": Count("pk"),
-        "errors": Count("pk", filter=Q(status=EventStatus.ERROR)),
-    }
-    if group_by is None:
-        row = events.aggregate(**aggregates)
-        return pd.DataFrame([row])
-    rows = events.order_by().values(group_by).annotate(**aggregates)
-    return pd.DataFrame(list(rows), columns=[group_by, "inferences", "errors"])
-
-
-def _latency_quantiles(events: QuerySet[ServingEvent], group_by: str | None) -> pd.DataFrame:
-    ok = events.filter(status=EventStatus.OK, latency_ms__isnull=False).order_by()
-    fields = [group_by, "latency_ms"] if group_by else ["latency_ms"]
-    frame = pd.DataFrame(list(ok.values_list(*fields)), columns=fields)
-    frame["latency_ms"] = frame["latency_ms"].astype(float)  # an empty frame is untyped
-    if group_by is None:
-        frame["_all"] = 0
-        group_by = "_all"
-    grouped = frame.groupby(group_by)["latency_ms"]
-    return pd.DataFrame({name: grouped.quantile(q) for name, q in _QUANTILES.items()})
-
-
-def serving_summary(events: QuerySet[ServingEvent]) -> ServingSummary:
-    """Counts and latency percentiles over all the given events."""
-    counts = _counts(events, None).iloc[0]
-    quantiles = _latency_quantiles(events, None)
-    latency = (
-        {name: float(quantiles.iloc[0][name]) for name in _QUANTILES}
-        if len(quantiles)
-        else dict.fromkeys(_QUANTILES)
-    )
-    return ServingSummary(int(counts["inferences"]), int(counts["errors"]), latency)
-
-
-def serving_summary_by(
-    events: QuerySet[ServingEvent], *, group_by: str
-) -> dict[object, ServingSummary]:
-    """One ServingSummary per value of `group_by` (e.g. "model", "endpoint")."""
-    counts = _counts(events, group_by).set_index(group_by)
-    quantiles = _latency_quantiles(events, group_by)
-    result = {}
-    for key, row in counts.iterrows():
-        latency = (
-            {name: float(quantiles.at[key, name]) for name in _QUANTILES}
-            if key in quantiles.index
-            else dict.fromkeys(_QUANTILES)
-        )
-        result[key] = ServingSummary(int(row["inferences"]), int(row["errors"]), latency)
-    return result
-
-
-def serving_series(
-    events: QuerySet[ServingEvent], *, time_range: TimeRange, group_by: str | None = None
-) -> pd.DataFrame:
-    """Inferences and errors per time bucket (hour for windows up to a week, else day)."""
-    trunc = TruncHour if time_range.duration <= timedelta(days=7) else TruncDay
-    fields = ["bucket", group_by] if group_by else ["bucket"]
-    rows = (
-        events.order_by()
-        .annotate(bucket=trunc("timestamp"))
-        .values(*fields)
-        .annotate(inferences=Count("pk"), errors=Count("pk", filter=Q(status=EventStatus.ERROR)))
-        .order_by("bucket")
-    )
-    return pd.DataFrame(list(rows), columns=[*fields, "inferences", "errors"])
-
-
+UPTIME = kpi_define(
+    id="uptime",
+    phase=PHASE,
+    label="Uptime",
+    unit="fraction",
+    direction=Direction.HIGHER_IS_BETTER,
+    formula="1 minus the share of the window's inferences that failed because the model "
+    "was down or crashed (failure class downtime); empty when there were none.",
+)
+SLA_COMPLIANCE = kpi_define(
+    id="sla_compliance",
+    phase=PHASE,
+    label="SLA compliance",
+    unit="fraction",
+    direction=Direction.HIGHER_IS_BETTER,
+    formula="For one model: the share of its SLA targets met over the window, among those "
+    "it has (p95 latency <= target, error rate <= target, uptime >= target). For several "
+    "models: the share of the models with targets and traffic that met all of theirs. "
+    "Empty when no model has both.",
+)
+COST_USD = kpi_define(
+    id="cost_usd",
+    phase=PHASE,
+    label="Serving cost",
+    unit="USD",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Sum of the cost of the inferences in the window: each event's own cost_usd, "
+    "or its model's unit cost per prediction when it carries none.",
+)
+COST_PER_1000 = kpi_define(
+    id="cost_per_1000_predictions",
+    phase=PHASE,
+    label="Cost per 1,000 predictions",
+    unit="USD",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Serving cost divided by inferences, times 1,000; empty when there were none.",
+)
 ERRORS_BY_CLASS = kpi_define(
     id="errors_by_failure_class",
     phase=PHASE,
@@ -203,18 +172,402 @@ ERRORS_BY_CLASS = kpi_define(
     "deployment, hardware, downtime/crash, timeout, bad request, other).",
 )
 
+_QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+ERROR_COLUMNS = {f"errors_{c}": c for c in FailureClass.values}
+_SUMS = ["inferences", "errors", *ERROR_COLUMNS, "cost_usd"]
+_LEVELS = (RollupGranularity.DAY, RollupGranularity.HOUR, RollupGranularity.MINUTE, None)
 
-def errors_by_class_series(
-    events: QuerySet[ServingEvent], *, time_range: TimeRange
-) -> pd.DataFrame:
-    """Failed inferences per time bucket and failure class."""
-    trunc = TruncHour if time_range.duration <= timedelta(days=7) else TruncDay
-    rows = (
-        events.filter(status=EventStatus.ERROR)
-        .order_by()
-        .annotate(bucket=trunc("timestamp"))
-        .values("bucket", "error_type")
-        .annotate(errors=Count("pk"))
-        .order_by("bucket")
+
+# --- the scope: filters and window ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServingScope:
+    """What a set of filters selects: rollups by dimension (any time) and raw events by
+    dimension and window, plus the window itself."""
+
+    time_range: TimeRange
+    rollups: QuerySet[ServingRollup]
+    latency: QuerySet[LatencyRollup]
+    events: QuerySet[ServingEvent]
+
+    @property
+    def segments(self) -> list[tuple[str | None, datetime, datetime]]:
+        return rollup_segments(self.time_range.start, self.time_range.end)
+
+
+def serving_scope(params: QueryDict) -> tuple[ServingScope, dict[str, list[str]]]:
+    """The scope of `params` (SPEC.md's filters), and the filter errors if any."""
+    events = ServingEventFilterSet(params, queryset=ServingEvent.objects.all())
+    valid = events.is_valid()
+    rollups = ServingRollupFilterSet(params, queryset=ServingRollup.objects.all())
+    latency = ServingRollupFilterSet(params, queryset=LatencyRollup.objects.all())
+    scope = ServingScope(
+        time_range=events.time_range,
+        rollups=rollups.qs if valid else ServingRollup.objects.none(),
+        latency=latency.qs if valid else LatencyRollup.objects.none(),
+        events=events.qs if valid else ServingEvent.objects.none(),
     )
-    return pd.DataFrame(list(rows), columns=["bucket", "error_type", "errors"])
+    return scope, ({} if valid else dict(events.errors))
+
+
+_STEP = {
+    RollupGranularity.DAY: timedelta(days=1),
+    RollupGranularity.HOUR: timedelta(hours=1),
+    RollupGranularity.MINUTE: timedelta(minutes=1),
+}
+
+
+def _floor(moment: datetime, granularity: str) -> datetime:
+    moment = moment.replace(second=0, microsecond=0)
+    if granularity != RollupGranularity.MINUTE:
+        moment = moment.replace(minute=0)
+    if granularity == RollupGranularity.DAY:
+        moment = moment.replace(hour=0)
+    return moment
+
+
+def _ceil(moment: datetime, granularity: str) -> datetime:
+    floored = _floor(moment, granularity)
+    return floored if floored == moment else floored + _STEP[granularity]
+
+
+def rollup_segments(start: datetime, end: datetime) -> list[tuple[str | None, datetime, datetime]]:
+    """[start, end) as (granularity, lo, hi) parts, coarsest first; granularity None
+    means raw events (the partial minutes at either edge)."""
+    segments: list[tuple[str | None, datetime, datetime]] = []
+
+    def split(lo: datetime, hi: datetime, levels: tuple) -> None:
+        level, finer = levels[0], levels[1:]
+        if level is None:
+            segments.append((None, lo, hi))
+            return
+        a, b = _ceil(lo, level), _floor(hi, level)
+        if a < b:
+            if lo < a:
+                split(lo, a, finer)
+            segments.append((level, a, b))
+            if b < hi:
+                split(b, hi, finer)
+        else:
+            split(lo, hi, finer)
+
+    if start < end:
+        split(start, end, _LEVELS)
+    return segments
+
+
+def _rollup_q(scope: ServingScope) -> Q | None:
+    parts = [
+        Q(granularity=g, bucket_start__gte=lo, bucket_start__lt=hi)
+        for g, lo, hi in scope.segments
+        if g is not None
+    ]
+    if not parts:
+        return None
+    q = parts[0]
+    for part in parts[1:]:
+        q |= part
+    return q
+
+
+def _raw_q(scope: ServingScope) -> Q | None:
+    parts = [Q(timestamp__gte=lo, timestamp__lt=hi) for g, lo, hi in scope.segments if g is None]
+    if not parts:
+        return None
+    q = parts[0]
+    for part in parts[1:]:
+        q |= part
+    return q
+
+
+# --- sums ---------------------------------------------------------------------------
+
+
+def _raw_aggregates() -> dict[str, Any]:
+    aggregates: dict[str, Any] = {
+        "inferences": Count("pk"),
+        "errors": Count("pk", filter=Q(status=EventStatus.ERROR)),
+        "cost_usd": Sum("cost_usd"),
+    }
+    for column, failure_class in ERROR_COLUMNS.items():
+        aggregates[column] = Count("pk", filter=Q(error_type=failure_class))
+    return aggregates
+
+
+def serving_sums(
+    scope: ServingScope, *, group_by: Iterable[str] = (), series: str | None = None
+) -> pd.DataFrame:
+    """Inferences, errors (in all and per class) and cost per value of `group_by` (fields
+    of both ServingRollup and ServingEvent: model, model_version, endpoint, caller,
+    model__team ...), and per time bucket when `series` ("hour" or "day") is given."""
+    group = list(group_by)
+    columns = [*group, *(["bucket"] if series else []), *_SUMS]
+    frames = []
+    rollup_q = _rollup_q(scope)
+    if rollup_q is not None:
+        fields = [*group, *(["bucket_start"] if series else [])]
+        rows = (
+            scope.rollups.filter(rollup_q)
+            .order_by()
+            .values(*fields)
+            .annotate(**{c: Sum(c) for c in _SUMS})
+        )
+        frame = pd.DataFrame.from_records(list(rows), columns=[*fields, *_SUMS])
+        if series:
+            frame = frame.rename(columns={"bucket_start": "bucket"})
+        frames.append(frame)
+    raw_q = _raw_q(scope)
+    if raw_q is not None:
+        events = scope.events.filter(raw_q).order_by()
+        fields = list(group)
+        if series:
+            events = events.annotate(bucket=TruncHour("timestamp"))
+            fields.append("bucket")
+        rows = events.values(*fields).annotate(**_raw_aggregates())
+        frames.append(pd.DataFrame.from_records(list(rows), columns=[*fields, *_SUMS]))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(frames, ignore_index=True)
+    frame["cost_usd"] = frame["cost_usd"].map(lambda v: Decimal(0) if v is None else Decimal(v))
+    if series:
+        frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True).dt.floor(
+            "h" if series == "hour" else "D"
+        )
+    keys = [*group, *(["bucket"] if series else [])]
+    if not keys:
+        summed = frame[_SUMS].sum().to_frame().T
+        return summed
+    return frame.groupby(keys, dropna=False, sort=True)[_SUMS].sum().reset_index()
+
+
+def serving_histograms(
+    scope: ServingScope, *, group_by: str | None = None, series: str | None = None
+) -> dict[Any, Histogram]:
+    """Merged latency histograms of the successful inferences, per value of `group_by`
+    (model, model_version, endpoint or None for all) and per time bucket with `series`."""
+    keys_of: list[str] = [group_by] if group_by else []
+    parts: dict[Any, list[Histogram]] = {}
+
+    def key(values: tuple) -> Any:
+        return values[0] if len(values) == 1 else (values if values else None)
+
+    rollup_q = _rollup_q(scope)
+    if rollup_q is not None:
+        fields = [*keys_of, *(["bucket_start"] if series else []), "histogram"]
+        for row in scope.latency.filter(rollup_q).order_by().values_list(*fields):
+            *values, blob = row
+            if series:
+                values[-1] = _floor(values[-1], series)
+            parts.setdefault(key(tuple(values)), []).append(histogram_decode(blob))
+    raw_q = _raw_q(scope)
+    if raw_q is not None:
+        ok = scope.events.filter(raw_q, status=EventStatus.OK, latency_ms__isnull=False)
+        fields = [*keys_of, *(["timestamp"] if series else []), "latency_ms"]
+        frame = pd.DataFrame.from_records(list(ok.order_by().values_list(*fields)), columns=fields)
+        if len(frame):
+            if series:
+                frame["timestamp"] = [_floor(t, series) for t in frame["timestamp"]]
+            group = [c for c in fields if c != "latency_ms"]
+            grouped = frame.groupby(group) if group else [((), frame)]
+            for values, part in grouped:
+                values = values if isinstance(values, tuple) else (values,)
+                histogram = histogram_from_latencies(part["latency_ms"].to_numpy(float))
+                parts.setdefault(key(tuple(values)), []).append(histogram)
+    return {k: histograms_merge(v) for k, v in parts.items()}
+
+
+# --- summaries and KPI values ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServingSummary:
+    inferences: int
+    errors: int
+    latency_ms: dict[str, float | None]
+    errors_by_class: dict[str, int] = field(default_factory=dict)
+    cost_usd: Decimal = Decimal(0)
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.inferences if self.inferences else None
+
+    @property
+    def uptime(self) -> float | None:
+        if not self.inferences:
+            return None
+        return 1 - self.errors_by_class.get(FailureClass.DOWNTIME, 0) / self.inferences
+
+    @property
+    def cost_per_1000(self) -> float | None:
+        return float(self.cost_usd) / self.inferences * 1000 if self.inferences else None
+
+    def sla_checks(self, model: RegisteredModel) -> list[bool]:
+        """One verdict per SLA target the model has, over this summary's window."""
+        checks = []
+        if model.sla_latency_p95_ms is not None and self.latency_ms["p95"] is not None:
+            checks.append(self.latency_ms["p95"] <= model.sla_latency_p95_ms)
+        if model.sla_error_rate is not None and self.error_rate is not None:
+            checks.append(self.error_rate <= model.sla_error_rate)
+        if model.sla_uptime is not None and self.uptime is not None:
+            checks.append(self.uptime >= model.sla_uptime)
+        return checks
+
+    def sla_compliance(self, model: RegisteredModel) -> float | None:
+        checks = self.sla_checks(model)
+        return sum(checks) / len(checks) if checks else None
+
+    def kpis(self, time_range: TimeRange, model: RegisteredModel | None = None) -> list[KpiValue]:
+        minutes = time_range.minutes
+        values = [
+            KpiValue(INFERENCES, self.inferences),
+            KpiValue(THROUGHPUT_PER_MINUTE, self.inferences / minutes if minutes else None),
+            KpiValue(THROUGHPUT_PER_HOUR, self.inferences / (minutes / 60) if minutes else None),
+            KpiValue(THROUGHPUT_PER_DAY, self.inferences / (minutes / 1440) if minutes else None),
+            KpiValue(ERRORS, self.errors),
+            KpiValue(ERROR_RATE, self.error_rate),
+            KpiValue(LATENCY_P50, self.latency_ms["p50"]),
+            KpiValue(LATENCY_P95, self.latency_ms["p95"]),
+            KpiValue(LATENCY_P99, self.latency_ms["p99"]),
+            KpiValue(UPTIME, self.uptime),
+            KpiValue(COST_USD, float(self.cost_usd)),
+            KpiValue(COST_PER_1000, self.cost_per_1000),
+        ]
+        if model is not None:
+            values.append(KpiValue(SLA_COMPLIANCE, self.sla_compliance(model)))
+        return values
+
+
+EMPTY_SUMMARY = ServingSummary(0, 0, dict.fromkeys(_QUANTILES))
+
+
+def _latency(histogram: Histogram | None) -> dict[str, float | None]:
+    if histogram is None:
+        return dict.fromkeys(_QUANTILES)
+    return dict(
+        zip(_QUANTILES, histogram_quantiles(histogram, list(_QUANTILES.values())), strict=True)
+    )
+
+
+def _summary(row: Any, histogram: Histogram | None) -> ServingSummary:
+    return ServingSummary(
+        inferences=int(row["inferences"]),
+        errors=int(row["errors"]),
+        latency_ms=_latency(histogram),
+        errors_by_class={c: int(row[col]) for col, c in ERROR_COLUMNS.items() if row[col]},
+        cost_usd=Decimal(row["cost_usd"]),
+    )
+
+
+def serving_summary(scope: ServingScope) -> ServingSummary:
+    """Counts, cost and latency percentiles over everything the scope selects."""
+    sums = serving_sums(scope)
+    if sums.empty or not int(sums.iloc[0]["inferences"]):
+        return EMPTY_SUMMARY
+    return _summary(sums.iloc[0], serving_histograms(scope).get(None))
+
+
+def serving_summary_by(scope: ServingScope, *, group_by: str) -> dict[Any, ServingSummary]:
+    """One ServingSummary per value of `group_by` (model, model_version or endpoint)."""
+    sums = serving_sums(scope, group_by=[group_by])
+    histograms = serving_histograms(scope, group_by=group_by)
+    result = {}
+    for _, row in sums.iterrows():
+        key = None if pd.isna(row[group_by]) else row[group_by]
+        result[key] = _summary(row, histograms.get(key))
+    return result
+
+
+def portfolio_sla_compliance(
+    summaries: dict[Any, ServingSummary], models: Iterable[RegisteredModel]
+) -> float | None:
+    """The share of the models with SLA targets and traffic that met all of them."""
+    verdicts = [
+        all(checks)
+        for model in models
+        if (checks := summaries.get(model.pk, EMPTY_SUMMARY).sla_checks(model))
+    ]
+    return sum(verdicts) / len(verdicts) if verdicts else None
+
+
+def serving_unique_callers(scope: ServingScope) -> int:
+    """Distinct non-empty callers among the inferences the scope selects."""
+    callers: set[str] = set()
+    rollup_q = _rollup_q(scope)
+    if rollup_q is not None:
+        callers.update(
+            scope.rollups.filter(rollup_q)
+            .exclude(caller="")
+            .order_by()
+            .values_list("caller", flat=True)
+            .distinct()
+        )
+    raw_q = _raw_q(scope)
+    if raw_q is not None:
+        callers.update(
+            scope.events.filter(raw_q)
+            .exclude(caller="")
+            .order_by()
+            .values_list("caller", flat=True)
+            .distinct()
+        )
+    return len(callers)
+
+
+def serving_calls_by(scope: ServingScope, *, group_by: str) -> dict[str, int]:
+    """Inferences per caller (group_by "caller"), team ("model__team__name") or business
+    unit ("model__team__business_unit"), most first; no caller shows as "(unknown)"."""
+    sums = serving_sums(scope, group_by=[group_by])
+    result: dict[str, int] = {}
+    for _, row in sums.sort_values("inferences", ascending=False).iterrows():
+        value = row[group_by]
+        name = "(unknown)" if value is None or pd.isna(value) or value == "" else str(value)
+        result[name] = result.get(name, 0) + int(row["inferences"])
+    return result
+
+
+def _series_granularity(time_range: TimeRange) -> str:
+    return "hour" if time_range.duration <= timedelta(days=7) else "day"
+
+
+def serving_series(scope: ServingScope, *, group_by: str | None = None) -> pd.DataFrame:
+    """Inferences and errors per time bucket (hour for windows up to a week, else day)."""
+    series = _series_granularity(scope.time_range)
+    fields = ["bucket", group_by] if group_by else ["bucket"]
+    sums = serving_sums(scope, group_by=[group_by] if group_by else [], series=series)
+    if sums.empty:
+        return pd.DataFrame(columns=[*fields, "inferences", "errors"])
+    sums[["inferences", "errors"]] = sums[["inferences", "errors"]].astype(np.int64)
+    return sums[[*fields, "inferences", "errors"]].sort_values("bucket").reset_index(drop=True)
+
+
+def errors_by_class_series(scope: ServingScope) -> pd.DataFrame:
+    """Failed inferences per time bucket and failure class (long form)."""
+    sums = serving_sums(scope, series=_series_granularity(scope.time_range))
+    if sums.empty:
+        return pd.DataFrame(columns=["bucket", "error_type", "errors"])
+    long = sums[["bucket", *ERROR_COLUMNS]].melt(
+        id_vars=["bucket"],
+        value_vars=list(ERROR_COLUMNS),
+        var_name="error_type",
+        value_name="errors",
+    )
+    long["error_type"] = long["error_type"].map(ERROR_COLUMNS)
+    long["errors"] = long["errors"].astype(np.int64)
+    return long[long["errors"] > 0].sort_values("bucket").reset_index(drop=True)
+
+
+def latency_series(scope: ServingScope, *, group_by: str | None = None) -> pd.DataFrame:
+    """p50/p95/p99 per time bucket (and per `group_by` value)."""
+    series = _series_granularity(scope.time_range)
+    histograms = serving_histograms(scope, group_by=group_by, series=series)
+    rows = []
+    for key, histogram in histograms.items():
+        *group, bucket = key if isinstance(key, tuple) else (key,)
+        rows.append(
+            {"bucket": bucket, **({group_by: group[0]} if group_by else {}), **_latency(histogram)}
+        )
+    columns = ["bucket", *([group_by] if group_by else []), *_QUANTILES]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values("bucket").reset_index(drop=True)

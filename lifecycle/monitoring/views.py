@@ -7,7 +7,7 @@ from django.shortcuts import render
 from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.models import FailureClass, ServingEvent
 from lifecycle.monitoring.filtersets import IncidentFilterSet
-from lifecycle.monitoring.kpis import ERRORS_BY_CLASS, errors_by_class_series
+from lifecycle.monitoring.kpis import ERRORS_BY_CLASS, errors_by_class_series, serving_scope
 from lifecycle.monitoring.models import Incident
 
 
@@ -39,7 +39,8 @@ def index(request: HttpRequest) -> HttpResponse:
     incidents = IncidentFilterSet(
         request.GET, queryset=Incident.objects.select_related("model", "endpoint")
     )
-    frame = errors_by_class_series(events.qs, time_range=events.time_range)
+    scope, _ = serving_scope(request.GET)
+    frame = errors_by_class_series(scope)
     return render(
         request,
         "monitoring/index.html",

@@ -8,6 +8,7 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from ingestion.rollups import rollups_rebuild
 from kpiboard.portfolio import portfolio_overview
 from lifecycle.catalog.models import ServingEvent
 from tests import factories
@@ -45,6 +46,7 @@ def portfolio(fraud_scorer, recommender):
         for i in range(10)
     ]
     ServingEvent.objects.bulk_create(events)
+    rollups_rebuild()
 
 
 def _kpis(kpi_list) -> dict:
@@ -58,7 +60,10 @@ def test_totals_equal_a_recomputation_from_raw_events(portfolio):
     assert totals["inferences"] == len(raw) == 50
     assert totals["error_rate"] == pytest.approx((raw.status == "error").mean())
     ok = raw[raw.status == "ok"].latency_ms
-    assert totals["latency_p95_ms"] == pytest.approx(np.percentile(ok, 95))
+    # Served from the rollups' latency histograms: within 1% of the exact percentile.
+    assert totals["latency_p95_ms"] == pytest.approx(np.percentile(ok, 95), rel=0.01)
+    assert totals["unique_callers"] == 0
+    assert totals["cost_usd"] == pytest.approx(50 * 0.0001)
 
 
 def test_models_in_production_counts_only_production_deployments_in_the_window(portfolio):
@@ -106,6 +111,35 @@ def test_the_kpi_api_serves_the_same_numbers_with_definitions(portfolio, api_as,
     assert kpis["latency_p95_ms"]["definition"].startswith("95th percentile")
     models = {m["model"]: m for m in response.json()["models"]}
     assert models["fraud-scorer"]["in_production"] is True
+    breakdowns = response.json()["breakdowns"]
+    assert breakdowns["calls_by_team"] == {"risk": 40, "growth": 10}
+    assert breakdowns["errors_by_failure_class"] == {"dependency": 4}
+
+
+def test_the_model_api_serves_one_models_kpis_and_breakdowns(portfolio, api_as, alice):
+    response = api_as(alice).get(reverse("kpis-model", args=["fraud-scorer"]), {"window": "7d"})
+    assert response.status_code == 200
+    body = response.json()
+    kpis = {k["id"]: k["value"] for k in body["kpis"]}
+    raw = pd.DataFrame(list(ServingEvent.objects.filter(model__name="fraud-scorer").values()))
+    assert kpis["inferences"] == len(raw) == 40
+    assert kpis["error_rate"] == pytest.approx(0.1)
+    ok = raw[raw.status == "ok"].latency_ms
+    for q in (50, 95, 99):
+        assert kpis[f"latency_p{q}_ms"] == pytest.approx(np.percentile(ok, q), rel=0.01)
+    assert kpis["sla_compliance"] == 0.5  # p95 under 50 ms, but 10% errors over the 1% target
+    assert kpis["cost_per_1000_predictions"] == pytest.approx(0.1)
+    assert body["in_production"] is True
+    assert body["breakdowns"]["calls_by_version"] == {"1": 40}
+
+
+def test_the_model_api_narrows_by_version_and_says_404_for_unknown_models(portfolio, api_as, alice):
+    client = api_as(alice)
+    url = reverse("kpis-model", args=["fraud-scorer"])
+    kpis = {k["id"]: k["value"] for k in client.get(url, {"version": "9"}).json()["kpis"]}
+    assert kpis["inferences"] == 0
+    assert client.get(reverse("kpis-model", args=["nope"])).status_code == 404
+    assert client.get(url, {"window": "2y"}).status_code == 400
 
 
 def test_the_kpi_api_answers_a_bad_filter_with_a_400_naming_it(portfolio, api_as, alice):

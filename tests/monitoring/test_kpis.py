@@ -1,66 +1,136 @@
-"""Serving KPIs against an independent pandas recomputation over the raw events."""
+"""Serving KPIs, read from the rollups, against an independent pandas recomputation over
+the raw events (percentiles within 1%)."""
 
-from datetime import timedelta
+import itertools
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 import pytest
+from django.http import QueryDict
 from django.utils import timezone
 
-from lifecycle.catalog.models import ServingEvent
+from ingestion.rollups import rollups_rebuild
+from lifecycle.catalog.models import FailureClass, ServingEvent
 from lifecycle.catalog.windows import TimeRange
-from lifecycle.monitoring.kpis import serving_series, serving_summary, serving_summary_by
+from lifecycle.monitoring.kpis import (
+    errors_by_class_series,
+    latency_series,
+    rollup_segments,
+    serving_calls_by,
+    serving_scope,
+    serving_series,
+    serving_summary,
+    serving_summary_by,
+    serving_unique_callers,
+)
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+PERCENTILE_TOLERANCE = 0.01
+
+
+def _scope(query: str = "window=7d"):
+    scope, errors = serving_scope(QueryDict(query))
+    assert not errors
+    return scope
 
 
 @pytest.fixture
 def mixed_events(fraud_scorer, recommender):
-    """300 events over two models: lognormal latencies, some errors (some with latency)."""
+    """600 events over two models and six days: lognormal latencies, errors of every
+    class (some with a latency), callers, costs; rolled up."""
     rng = np.random.default_rng(3)
     now = timezone.now()
     versions = [factories.version_make(fraud_scorer), factories.version_make(recommender)]
     events = []
-    for i in range(300):
+    for i in range(600):
         version = versions[i % 2]
-        failed = rng.random() < 0.1
-        events.append(
-            factories.event_build(
-                version,
-                timestamp=now - timedelta(minutes=int(rng.integers(1, 60 * 24 * 6))),
-                latency_ms=float(rng.lognormal(3, 0.6)) if not failed or i % 3 else None,
-                status="error" if failed else "ok",
-                error_type="timeout" if failed else "",
-            )
+        failed = rng.random() < 0.12
+        event = factories.event_build(
+            version,
+            timestamp=now - timedelta(seconds=int(rng.integers(1, 6 * 86400))),
+            latency_ms=float(rng.lognormal(3, 0.6)) if not failed or i % 3 else None,
+            status="error" if failed else "ok",
+            error_type=str(rng.choice(FailureClass.values)) if failed else "",
+            caller=str(rng.choice(["checkout", "mobile", "batch-job", ""])),
         )
+        event.cost_usd = Decimal(f"{rng.integers(1, 500) / 1e5:.8f}")
+        events.append(event)
     ServingEvent.objects.bulk_create(events)
+    rollups_rebuild()
     return ServingEvent.objects.all()
 
 
-def _raw() -> pd.DataFrame:
-    return pd.DataFrame(list(ServingEvent.objects.values("model_id", "status", "latency_ms")))
+_COLUMNS = ("model_id", "status", "error_type", "latency_ms", "caller", "cost_usd", "timestamp")
+
+
+def _raw(query=ServingEvent.objects) -> pd.DataFrame:
+    frame = pd.DataFrame(list(query.values(*_COLUMNS)), columns=list(_COLUMNS))
+    frame["cost_usd"] = frame["cost_usd"].astype(float)
+    return frame
+
+
+def _close(value, exact):
+    return value == pytest.approx(exact, rel=PERCENTILE_TOLERANCE)
 
 
 def test_the_summary_equals_a_recomputation(mixed_events):
     raw = _raw()
-    summary = serving_summary(mixed_events)
+    summary = serving_summary(_scope())
     ok = raw[raw.status == "ok"].latency_ms
     assert summary.inferences == len(raw)
     assert summary.errors == (raw.status == "error").sum()
     assert summary.error_rate == pytest.approx((raw.status == "error").mean())
     for name, q in (("p50", 50), ("p95", 95), ("p99", 99)):
-        assert summary.latency_ms[name] == pytest.approx(np.percentile(ok, q))
+        assert _close(summary.latency_ms[name], np.percentile(ok, q))
+    assert float(summary.cost_usd) == pytest.approx(raw.cost_usd.sum())
+    assert summary.cost_per_1000 == pytest.approx(raw.cost_usd.sum() / len(raw) * 1000)
+    expected_classes = raw[raw.status == "error"].groupby("error_type").size().to_dict()
+    assert summary.errors_by_class == expected_classes
+    assert summary.uptime == pytest.approx(1 - (raw.error_type == "downtime").sum() / len(raw))
 
 
 def test_the_summary_per_model_equals_a_recomputation(mixed_events):
     raw = _raw()
-    for model_id, summary in serving_summary_by(mixed_events, group_by="model").items():
+    for model_id, summary in serving_summary_by(_scope(), group_by="model").items():
         part = raw[raw.model_id == model_id]
         assert summary.inferences == len(part)
         assert summary.errors == (part.status == "error").sum()
         ok = part[part.status == "ok"].latency_ms
-        assert summary.latency_ms["p95"] == pytest.approx(np.percentile(ok, 95))
+        for name, q in (("p50", 50), ("p95", 95), ("p99", 99)):
+            assert _close(summary.latency_ms[name], np.percentile(ok, q))
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (timedelta(days=5, hours=3, minutes=17, seconds=12), timedelta(hours=2, seconds=40)),
+        (timedelta(hours=30, seconds=5), timedelta(hours=26, minutes=58, seconds=3)),
+        (timedelta(days=6), timedelta(0)),
+    ],
+)
+def test_any_custom_window_equals_a_recomputation_to_the_second(mixed_events, start, end):
+    now = timezone.now()
+    lo, hi = now - start, now - end
+    query = f"start={lo.isoformat()}&end={hi.isoformat()}".replace("+", "%2B")
+    raw = _raw(ServingEvent.objects.filter(timestamp__gte=lo, timestamp__lt=hi))
+    summary = serving_summary(_scope(query))
+    assert summary.inferences == len(raw)
+    assert summary.errors == (raw.status == "error").sum()
+    assert float(summary.cost_usd) == pytest.approx(raw.cost_usd.sum())
+    ok = raw[raw.status == "ok"].latency_ms
+    assert _close(summary.latency_ms["p95"], np.percentile(ok, 95))
+
+
+def test_the_window_is_cut_into_the_coarsest_parts_that_fit():
+    start = datetime(2026, 11, 1, 22, 58, 30, tzinfo=UTC)
+    end = datetime(2026, 11, 4, 1, 2, 10, tzinfo=UTC)
+    parts = rollup_segments(start, end)
+    assert [g for g, _, _ in parts] == [None, "minute", "hour", "day", "hour", "minute", None]
+    assert parts[0][1] == start and parts[-1][2] == end
+    assert all(a[2] == b[1] for a, b in itertools.pairwise(parts))
 
 
 def test_failed_events_do_not_count_towards_latency(fraud_scorer):
@@ -71,25 +141,27 @@ def test_failed_events_do_not_count_towards_latency(fraud_scorer):
             factories.event_build(version, latency_ms=5000.0, status="error", error_type="timeout"),
         ]
     )
-    summary = serving_summary(ServingEvent.objects.all())
-    assert summary.latency_ms["p99"] == 10.0
+    rollups_rebuild()
+    summary = serving_summary(_scope())
+    assert _close(summary.latency_ms["p99"], 10.0)
     assert summary.error_rate == 0.5
 
 
 def test_no_events_give_no_rates(db):
-    summary = serving_summary(ServingEvent.objects.all())
+    summary = serving_summary(_scope())
     assert summary.inferences == 0
-    assert summary.error_rate is None
+    assert summary.error_rate is None and summary.uptime is None
     assert summary.latency_ms == {"p50": None, "p95": None, "p99": None}
 
 
 def test_throughput_divides_by_the_window(fraud_scorer):
     version = factories.version_make(fraud_scorer)
     ServingEvent.objects.bulk_create([factories.event_build(version) for _ in range(48)])
+    rollups_rebuild()
     now = timezone.now()
     kpis = {
         k.definition.id: k.value
-        for k in serving_summary(ServingEvent.objects.all()).kpis(
+        for k in serving_summary(_scope("window=7d")).kpis(
             TimeRange(now - timedelta(days=2), now, "2 days")
         )
     }
@@ -98,11 +170,49 @@ def test_throughput_divides_by_the_window(fraud_scorer):
     assert kpis["throughput_per_minute"] == pytest.approx(1 / 60)
 
 
+def test_sla_compliance_is_the_share_of_targets_met(fraud_scorer):
+    version = factories.version_make(fraud_scorer)  # targets: p95 <= 50 ms, errors <= 1%
+    ServingEvent.objects.bulk_create(
+        [factories.event_build(version, latency_ms=20.0) for _ in range(98)]
+        + [factories.event_build(version, status="error", error_type="timeout") for _ in range(2)]
+    )
+    rollups_rebuild()
+    summary = serving_summary(_scope())
+    assert summary.sla_checks(fraud_scorer) == [True, False]
+    assert summary.sla_compliance(fraud_scorer) == 0.5
+
+
+def test_callers_and_teams_equal_a_recomputation(mixed_events):
+    raw = _raw()
+    scope = _scope()
+    assert serving_unique_callers(scope) == raw[raw.caller != ""].caller.nunique()
+    by_caller = serving_calls_by(scope, group_by="caller")
+    expected = raw.caller.replace("", "(unknown)").value_counts().to_dict()
+    assert by_caller == expected
+    by_team = serving_calls_by(scope, group_by="model__team__name")
+    assert sum(by_team.values()) == len(raw) and set(by_team) == {"risk", "growth"}
+
+
 def test_the_series_buckets_by_hour_and_sums_to_the_total(mixed_events):
-    now = timezone.now()
-    time_range = TimeRange(now - timedelta(days=7), now, "week")
-    series = serving_series(mixed_events, time_range=time_range)
+    series = serving_series(_scope("window=7d"))
     assert series.inferences.sum() == mixed_events.count()
     assert series.errors.sum() == mixed_events.filter(status="error").count()
     buckets = pd.to_datetime(series.bucket)
     assert (buckets.dt.minute == 0).all() and buckets.is_monotonic_increasing
+
+
+def test_the_error_series_per_class_equals_a_recomputation(mixed_events):
+    raw = _raw()
+    series = errors_by_class_series(_scope("window=7d"))
+    assert series.groupby("error_type").errors.sum().to_dict() == (
+        raw[raw.status == "error"].groupby("error_type").size().to_dict()
+    )
+
+
+def test_the_latency_series_per_day_matches_each_days_percentiles(mixed_events):
+    raw = _raw()
+    raw = raw[raw.status == "ok"]
+    raw["day"] = raw.timestamp.dt.floor("D")
+    series = latency_series(_scope("window=30d")).set_index("bucket")
+    for day, part in raw.groupby("day"):
+        assert _close(series.loc[day, "p95"], np.percentile(part.latency_ms, 95))
