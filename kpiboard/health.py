@@ -39,7 +39,11 @@ def _worker(database_ok: bool) -> dict[str, Any]:
         return {"alive": None}
     latest = WorkerHeartbeat.objects.order_by("-beat_at").first()
     if latest is None:
-        return {"alive": False, "last_heartbeat": None}
+        return {
+            "alive": False,
+            "last_heartbeat": None,
+            "note": "no worker heartbeat yet; a running worker with beat records one every minute",
+        }
     return {
         "alive": timezone.now() - latest.beat_at < WORKER_STALE_AFTER,
         "last_heartbeat": latest.beat_at.isoformat(),

@@ -189,6 +189,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per shared choice set, whichever serializer uses it.
+    "ENUM_NAME_OVERRIDES": {
+        "ServingModeEnum": "lifecycle.catalog.models.ServingMode",
+        "DeploymentRoleEnum": "lifecycle.catalog.models.DeploymentRole",
+        "FailureClassEnum": "lifecycle.catalog.models.FailureClass",
+        "RoleEnum": "lifecycle.catalog.models.Role",
+    },
 }
 
 # --- Celery ------------------------------------------------------------------------

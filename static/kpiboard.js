@@ -17,6 +17,8 @@ document.addEventListener("DOMContentLoaded", () => {
       range.querySelectorAll("input").forEach((input) => {
         input.disabled = !custom;
       });
+      // A named window applies at once; a custom range waits for its dates and Apply.
+      if (!custom) windowSelect.form.requestSubmit();
     });
     if (windowSelect.value !== "") {
       range.querySelectorAll("input").forEach((input) => { input.disabled = true; });

@@ -14,5 +14,7 @@ class CatalogConfig(AppConfig):
     verbose_name = "Catalog"
 
     def ready(self) -> None:
+        from lifecycle.catalog import schema  # noqa: F401  registers the token scheme
+
         # Groups need the permissions, which Django creates after each migrate.
         post_migrate.connect(_ensure_role_groups, dispatch_uid="kpiboard_role_groups")

@@ -89,7 +89,7 @@ class LifecycleFilterSet(django_filters.FilterSet):
         return f"{self.model_path}__{suffix}" if self.model_path else suffix
 
     def filter_model(self, queryset: QuerySet, name: str, value: RegisteredModel) -> QuerySet:
-        return queryset.filter(**{self.model_path or "pk": value})
+        return queryset.filter(**{self.model_path or "pk": value.pk})
 
     def filter_industry(self, queryset: QuerySet, name: str, value: Industry) -> QuerySet:
         return queryset.filter(**{self._path("industry"): value})

@@ -17,10 +17,11 @@ def worker_heartbeat_save(*, hostname: str, pid: int) -> WorkerHeartbeat:
     return heartbeat
 
 
-@shared_task(name="lifecycle.catalog.tasks.worker_heartbeat_record")
-def worker_heartbeat_record() -> int:
-    """Record that this worker process is alive; returns its pid."""
-    worker_heartbeat_save(hostname=socket.gethostname(), pid=os.getpid())
+@shared_task(bind=True, name="lifecycle.catalog.tasks.worker_heartbeat_record")
+def worker_heartbeat_record(self) -> int:
+    """Record that this worker is alive; returns its pid. Keyed by the Celery node name
+    (celery@host), so several workers on one host each keep their own row."""
+    worker_heartbeat_save(hostname=self.request.hostname or socket.gethostname(), pid=os.getpid())
     return os.getpid()
 
 

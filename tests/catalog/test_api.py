@@ -192,6 +192,11 @@ def test_models_filter_by_industry_and_serving_mode(api_as, alice, fraud_scorer,
     assert [m["name"] for m in by_mode] == ["fraud-scorer"]
 
 
+def test_models_filter_by_model_name(api_as, alice, fraud_scorer, recommender):
+    found = api_as(alice).get("/api/v1/models/", {"model": "recommender"}).json()["results"]
+    assert [m["name"] for m in found] == ["recommender"]
+
+
 def test_an_unknown_industry_filter_is_a_400(api_as, alice, fraud_scorer):
     response = api_as(alice).get("/api/v1/models/", {"industry": "nope"})
     assert response.status_code == 400
