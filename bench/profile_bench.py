@@ -172,7 +172,7 @@ def main() -> None:
         print(json.dumps(report, indent=2))
         return
     print(
-        f"{path.name}: {report['bytes'] / 1024**2:,.0f} MiB, {results[0]['rows']:,} rows; "
+        f"{path.name}: {report['bytes'] / 1024**2:,.0f} MiB, {results[1]['rows']:,} rows; "
         f"load average before {report['load_before']}, after {report['load_after']}"
     )
     print(f"{'':10} {'seconds':>8} {'rows/s':>10} {'peak RSS MiB':>13}")

@@ -16,6 +16,7 @@ from ingestion.profiling.sketches import DistinctCounter, Reservoir, TopValues
 from lifecycle.dataprep import profiles as fmt
 
 TOP_N = 10
+STRING_SAMPLE = 20_000
 HISTOGRAM_BINS = 20
 QUANTILES = (0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99)
 # A share of the non-missing values at or above which a string column is given a kind.
@@ -101,7 +102,8 @@ class ColumnAccumulator:
         if self.physical == "number":
             self.reservoir = Reservoir()
         elif self.physical == "string":
-            self.reservoir = Reservoir(dtype=object)
+            # Strings need a sample only for top values past exact counting: a smaller one.
+            self.reservoir = Reservoir(STRING_SAMPLE, dtype=object)
 
     # --- feeding -----------------------------------------------------------------------
 

@@ -28,7 +28,9 @@ from ingestion.profiling.errors import Bomb, EmptyFile, RaggedRow, TooLarge, Unr
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
 SNIFF_BYTES = 64 * 1024
-CSV_BLOCK_BYTES = 4 * 1024 * 1024
+# 2 MiB blocks: Arrow keeps a few in flight, so this bounds most of its memory (4 MiB
+# measured 120 MiB of Arrow memory at peak, 2 MiB 80 MiB, at about the same speed).
+CSV_BLOCK_BYTES = 2 * 1024 * 1024
 PARQUET_BATCH_ROWS = 65_536
 DELIMITERS = ",;\t|"
 # pandas' default missing-value markers, so a CSV's missing % matches pandas.read_csv.
