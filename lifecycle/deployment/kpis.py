@@ -514,7 +514,9 @@ def delivery_report(
             "deployment_id", flat=True
         )
     )
-    started["replaced_registered_at"] = _predecessors(started, production).to_numpy()
+    started["replaced_registered_at"] = pd.to_datetime(
+        _predecessors(started, production).to_numpy(), utc=True
+    )
     started["rollback"] = started["deployment_id"].isin(reported_rollbacks) | (
         started["replaced_registered_at"] > started["registered_at"]
     )

@@ -3,10 +3,10 @@ from __future__ import annotations
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
-from lifecycle.catalog.filtersets import LifecycleFilterSet
-from lifecycle.catalog.models import RegisteredModel, Role
+from lifecycle.catalog.models import ModelVersion, RegisteredModel, Role
 from lifecycle.catalog.roles import role_of
 from lifecycle.deployment import charts
+from lifecycle.deployment.filtersets import DeploymentWindowFilterSet, VersionMilestoneFilterSet
 from lifecycle.deployment.models import LifecycleChange, Registry
 from lifecycle.deployment.overview import deployment_overview
 from lifecycle.deployment.timeline import model_timeline
@@ -29,7 +29,7 @@ def index(request: HttpRequest) -> HttpResponse:
         {
             "overview": overview,
             "charts": chart_json,
-            "filter_form": LifecycleFilterSet(request.GET).form,
+            "filter_form": DeploymentWindowFilterSet(request.GET).form,
         },
         status=400 if overview.errors else 200,
     )
@@ -37,7 +37,7 @@ def index(request: HttpRequest) -> HttpResponse:
 
 def timeline(request: HttpRequest, name: str) -> HttpResponse:
     model = get_object_or_404(RegisteredModel, name=name)
-    filters = LifecycleFilterSet(request.GET)
+    filters = VersionMilestoneFilterSet(request.GET, queryset=ModelVersion.objects.none())
     time_range = filters.time_range
     entries = model_timeline(model=model, time_range=time_range)
     return render(
