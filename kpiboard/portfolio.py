@@ -15,10 +15,15 @@ from django.http import QueryDict
 
 from lifecycle.catalog.filtersets import RegisteredModelFilterSet
 from lifecycle.catalog.kpis import KpiValue
-from lifecycle.catalog.models import Deployment, RegisteredModel
+from lifecycle.catalog.models import Deployment, ModelVersion, RegisteredModel
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.filtersets import DeploymentWindowFilterSet
-from lifecycle.deployment.kpis import MODELS_IN_PRODUCTION, production_model_ids
+from lifecycle.deployment.kpis import (
+    MODELS_IN_PRODUCTION,
+    production_model_ids,
+    time_to_deploy,
+    version_milestones,
+)
 from lifecycle.monitoring.kpis import (
     EMPTY_SUMMARY,
     SLA_COMPLIANCE,
@@ -121,6 +126,11 @@ def portfolio_overview(params: QueryDict) -> PortfolioOverview:
     summary = serving_summary(scope)
     totals = [
         KpiValue(MODELS_IN_PRODUCTION, len(in_production)),
+        # Versions that reached production in the window; bounded where polls timed them.
+        *time_to_deploy(
+            version_milestones(ModelVersion.objects.filter(model__in=models)),
+            time_range=time_range,
+        ),
         *summary.kpis(time_range),
         KpiValue(SLA_COMPLIANCE, portfolio_sla_compliance(by_model, models)),
         KpiValue(UNIQUE_CALLERS, serving_unique_callers(scope)),
