@@ -187,3 +187,20 @@ def test_a_failing_registry_shows_its_last_success_and_last_error(alice, fraud_s
     page = _logged_in(alice).get("/deployment/registries/mlflow-main/").content.decode()
     assert "cannot connect to 127.0.0.1:9" in page
     assert registry.secret == "" or registry.secret not in page
+
+
+def test_the_portfolio_shows_time_to_deploy_as_the_deployment_api_does(api_as, alice, fraud_scorer):
+    version = factories.version_make(
+        fraud_scorer, "1", registered_at=timezone.now() - timedelta(days=31)
+    )
+    factories.deployment_make(version, started_at=timezone.now() - timedelta(days=2))
+    portfolio = api_as(alice).get("/api/v1/kpis/portfolio/?window=7d").json()
+    deployment = api_as(alice).get("/api/v1/kpis/deployment/?window=7d").json()
+    ours = {k["id"]: k["value"] for k in portfolio["kpis"]}
+    theirs = {k["id"]: k["value"] for k in deployment["kpis"]}
+    for kpi in ("time_to_deploy_days_median", "time_to_deploy_days_mean"):
+        assert ours[kpi] == pytest.approx(29, abs=0.01)
+        assert ours[kpi] == theirs[kpi]
+    page = Client()
+    page.force_login(alice)
+    assert 'data-kpi="time_to_deploy_days_median"' in page.get("/?window=7d").content.decode()
