@@ -71,8 +71,8 @@ def histogram_chart(column: dict[str, Any]) -> str | None:
 
 def top_values_chart(column: dict[str, Any]) -> str | None:
     top = column.get("top_values")
-    if not top or column["kind"] == fmt.NUMERIC:
-        return None
+    if not top or column["kind"] == fmt.NUMERIC or max(t["count"] for t in top) <= 1:
+        return None  # nothing to see when every value appears once
     figure = go.Figure(
         go.Bar(
             x=[t["count"] for t in top][::-1],

@@ -302,7 +302,16 @@ def _category_counts(column: dict) -> dict[str, int] | None:
     return counts
 
 
+def _mostly_distinct(column: dict) -> bool:
+    present = (column["count"] or 0) - (column["missing"] or 0)
+    return column.get("distinct") is not None and column["distinct"] > 0.5 * present
+
+
 def _categorical_shift(base: dict, new: dict) -> tuple[float, float, float] | None:
+    # Identifiers and free text have no category mix to compare: no test rather than a
+    # meaningless one over their ten most frequent (once-seen) values.
+    if _mostly_distinct(base) or _mostly_distinct(new):
+        return None
     base_counts, new_counts = _category_counts(base), _category_counts(new)
     if not base_counts or not new_counts:
         return None

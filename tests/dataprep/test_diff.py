@@ -120,3 +120,10 @@ def test_the_chi_square_test_matches_scipy_on_the_raw_counts(tmp_path: Path) -> 
     )
     expected_p = stats.chi2_contingency(table.values)[1]
     assert columns["merchant"].p_value == pytest.approx(expected_p)
+
+
+def test_identifier_columns_get_no_category_test(tmp_path: Path) -> None:
+    base = _population(1).assign(tx_id=[f"tx-{i}" for i in range(N)])
+    new = _population(2).assign(tx_id=[f"tx-{i}" for i in range(N, 2 * N)])
+    _, columns = _diff(tmp_path, base, new)
+    assert columns["tx_id"].test is None and not columns["tx_id"].flagged
