@@ -744,7 +744,7 @@ def multi_model_endpoints(split: pd.DataFrame) -> KpiValue:
 # --- champion vs challenger --------------------------------------------------------------
 
 PAIRING_TOLERANCE = pd.Timedelta(seconds=2)
-MAX_COMPARED_EVENTS = 50_000
+MAX_COMPARED_EVENTS = 20_000
 
 
 @dataclass(frozen=True)
@@ -767,12 +767,32 @@ class Comparison:
     challenger: SideSummary
     paired: int
     agreement: float | None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _same_prediction(a: Any, b: Any) -> bool:
-    if isinstance(a, int | float) and isinstance(b, int | float) and not isinstance(a, bool):
-        return math.isclose(float(a), float(b), rel_tol=1e-9, abs_tol=1e-12)
+    """Classes agree when equal; scores when within 1% (or 0.01) of each other, since
+    two model versions never produce bit-identical probabilities."""
+    if _is_number(a) and _is_number(b):
+        return math.isclose(float(a), float(b), rel_tol=0.01, abs_tol=0.01)
     return a == b
+
+
+def _prediction_correct(prediction: Any, label: Any) -> bool:
+    """A score in [0, 1] against a 0/1 label is read at the 0.5 threshold."""
+    if (
+        label in (0, 1)
+        and _is_number(prediction)
+        and not float(prediction).is_integer()
+        and 0 <= prediction <= 1
+    ):
+        return (prediction >= 0.5) == bool(label)
+    return _same_prediction(prediction, label)
 
 
 def _side_events(version_id: int, endpoint_id: int, time_range: TimeRange) -> pd.DataFrame:
@@ -805,7 +825,7 @@ def _summary(version: str, role: str, frame: pd.DataFrame) -> SideSummary:
     )
     labelled = frame[frame["event_id"].isin(labels)]
     correct = sum(
-        _same_prediction(row.prediction, labels[row.event_id])
+        _prediction_correct(row.prediction, labels[row.event_id])
         for row in labelled.itertuples(index=False)
     )
     return SideSummary(
@@ -860,7 +880,7 @@ def champion_challenger(
     deployments: QuerySet[Deployment], *, time_range: TimeRange
 ) -> list[Comparison]:
     """For every shadow or canary version, side by side with the production version of the
-    same model on the same endpoint, over the window."""
+    same model on the same endpoint, over the part of the window when both served."""
     active = list(
         deployments.active_between(time_range.start, time_range.end).select_related(
             "model_version__model", "endpoint"
@@ -881,8 +901,16 @@ def champion_challenger(
         if not champions:
             continue
         champion = max(champions, key=lambda d: d.started_at)
-        ours = _side_events(challenger.model_version_id, challenger.endpoint_id, time_range)
-        theirs = _side_events(champion.model_version_id, champion.endpoint_id, time_range)
+        ends = [e for e in (challenger.ended_at, champion.ended_at) if e is not None]
+        both = TimeRange(
+            max(time_range.start, challenger.started_at, champion.started_at),
+            min([time_range.end, *ends]),
+            "",
+        )
+        if both.start >= both.end:
+            continue
+        ours = _side_events(challenger.model_version_id, challenger.endpoint_id, both)
+        theirs = _side_events(champion.model_version_id, champion.endpoint_id, both)
         paired, agreement = prediction_agreement(theirs, ours)
         comparisons.append(
             Comparison(
@@ -892,6 +920,8 @@ def champion_challenger(
                 challenger=_summary(challenger.model_version.version, challenger.role, ours),
                 paired=paired,
                 agreement=agreement,
+                start=both.start,
+                end=both.end,
             )
         )
     return comparisons
