@@ -26,6 +26,7 @@ from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.db.models import ProtectedError
 
+from ingestion.rollups import rollups_rebuild
 from lifecycle.catalog.models import (
     Dataset,
     DatasetVersion,
@@ -444,6 +445,7 @@ def demo_portfolio_seed(
         events, errors = _events_write(plan, rows, volume=volume, progress=progress)
         _incidents_write(plan, rows)
         progress(f"incidents: {len(plan.incidents)}, one per failure class")
+    rollups_rebuild()  # the events were written straight to the table: roll them up now
 
     endpoint_models = Counter(m.endpoint for m in MODELS)
     return DemoSummary(
