@@ -283,8 +283,8 @@ WITH inserted AS (
     ON CONFLICT (event_id) DO NOTHING
     RETURNING model_version_id, "timestamp"
 ), marks AS (
-    INSERT INTO ingestion_rollupmark (model_version_id, minute_start)
-    SELECT DISTINCT model_version_id, date_trunc('minute', "timestamp") FROM inserted
+    INSERT INTO ingestion_rollupmark (model_version_id, hour_start)
+    SELECT DISTINCT model_version_id, date_trunc('hour', "timestamp") FROM inserted
     RETURNING 1
 )
 SELECT count(*) FROM inserted
@@ -360,9 +360,11 @@ def _store_orm(events: list[PreparedEvent], received_at: datetime) -> int:
             )
         )
     ServingEvent.objects.bulk_create(fresh, batch_size=500)
-    minutes = {(e.model_version_id, e.timestamp.replace(second=0, microsecond=0)) for e in fresh}
+    hours = {
+        (e.model_version_id, e.timestamp.replace(minute=0, second=0, microsecond=0)) for e in fresh
+    }
     RollupMark.objects.bulk_create(
-        [RollupMark(model_version_id=v, minute_start=m) for v, m in sorted(minutes)],
+        [RollupMark(model_version_id=v, hour_start=h) for v, h in sorted(hours)],
         batch_size=500,
     )
     return len(fresh)

@@ -9,7 +9,7 @@ from lifecycle.catalog.models import ModelVersion
 
 
 class RollupMark(models.Model):
-    """A minute of one model version whose rollups are stale.
+    """An hour of one model version whose rollups are stale.
 
     Written in the same transaction as the events, so a rollup can never be forgotten:
     if the broker is down or a worker dies, the mark stays until a rollup run commits the
@@ -17,13 +17,13 @@ class RollupMark(models.Model):
     """
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
-    minute_start = models.DateTimeField()
+    hour_start = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["model_version", "minute_start"], name="mark_lookup")]
+        indexes = [models.Index(fields=["model_version", "hour_start"], name="mark_lookup")]
 
     def __str__(self) -> str:
-        return f"v{self.model_version_id} {self.minute_start:%Y-%m-%d %H:%M}"
+        return f"v{self.model_version_id} {self.hour_start:%Y-%m-%d %H:00}"
 
 
 class LogFileOffset(models.Model):

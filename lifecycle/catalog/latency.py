@@ -16,6 +16,8 @@ import math
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+from django.db.models import Case, F, IntegerField, Value, When
+from django.db.models.functions import Floor, Greatest, Least, Ln
 
 GAMMA = 1.01
 RELATIVE_ERROR = (GAMMA - 1) / (GAMMA + 1)
@@ -99,3 +101,14 @@ def histogram_quantiles(histogram: Histogram, quantiles: Sequence[float]) -> lis
 
 def histogram_count(histogram: Histogram) -> int:
     return int(histogram[1].sum())
+
+
+def latency_bucket_expression(field: str) -> Case:
+    """The bucket index of `field` computed by the database (same formula as
+    `latency_bucket_indexes`), so events can be histogrammed with a GROUP BY."""
+    bucket = Floor(Ln(Greatest(F(field), Value(MIN_LATENCY_MS))) / Value(_LOG_GAMMA))
+    return Case(
+        When(**{f"{field}__lt": MIN_LATENCY_MS}, then=Value(ZERO_INDEX)),
+        default=Greatest(Least(bucket, Value(_MAX_INDEX)), Value(ZERO_INDEX + 1)),
+        output_field=IntegerField(),
+    )

@@ -2,11 +2,11 @@
 typed KPI values out.
 
 A window [start, end) is cut into parts read at the coarsest granularity that fits: whole
-days from day rollups, whole hours at its edges from hour rollups, whole minutes from
-minute rollups, and the seconds before the first and after the last whole minute from the
-raw events. Counts, errors and cost are therefore exact for any window; latency
-percentiles come from the merged log-bucketed histograms, within 0.5% of the exact value
-(`lifecycle.catalog.latency`). Summing is done in SQL; pandas only reshapes the result.
+days from day rollups, whole hours at its edges from hour rollups, and the partial hours
+before the first and after the last whole hour from the raw events (summed by the
+database, latencies bucketed by it too). Counts, errors and cost are therefore exact for
+any window; latency percentiles come from the merged log-bucketed histograms, within
+0.5% of the exact value (`lifecycle.catalog.latency`). Pandas only reshapes results.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from lifecycle.catalog.kpis import Direction, KpiValue, kpi_define
 from lifecycle.catalog.latency import (
     Histogram,
     histogram_decode,
-    histogram_from_latencies,
     histogram_quantiles,
     histograms_merge,
+    latency_bucket_expression,
 )
 from lifecycle.catalog.models import (
     EventStatus,
@@ -175,7 +175,7 @@ ERRORS_BY_CLASS = kpi_define(
 _QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 ERROR_COLUMNS = {f"errors_{c}": c for c in FailureClass.values}
 _SUMS = ["inferences", "errors", *ERROR_COLUMNS, "cost_usd"]
-_LEVELS = (RollupGranularity.DAY, RollupGranularity.HOUR, RollupGranularity.MINUTE, None)
+_LEVELS = (RollupGranularity.DAY, RollupGranularity.HOUR, None)
 
 
 # --- the scope: filters and window ------------------------------------------------------
@@ -234,7 +234,7 @@ def _ceil(moment: datetime, granularity: str) -> datetime:
 
 def rollup_segments(start: datetime, end: datetime) -> list[tuple[str | None, datetime, datetime]]:
     """[start, end) as (granularity, lo, hi) parts, coarsest first; granularity None
-    means raw events (the partial minutes at either edge)."""
+    means raw events (the partial hours at either edge)."""
     segments: list[tuple[str | None, datetime, datetime]] = []
 
     def split(lo: datetime, hi: datetime, levels: tuple) -> None:
@@ -364,17 +364,20 @@ def serving_histograms(
     raw_q = _raw_q(scope)
     if raw_q is not None:
         ok = scope.events.filter(raw_q, status=EventStatus.OK, latency_ms__isnull=False)
-        fields = [*keys_of, *(["timestamp"] if series else []), "latency_ms"]
-        frame = pd.DataFrame.from_records(list(ok.order_by().values_list(*fields)), columns=fields)
-        if len(frame):
+        ok = ok.order_by().annotate(index=latency_bucket_expression("latency_ms"))
+        fields = list(keys_of)
+        if series:
+            ok = ok.annotate(bucket=TruncHour("timestamp"))
+            fields.append("bucket")
+        counted: dict[Any, list[tuple[int, int]]] = {}
+        for *values, index, n in ok.values_list(*fields, "index").annotate(n=Count("pk")):
             if series:
-                frame["timestamp"] = [_floor(t, series) for t in frame["timestamp"]]
-            group = [c for c in fields if c != "latency_ms"]
-            grouped = frame.groupby(group) if group else [((), frame)]
-            for values, part in grouped:
-                values = values if isinstance(values, tuple) else (values,)
-                histogram = histogram_from_latencies(part["latency_ms"].to_numpy(float))
-                parts.setdefault(key(tuple(values)), []).append(histogram)
+                values[-1] = _floor(values[-1], series)
+            counted.setdefault(key(tuple(values)), []).append((int(index), n))
+        for k, pairs in counted.items():
+            indexes = np.array([i for i, _ in pairs], dtype=np.int16)
+            counts = np.array([n for _, n in pairs], dtype=np.int64)
+            parts.setdefault(k, []).append((indexes, counts))
     return {k: histograms_merge(v) for k, v in parts.items()}
 
 

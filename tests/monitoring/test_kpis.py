@@ -124,11 +124,11 @@ def test_any_custom_window_equals_a_recomputation_to_the_second(mixed_events, st
     assert _close(summary.latency_ms["p95"], np.percentile(ok, 95))
 
 
-def test_the_window_is_cut_into_the_coarsest_parts_that_fit():
+def test_the_window_is_cut_into_the_coarsest_parts_that_fit():  # raw events at the edges
     start = datetime(2026, 11, 1, 22, 58, 30, tzinfo=UTC)
     end = datetime(2026, 11, 4, 1, 2, 10, tzinfo=UTC)
     parts = rollup_segments(start, end)
-    assert [g for g, _, _ in parts] == [None, "minute", "hour", "day", "hour", "minute", None]
+    assert [g for g, _, _ in parts] == [None, "hour", "day", "hour", None]
     assert parts[0][1] == start and parts[-1][2] == end
     assert all(a[2] == b[1] for a, b in itertools.pairwise(parts))
 
