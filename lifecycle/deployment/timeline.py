@@ -103,26 +103,49 @@ def model_timeline(*, model: RegisteredModel, time_range: TimeRange) -> list[Tim
     logged_deployments = set(
         changes.filter(deployment__isnull=False).values_list("deployment_id", flat=True)
     )
-    for d in (
-        Deployment.objects.filter(
-            model_version__model=model,
-            started_at__gte=time_range.start,
-            started_at__lt=time_range.end,
+    deployments = list(
+        Deployment.objects.filter(model_version__model=model).select_related(
+            "model_version", "endpoint"
         )
-        .exclude(pk__in=logged_deployments)
-        .select_related("model_version", "endpoint")
-    ):
-        entries.append(
-            TimelineEntry(
-                ChangeKind.DEPLOYED,
-                "Deployed",
-                d.model_version.version,
-                d.started_at,
-                d.started_at,
-                "catalog",
-                f"as {d.role} on {d.endpoint.name}",
+    )
+    for d in deployments:
+        if d.pk in logged_deployments:
+            continue
+        if time_range.start <= d.started_at < time_range.end:
+            # Replacing a newer version in the same role on the same endpoint: a rollback.
+            replaced = [
+                o
+                for o in deployments
+                if o.endpoint_id == d.endpoint_id
+                and o.role == d.role
+                and o.ended_at == d.started_at
+            ]
+            rollback = d.role == "production" and any(
+                o.model_version.registered_at > d.model_version.registered_at for o in replaced
             )
-        )
+            entries.append(
+                TimelineEntry(
+                    ChangeKind.ROLLED_BACK if rollback else ChangeKind.DEPLOYED,
+                    "Rolled back" if rollback else "Deployed",
+                    d.model_version.version,
+                    d.started_at,
+                    d.started_at,
+                    "catalog",
+                    f"as {d.role} on {d.endpoint.name}",
+                )
+            )
+        if d.ended_at is not None and time_range.start <= d.ended_at < time_range.end:
+            entries.append(
+                TimelineEntry(
+                    ChangeKind.UNDEPLOYED,
+                    "Undeployed",
+                    d.model_version.version,
+                    d.ended_at,
+                    d.ended_at,
+                    "catalog",
+                    f"{d.role} on {d.endpoint.name} ended",
+                )
+            )
     entries.extend(model_incidents(model=model, time_range=time_range))
     return sorted(entries, key=lambda e: (e.before, e.kind))
 

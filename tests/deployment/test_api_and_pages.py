@@ -204,3 +204,21 @@ def test_the_portfolio_shows_time_to_deploy_as_the_deployment_api_does(api_as, a
     page = Client()
     page.force_login(alice)
     assert 'data-kpi="time_to_deploy_days_median"' in page.get("/?window=7d").content.decode()
+
+
+def test_the_timeline_shows_a_catalog_rollback_and_the_end_of_the_replaced_deployment(
+    alice, fraud_scorer
+):
+    now = timezone.now()
+    old = factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=6))
+    new = factories.version_make(fraud_scorer, "2", registered_at=now - timedelta(days=4))
+    factories.deployment_make(
+        new, started_at=now - timedelta(days=3), ended_at=now - timedelta(days=1)
+    )
+    factories.deployment_make(old, started_at=now - timedelta(days=1))
+    html = (
+        _logged_in(alice)
+        .get("/deployment/models/fraud-scorer/timeline/?window=7d")
+        .content.decode()
+    )
+    assert 'data-kind="rolled_back"' in html and 'data-kind="undeployed"' in html
