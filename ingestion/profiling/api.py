@@ -11,7 +11,9 @@ from typing import Any
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
 from django.http import HttpRequest
-from rest_framework import status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
@@ -100,6 +102,20 @@ def _team(request: Request) -> Team | None:
     return team
 
 
+class DatasetUploadSerializer(serializers.Serializer):
+    """For the API docs: the multipart fields of an upload."""
+
+    file = serializers.FileField(help_text="CSV (optionally gzipped), Parquet or whylogs .bin")
+    version = serializers.CharField(required=False, help_text="Default: the next number")
+    team = serializers.CharField(required=False, help_text="Owner of a new dataset")
+    format = serializers.ChoiceField(["csv", "parquet", "whylogs"], required=False)
+    delimiter = serializers.CharField(required=False, help_text="Default: detected")
+    labeling = serializers.ChoiceField(list(LABELING_TECHNIQUES), required=False)
+    party = serializers.ChoiceField(list(PARTIES), required=False)
+    augmented_pct = serializers.FloatField(required=False, min_value=0, max_value=100)
+    time_column = serializers.CharField(required=False)
+
+
 class DatasetVersionUploadView(DatasetVersionListView):
     write_roles = frozenset({Role.ADMIN, Role.MLOPS, Role.DATA_TEAM})
     parser_classes = [MultiPartParser, JSONParser]
@@ -111,6 +127,21 @@ class DatasetVersionUploadView(DatasetVersionListView):
             request.upload_handlers = [UploadLimitHandler(request, limit), *request.upload_handlers]
         return super().initialize_request(request, *args, **kwargs)
 
+    @extend_schema(
+        operation_id="dataset_version_upload",
+        request={
+            "multipart/form-data": DatasetUploadSerializer,
+            "application/json": OpenApiTypes.OBJECT,
+        },
+        responses={
+            201: OpenApiTypes.OBJECT,
+            400: OpenApiTypes.OBJECT,
+            413: OpenApiTypes.OBJECT,
+            415: OpenApiTypes.OBJECT,
+        },
+        description="Upload a file to profile (multipart `file`) or push a profile as JSON "
+        '(`{"profile": {...}}` in the kpiboard format). The dataset is made on first upload.',
+    )
     def post(self, request: Request, name: str) -> Response:
         try:
             stored = self._store(request, name)

@@ -8,6 +8,8 @@ from typing import Any
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,6 +44,11 @@ def version_summary(version: DatasetVersion, request: Request | None = None) -> 
 
 
 class DatasetListView(APIView):
+    @extend_schema(
+        operation_id="datasets_list",
+        responses=OpenApiTypes.OBJECT,
+        description="Datasets with their freshness KPIs; the shared filters apply.",
+    )
     def get(self, request: Request) -> Response:
         filterset = DatasetFilterSet(request.query_params, queryset=Dataset.objects.all())
         if not filterset.is_valid():
@@ -66,6 +73,7 @@ class DatasetListView(APIView):
 
 
 class DatasetVersionListView(APIView):
+    @extend_schema(operation_id="dataset_versions_list", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, name: str) -> Response:
         dataset = get_object_or_404(Dataset, name=name)
         versions = dataset.versions.select_related("profile", "dataset").order_by("-created_at")
@@ -73,6 +81,11 @@ class DatasetVersionListView(APIView):
 
 
 class DatasetVersionView(APIView):
+    @extend_schema(
+        operation_id="dataset_version_retrieve",
+        responses=OpenApiTypes.OBJECT,
+        description="One version with its KPIs and its whole profile (null = unknown).",
+    )
     def get(self, request: Request, name: str, version: str) -> Response:
         found = get_object_or_404(
             DatasetVersion.objects.select_related("dataset", "profile"),
@@ -90,6 +103,15 @@ class DatasetVersionView(APIView):
 
 
 class DatasetDiffView(APIView):
+    @extend_schema(
+        operation_id="dataset_diff",
+        parameters=[
+            OpenApiParameter("base", str, required=True, description="Base version name"),
+            OpenApiParameter("new", str, required=True, description="New version name"),
+        ],
+        responses=OpenApiTypes.OBJECT,
+        description="Per column: schema change, missing % change, PSI and KS/chi-square.",
+    )
     def get(self, request: Request, name: str) -> Response:
         dataset = get_object_or_404(Dataset, name=name)
         base_name, new_name = request.query_params.get("base"), request.query_params.get("new")

@@ -8,6 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
@@ -97,6 +99,7 @@ def training_run_record(*, data: dict[str, Any]) -> tuple[TrainingRun, bool]:
 class TrainingRunsView(APIView):
     write_roles = frozenset({Role.ADMIN, Role.MLOPS, Role.DATA_TEAM})
 
+    @extend_schema(operation_id="training_runs_list", responses=OpenApiTypes.OBJECT)
     def get(self, request: Request) -> Response:
         runs = TrainingRunFilterSet(request.query_params, queryset=TrainingRun.objects.all())
         metrics = TrainingMetricFilterSet(
@@ -126,6 +129,11 @@ class TrainingRunsView(APIView):
             }
         )
 
+    @extend_schema(
+        operation_id="training_run_record",
+        request=TrainingRunSerializer,
+        responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT},
+    )
     def post(self, request: Request) -> Response:
         serializer = TrainingRunSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
