@@ -28,7 +28,8 @@ from ingestion.profiling.service import (
     dataset_file_upload,
     dataset_profile_push,
 )
-from lifecycle.catalog.models import Role, Team
+from lifecycle.catalog.models import Dataset, Role, Team
+from lifecycle.catalog.roles import role_of
 from lifecycle.dataprep.api import DatasetVersionListView, version_summary
 from lifecycle.dataprep.profiles import LABELING_TECHNIQUES, PARTIES
 
@@ -156,6 +157,16 @@ class DatasetVersionUploadView(DatasetVersionListView):
 
     def _store(self, request: Request, name: str):
         data = request.data
+        token_team = getattr(request.user, "team", None)
+        if token_team is not None and role_of(request.user) != Role.ADMIN:
+            # A team's token adds versions to that team's datasets only (admins: any).
+            owner = Dataset.objects.filter(name=name).values_list("team__name", flat=True)
+            if owner and owner[0] != token_team.name:
+                raise UploadRejected(
+                    "dataset",
+                    f"{name!r} belongs to team {owner[0]!r}, not {token_team.name!r}.",
+                    403,
+                )
         target = VersionTarget(
             dataset=name,
             version=(data.get("version") or None),

@@ -256,3 +256,14 @@ def test_the_raw_file_is_kept_only_when_the_setting_says_so(
     _upload(client, "transactions", _csv(8))
     kept = DatasetProfile.objects.get(version__version="2").raw_file
     assert kept and Path(kept.path).read_bytes() == _csv(8)
+
+
+def test_a_teams_token_may_not_add_versions_to_another_teams_dataset(
+    token_client, growth_team, risk_team, transactions
+):
+    response = _upload(token_client(growth_team, Role.DATA_TEAM), "transactions", _csv())
+    assert response.status_code == 403 and "dataset" in response.json()
+    assert _upload(token_client(growth_team, Role.ADMIN), "transactions", _csv()).status_code == 201
+    assert _upload(token_client(risk_team, Role.DATA_TEAM), "transactions", _csv()).status_code == (
+        201
+    )
