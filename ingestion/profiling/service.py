@@ -97,7 +97,12 @@ def _store(
             if raw_path is not None and getattr(settings, "DATASET_KEEP_RAW_FILES", False):
                 with open(raw_path, "rb") as handle:
                     stored.raw_file.save(stored.file_name or "upload", File(handle), save=False)
-            stored.save()
+            try:
+                stored.save()
+            except Exception:  # the rows roll back; the kept file must go with them
+                if stored.raw_file:
+                    stored.raw_file.delete(save=False)
+                raise
             return stored
     except IntegrityError as exc:  # a concurrent upload took the same version name
         raise UploadRejected("version", f"version clash: {exc}", 409) from exc
