@@ -249,8 +249,21 @@ LOGGING = {
 }
 
 # --- kpiboard --------------------------------------------------------------------------
-# Time windows of the filter bar, shortest first; the default is used when none is given.
-KPIBOARD_DEFAULT_WINDOW = "7d"
+# Uploaded files that are kept (see DATASET_KEEP_RAW_FILES) live here.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or VAR_DIR / "media")
+MEDIA_URL = "/media/"
+
+# --- Dataset uploads (docs: issue 5; ingestion/profiling) --------------------------------
+# Larger uploads are answered 413 before the body is read.
+DATASET_UPLOAD_MAX_BYTES = env_int("DATASET_UPLOAD_MAX_BYTES", 2 * 1024**3)
+# A gzip or Parquet file may not expand past this many bytes, nor by more than this ratio
+# (real CSV compresses 3-15x; a bomb does 1000x).
+DATASET_MAX_DECOMPRESSED_BYTES = env_int("DATASET_MAX_DECOMPRESSED_BYTES", 20 * 1024**3)
+DATASET_MAX_COMPRESSION_RATIO = float(env_int("DATASET_MAX_COMPRESSION_RATIO", 200))
+DATASET_MAX_ROWS = env_int("DATASET_MAX_ROWS", 500_000_000)
+DATASET_MAX_COLUMNS = env_int("DATASET_MAX_COLUMNS", 2_000)
+# Profiles are kept; the raw file only when this is on.
+DATASET_KEEP_RAW_FILES = env_bool("DATASET_KEEP_RAW_FILES", False)
 
 # --- Ingestion (issue 3; see docs/ingestion.md) ---------------------------------------
 # Push API limits: a larger body or batch is answered 413 (Django alone would say 400).

@@ -50,15 +50,13 @@ class Limits:
     @classmethod
     def from_settings(cls) -> Limits:
         return cls(
-            max_bytes=getattr(settings, "DATASET_UPLOAD_MAX_BYTES", 2 * 1024**3),
-            max_decompressed_bytes=getattr(
-                settings, "DATASET_MAX_DECOMPRESSED_BYTES", 20 * 1024**3
-            ),
+            max_bytes=settings.DATASET_UPLOAD_MAX_BYTES,
+            max_decompressed_bytes=settings.DATASET_MAX_DECOMPRESSED_BYTES,
             # Real CSV compresses 3-15x, Parquet's declared sizes rarely 50x; a bomb does
             # 1000x. Ratios are checked only past 16 MiB so tiny files are never refused.
-            max_compression_ratio=getattr(settings, "DATASET_MAX_COMPRESSION_RATIO", 200.0),
-            max_rows=getattr(settings, "DATASET_MAX_ROWS", 500_000_000),
-            max_columns=getattr(settings, "DATASET_MAX_COLUMNS", 2_000),
+            max_compression_ratio=settings.DATASET_MAX_COMPRESSION_RATIO,
+            max_rows=settings.DATASET_MAX_ROWS,
+            max_columns=settings.DATASET_MAX_COLUMNS,
         )
 
 

@@ -94,7 +94,7 @@ def _store(
                 profile=profile,
                 uploaded_by=target.uploaded_by[:200],
             )
-            if raw_path is not None and getattr(settings, "DATASET_KEEP_RAW_FILES", False):
+            if raw_path is not None and settings.DATASET_KEEP_RAW_FILES:
                 with open(raw_path, "rb") as handle:
                     stored.raw_file.save(stored.file_name or "upload", File(handle), save=False)
             try:
