@@ -11,7 +11,7 @@ any window; latency percentiles come from the merged log-bucketed histograms, wi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -191,9 +191,11 @@ class ServingScope:
     latency: QuerySet[LatencyRollup]
     events: QuerySet[ServingEvent]
 
-    @property
-    def segments(self) -> list[tuple[str | None, datetime, datetime]]:
-        return rollup_segments(self.time_range.start, self.time_range.end)
+    def segments(self, series: str | None = None) -> list[tuple[str | None, datetime, datetime]]:
+        """The window's parts; for a series by hour, no part coarser than an hour (a
+        day row cannot be split into its hours)."""
+        levels = _LEVELS if series != "hour" else _LEVELS[1:]
+        return rollup_segments(self.time_range.start, self.time_range.end, levels=levels)
 
 
 def serving_scope(params: QueryDict) -> tuple[ServingScope, dict[str, list[str]]]:
@@ -232,7 +234,9 @@ def _ceil(moment: datetime, granularity: str) -> datetime:
     return floored if floored == moment else floored + _STEP[granularity]
 
 
-def rollup_segments(start: datetime, end: datetime) -> list[tuple[str | None, datetime, datetime]]:
+def rollup_segments(
+    start: datetime, end: datetime, *, levels: tuple = _LEVELS
+) -> list[tuple[str | None, datetime, datetime]]:
     """[start, end) as (granularity, lo, hi) parts, coarsest first; granularity None
     means raw events (the partial hours at either edge)."""
     segments: list[tuple[str | None, datetime, datetime]] = []
@@ -253,14 +257,14 @@ def rollup_segments(start: datetime, end: datetime) -> list[tuple[str | None, da
             split(lo, hi, finer)
 
     if start < end:
-        split(start, end, _LEVELS)
+        split(start, end, levels)
     return segments
 
 
-def _rollup_q(scope: ServingScope) -> Q | None:
+def _rollup_q(scope: ServingScope, series: str | None = None) -> Q | None:
     parts = [
         Q(granularity=g, bucket_start__gte=lo, bucket_start__lt=hi)
-        for g, lo, hi in scope.segments
+        for g, lo, hi in scope.segments(series)
         if g is not None
     ]
     if not parts:
@@ -271,8 +275,10 @@ def _rollup_q(scope: ServingScope) -> Q | None:
     return q
 
 
-def _raw_q(scope: ServingScope) -> Q | None:
-    parts = [Q(timestamp__gte=lo, timestamp__lt=hi) for g, lo, hi in scope.segments if g is None]
+def _raw_q(scope: ServingScope, series: str | None = None) -> Q | None:
+    parts = [
+        Q(timestamp__gte=lo, timestamp__lt=hi) for g, lo, hi in scope.segments(series) if g is None
+    ]
     if not parts:
         return None
     q = parts[0]
@@ -304,7 +310,7 @@ def serving_sums(
     group = list(group_by)
     columns = [*group, *(["bucket"] if series else []), *_SUMS]
     frames = []
-    rollup_q = _rollup_q(scope)
+    rollup_q = _rollup_q(scope, series)
     if rollup_q is not None:
         fields = [*group, *(["bucket_start"] if series else [])]
         rows = (
@@ -317,7 +323,7 @@ def serving_sums(
         if series:
             frame = frame.rename(columns={"bucket_start": "bucket"})
         frames.append(frame)
-    raw_q = _raw_q(scope)
+    raw_q = _raw_q(scope, series)
     if raw_q is not None:
         events = scope.events.filter(raw_q).order_by()
         fields = list(group)
@@ -343,17 +349,23 @@ def serving_sums(
 
 
 def serving_histograms(
-    scope: ServingScope, *, group_by: str | None = None, series: str | None = None
+    scope: ServingScope,
+    *,
+    group_by: str | Sequence[str] | None = None,
+    series: str | None = None,
 ) -> dict[Any, Histogram]:
     """Merged latency histograms of the successful inferences, per value of `group_by`
     (model, model_version, endpoint or None for all) and per time bucket with `series`."""
-    keys_of: list[str] = [group_by] if group_by else []
+    if group_by is None:
+        keys_of: list[str] = []
+    else:
+        keys_of = [group_by] if isinstance(group_by, str) else list(group_by)
     parts: dict[Any, list[Histogram]] = {}
 
     def key(values: tuple) -> Any:
         return values[0] if len(values) == 1 else (values if values else None)
 
-    rollup_q = _rollup_q(scope)
+    rollup_q = _rollup_q(scope, series)
     if rollup_q is not None:
         fields = [*keys_of, *(["bucket_start"] if series else []), "histogram"]
         for row in scope.latency.filter(rollup_q).order_by().values_list(*fields):
@@ -361,7 +373,7 @@ def serving_histograms(
             if series:
                 values[-1] = _floor(values[-1], series)
             parts.setdefault(key(tuple(values)), []).append(histogram_decode(blob))
-    raw_q = _raw_q(scope)
+    raw_q = _raw_q(scope, series)
     if raw_q is not None:
         ok = scope.events.filter(raw_q, status=EventStatus.OK, latency_ms__isnull=False)
         ok = ok.order_by().annotate(index=latency_bucket_expression("latency_ms"))
@@ -574,3 +586,45 @@ def latency_series(scope: ServingScope, *, group_by: str | None = None) -> pd.Da
     columns = ["bucket", *([group_by] if group_by else []), *_QUANTILES]
     frame = pd.DataFrame(rows, columns=columns)
     return frame.sort_values("bucket").reset_index(drop=True)
+
+
+HEALTH_KEYS = ("model_version__version", "endpoint__name")
+
+
+def health_series(scope: ServingScope) -> dict[str, pd.DataFrame]:
+    """Per version and endpoint and time bucket: inferences, errors by failure class and
+    latency percentiles, for the model-health page."""
+    granularity = _series_granularity(scope.time_range)
+    sums = serving_sums(scope, group_by=HEALTH_KEYS, series=granularity)
+    histograms = serving_histograms(scope, group_by=HEALTH_KEYS, series=granularity)
+    latency = pd.DataFrame(
+        [
+            {"version": v, "endpoint": e, "bucket": b, **_latency(h)}
+            for (v, e, b), h in histograms.items()
+        ],
+        columns=["version", "endpoint", "bucket", *_QUANTILES],
+    )
+    sums = sums.rename(columns={"model_version__version": "version", "endpoint__name": "endpoint"})
+    if not sums.empty:
+        sums[["inferences", "errors", *ERROR_COLUMNS]] = sums[
+            ["inferences", "errors", *ERROR_COLUMNS]
+        ].astype(np.int64)
+    errors = (
+        sums.melt(
+            id_vars=["bucket"],
+            value_vars=list(ERROR_COLUMNS),
+            var_name="error_type",
+            value_name="n",
+        )
+        .groupby(["bucket", "error_type"], as_index=False)["n"]
+        .sum()
+        if not sums.empty
+        else pd.DataFrame(columns=["bucket", "error_type", "n"])
+    )
+    errors["error_type"] = errors["error_type"].map(ERROR_COLUMNS)
+    errors = errors[errors["n"] > 0].rename(columns={"n": "errors"})
+    return {
+        "throughput": sums.sort_values("bucket") if not sums.empty else sums,
+        "latency": latency.sort_values("bucket"),
+        "errors": errors.sort_values("bucket"),
+    }

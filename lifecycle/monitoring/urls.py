@@ -6,4 +6,5 @@ app_name = "monitoring"
 
 urlpatterns = [
     path("", views.index, name="index"),
+    path("models/<str:name>/", views.model_health, name="model-health"),
 ]

@@ -2,12 +2,21 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 
 from lifecycle.catalog.filtersets import ServingEventFilterSet
-from lifecycle.catalog.models import FailureClass, ServingEvent
+from lifecycle.catalog.models import FailureClass, RegisteredModel, ServingEvent
+from lifecycle.monitoring import charts
 from lifecycle.monitoring.filtersets import IncidentFilterSet
-from lifecycle.monitoring.kpis import ERRORS_BY_CLASS, errors_by_class_series, serving_scope
+from lifecycle.monitoring.kpis import (
+    ERRORS_BY_CLASS,
+    HEALTH_KEYS,
+    errors_by_class_series,
+    health_series,
+    serving_scope,
+    serving_summary,
+    serving_summary_by,
+)
 from lifecycle.monitoring.models import Incident
 
 
@@ -52,3 +61,37 @@ def index(request: HttpRequest) -> HttpResponse:
             "errors_definition": ERRORS_BY_CLASS,
         },
     )
+
+
+def model_health(request: HttpRequest, name: str) -> HttpResponse:
+    """One model's health per endpoint and version: throughput, latency percentiles and
+    errors by failure class over time, with its incidents shaded on every chart."""
+    model = get_object_or_404(RegisteredModel.objects.select_related("team", "industry"), name=name)
+    params = request.GET.copy()
+    params["model"] = model.name
+    scope, errors = serving_scope(params)
+    incidents = list(
+        IncidentFilterSet(params, queryset=Incident.objects.select_related("endpoint")).qs
+    )
+    context = {
+        "model": model,
+        "filter_form": ServingEventFilterSet(request.GET).form,
+        "time_range": scope.time_range,
+        "errors": errors,
+        "incidents": incidents,
+    }
+    if not errors:
+        series = health_series(scope)
+        window = scope.time_range
+        summaries = serving_summary_by(scope, group_by=HEALTH_KEYS[0])
+        context.update(
+            summary=serving_summary(scope),
+            kpis=serving_summary(scope).kpis(scope.time_range, model),
+            versions=sorted(summaries.items(), key=lambda item: str(item[0])),
+            charts={
+                "throughput": charts.throughput_chart(series["throughput"], incidents, window),
+                "latency": charts.latency_chart(series["latency"], incidents, window),
+                "errors": charts.errors_chart(series["errors"], incidents, window),
+            },
+        )
+    return render(request, "monitoring/model_health.html", context, status=400 if errors else 200)

@@ -216,3 +216,12 @@ def test_the_latency_series_per_day_matches_each_days_percentiles(mixed_events):
     series = latency_series(_scope("window=30d")).set_index("bucket")
     for day, part in raw.groupby("day"):
         assert _close(series.loc[day, "p95"], np.percentile(part.latency_ms, 95))
+
+
+def test_every_hour_of_the_series_equals_a_recomputation(mixed_events):
+    scope = _scope("window=7d")
+    raw = _raw(ServingEvent.objects.filter(timestamp__gte=scope.time_range.start))
+    expected = raw.groupby(raw.timestamp.dt.floor("h")).size()
+    series = serving_series(scope).set_index("bucket").inferences
+    series.index = pd.to_datetime(series.index, utc=True)
+    assert series.to_dict() == expected.to_dict()

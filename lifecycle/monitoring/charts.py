@@ -1,0 +1,98 @@
+"""Figures of the model-health page: one line per version and endpoint, incidents shaded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from lifecycle.catalog.models import FailureClass
+from lifecycle.catalog.windows import TimeRange
+from lifecycle.monitoring.kpis import ERRORS_BY_CLASS, INFERENCES
+from lifecycle.monitoring.models import Incident
+
+_LAYOUT = {
+    "height": 320,
+    "template": "plotly_white",
+    "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+    "legend": {"orientation": "h", "y": -0.2},
+}
+
+
+def _label(version: str, endpoint: object) -> str:
+    return f"v{version} @ {endpoint}" if isinstance(endpoint, str) and endpoint else f"v{version}"
+
+
+def _shade(figure: go.Figure, incidents: Iterable[Incident], end: object) -> None:
+    """Each incident as a shaded band with its failure class, so a spike meets its cause."""
+    for incident in incidents:
+        figure.add_vrect(
+            x0=incident.started_at,
+            x1=incident.ended_at or end,
+            fillcolor="#d62728",
+            opacity=0.12,
+            line_width=0,
+            annotation_text=incident.get_failure_class_display(),
+            annotation_position="top left",
+        )
+
+
+def throughput_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: TimeRange) -> str:
+    figure = go.Figure()
+    for (version, endpoint), part in frame.groupby(["version", "endpoint"], dropna=False):
+        figure.add_trace(
+            go.Scatter(
+                x=part["bucket"],
+                y=part["inferences"].tolist(),
+                mode="lines",
+                name=_label(version, endpoint),
+                hovertemplate="%{x}<br>%{y:,} inferences<extra>%{fullData.name}</extra>",
+            )
+        )
+    _shade(figure, incidents, time_range.end)
+    # Every chart spans the whole window, so the three line up under one another.
+    figure.update_xaxes(range=[time_range.start, time_range.end])
+    figure.update_layout(title=f"{INFERENCES.label} per bucket", **_LAYOUT)
+    return figure.to_json()
+
+
+def latency_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: TimeRange) -> str:
+    figure = go.Figure()
+    for (version, endpoint), part in frame.groupby(["version", "endpoint"], dropna=False):
+        for quantile, dash in (("p50", "dot"), ("p95", "solid"), ("p99", "dash")):
+            figure.add_trace(
+                go.Scatter(
+                    x=part["bucket"],
+                    y=part[quantile].tolist(),
+                    mode="lines",
+                    line={"dash": dash},
+                    name=f"{_label(version, endpoint)} {quantile}",
+                    hovertemplate="%{x}<br>%{y:,.1f} ms<extra>%{fullData.name}</extra>",
+                )
+            )
+    _shade(figure, incidents, time_range.end)
+    # Every chart spans the whole window, so the three line up under one another.
+    figure.update_xaxes(range=[time_range.start, time_range.end])
+    figure.update_layout(title="Latency p50 / p95 / p99 (ms)", **_LAYOUT)
+    figure.update_yaxes(ticksuffix=" ms")
+    return figure.to_json()
+
+
+def errors_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: TimeRange) -> str:
+    figure = go.Figure()
+    labels = dict(FailureClass.choices)
+    for error_type, part in frame.groupby("error_type"):
+        figure.add_trace(
+            go.Bar(
+                x=part["bucket"],
+                y=part["errors"].tolist(),
+                name=labels.get(error_type, error_type),
+                hovertemplate=f"%{{x}}<br>{labels.get(error_type)}: %{{y:,}}<extra></extra>",
+            )
+        )
+    _shade(figure, incidents, time_range.end)
+    # Every chart spans the whole window, so the three line up under one another.
+    figure.update_xaxes(range=[time_range.start, time_range.end])
+    figure.update_layout(barmode="stack", title=ERRORS_BY_CLASS.label, **_LAYOUT)
+    return figure.to_json()

@@ -1,0 +1,72 @@
+"""The model-health page: per version and endpoint, over time, incidents shown."""
+
+import json
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from ingestion.rollups import rollups_rebuild
+from lifecycle.catalog.models import ServingEvent
+from lifecycle.monitoring.models import Incident
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sick_model(fraud_scorer):
+    now = timezone.now()
+    v1, v2 = factories.version_make(fraud_scorer, "1"), factories.version_make(fraud_scorer, "2")
+    scoring = factories.endpoint_make("scoring")
+    events = [
+        factories.event_build(
+            v1 if i % 2 else v2,
+            timestamp=now - timedelta(hours=i % 48, minutes=3),
+            latency_ms=20.0 + i % 7,
+            endpoint=scoring,
+            status="error" if i % 10 == 0 else "ok",
+            error_type="timeout" if i % 10 == 0 else "",
+        )
+        for i in range(200)
+    ]
+    ServingEvent.objects.bulk_create(events)
+    rollups_rebuild()
+    Incident.objects.create(
+        model=fraud_scorer,
+        endpoint=scoring,
+        failure_class="timeout",
+        title="Feature store slow",
+        started_at=now - timedelta(hours=10),
+        ended_at=now - timedelta(hours=8),
+    )
+    return fraud_scorer
+
+
+def test_the_page_shows_versions_charts_and_incidents(sick_model, client, bob):
+    client.force_login(bob)
+    response = client.get(
+        reverse("monitoring:model-health", args=["fraud-scorer"]), {"window": "7d"}
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-version="1"' in html and 'data-version="2"' in html
+    assert 'data-failure-class="timeout"' in html and "Feature store slow" in html
+    figure = json.loads(response.context["charts"]["errors"])
+    assert figure["layout"]["shapes"], "the incident is shaded on the chart"
+    throughput = json.loads(response.context["charts"]["throughput"])
+    names = {trace["name"] for trace in throughput["data"]}
+    assert names == {"v1 @ scoring", "v2 @ scoring"}
+    assert sum(sum(t["y"]) for t in throughput["data"]) == 200
+
+
+def test_an_unknown_model_is_404(client, bob):
+    client.force_login(bob)
+    assert client.get(reverse("monitoring:model-health", args=["nope"])).status_code == 404
+
+
+def test_a_bad_window_is_400(sick_model, client, bob):
+    client.force_login(bob)
+    url = reverse("monitoring:model-health", args=["fraud-scorer"])
+    assert client.get(url, {"window": "2y"}).status_code == 400
