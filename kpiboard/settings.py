@@ -276,3 +276,5 @@ KPIBOARD_SERVING_LOG_DIR = env_str("KPIBOARD_SERVING_LOG_DIR") or (
 # KServe logs a response only for HTTP 200: a request still unanswered after this many
 # seconds becomes an error event of class "other".
 KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS = env_int("KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS", 60)
+# Stale hours a rollup refresh recomputes per transaction (smaller: shorter locks).
+KPIBOARD_ROLLUP_BATCH_MARKS = env_int("KPIBOARD_ROLLUP_BATCH_MARKS", 2000)
