@@ -118,7 +118,7 @@ def registry_sync(
         # The lock makes two polls of one registry take turns: the second diffs against
         # what the first wrote, so no change is recorded twice.
         registry = (
-            Registry.objects.select_for_update()
+            Registry.objects.select_for_update(of=("self",))
             .select_related("deploy_endpoint")
             .get(pk=registry_id)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -43,7 +44,8 @@ class Misbehaving(BaseHTTPRequestHandler):
             self._send(200, json.dumps({"x": "y" * 5000}).encode())
         elif path.endswith("/slow"):
             time.sleep(1.5)
-            self._send(200, b"{}")
+            with contextlib.suppress(BrokenPipeError):  # the client gave up first, as it should
+                self._send(200, b"{}")
         elif path.endswith("/error"):
             self._send(
                 404,
