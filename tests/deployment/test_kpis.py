@@ -472,7 +472,7 @@ def test_champion_and_challenger_side_by_side_equal_a_recomputation(portfolio, n
 
 
 def test_scores_agree_within_a_percent_and_are_read_at_one_half_against_binary_labels():
-    from lifecycle.deployment.kpis import _prediction_correct, _same_prediction
+    from lifecycle.deployment.kpis.endpoints import _prediction_correct, _same_prediction
 
     assert _same_prediction(0.801, 0.805) and not _same_prediction(0.80, 0.90)
     assert _same_prediction("fraud", "fraud") and not _same_prediction("fraud", "ok")

@@ -1,0 +1,286 @@
+"""Delivery in the spirit of DORA: deployments, failures, rollbacks, restores; and the
+versions and models in each role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db.models import Min, QuerySet
+
+from lifecycle.catalog.kpis import KpiValue
+from lifecycle.catalog.models import (
+    Deployment,
+    DeploymentRole,
+    EventStatus,
+    FailureClass,
+    ModelVersion,
+    ServingEvent,
+)
+from lifecycle.catalog.windows import TimeRange
+from lifecycle.deployment.kpis.definitions import (
+    CHANGE_FAILURE_RATE,
+    DEPLOYMENT_FREQUENCY,
+    DEPLOYMENTS,
+    FAILED_DEPLOYMENTS,
+    NEW_MODELS_DEPLOYED,
+    ROLLBACKS,
+    TIME_TO_RESTORE,
+    VERSIONS_IN_CANARY,
+    VERSIONS_IN_SHADOW,
+    number_or_none,
+    settings_failure_days,
+    settings_rollout_minutes,
+)
+from lifecycle.deployment.kpis.milestones import rows_in_window
+from lifecycle.deployment.models import (
+    ChangeKind,
+    LifecycleChange,
+)
+
+# --- deployments, failures and rollbacks ---------------------------------------------
+
+DEPLOYMENT_COLUMNS = [
+    "deployment_id",
+    "version_id",
+    "model_id",
+    "endpoint_id",
+    "role",
+    "started_at",
+    "ended_at",
+    "registered_at",
+]
+
+
+def deployments_frame(deployments: QuerySet[Deployment]) -> pd.DataFrame:
+    rows = deployments.order_by().values_list(
+        "pk",
+        "model_version_id",
+        "model_version__model_id",
+        "endpoint_id",
+        "role",
+        "started_at",
+        "ended_at",
+        "model_version__registered_at",
+    )
+    frame = pd.DataFrame(list(rows), columns=DEPLOYMENT_COLUMNS)
+    for column in ("started_at", "ended_at", "registered_at"):
+        frame[column] = pd.to_datetime(frame[column], utc=True)
+    return frame
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """The production changes of a window and how each fared."""
+
+    changes: pd.DataFrame  # one row per production deployment started in the window
+    failed_attempts: int
+    kpis: list[KpiValue]
+
+
+def _predecessors(frame: pd.DataFrame, all_production: pd.DataFrame) -> pd.Series:
+    """For each deployment, the registration time of the production version it replaced
+    on the same endpoint (the one that ended when it started), or NaT."""
+    ended = all_production.dropna(subset=["ended_at"])[
+        ["model_id", "endpoint_id", "ended_at", "registered_at"]
+    ].rename(columns={"ended_at": "started_at", "registered_at": "replaced_registered_at"})
+    merged = frame.merge(ended, on=["model_id", "endpoint_id", "started_at"], how="left")
+    # Two predecessors ending at the same instant: the newest decides.
+    merged = merged.groupby("deployment_id", as_index=False)["replaced_registered_at"].max()
+    return frame[["deployment_id"]].merge(merged, on="deployment_id", how="left")[
+        "replaced_registered_at"
+    ]
+
+
+def delivery_report(
+    deployments: QuerySet[Deployment],
+    *,
+    time_range: TimeRange,
+    failure_days: int | None = None,
+    rollout_minutes: int | None = None,
+) -> DeliveryReport:
+    """Deployment frequency, change-failure rate, time to restore, failed deployments and
+    rollbacks of the production deployments that started in the window."""
+    failure_days = settings_failure_days() if failure_days is None else failure_days
+    rollout = timedelta(
+        minutes=settings_rollout_minutes() if rollout_minutes is None else rollout_minutes
+    )
+    horizon = pd.Timedelta(days=failure_days)
+    production = deployments_frame(deployments.filter(role=DeploymentRole.PRODUCTION))
+    started = rows_in_window(production, "started_at", time_range).copy().reset_index(drop=True)
+    ids = [int(i) for i in started["deployment_id"]]
+
+    current = LifecycleChange.objects.current()
+    reported_rollbacks = set(
+        current.filter(kind=ChangeKind.ROLLED_BACK, deployment_id__in=ids).values_list(
+            "deployment_id", flat=True
+        )
+    )
+    started["replaced_registered_at"] = pd.to_datetime(
+        _predecessors(started, production).to_numpy(), utc=True
+    )
+    started["rollback"] = started["deployment_id"].isin(reported_rollbacks) | (
+        started["replaced_registered_at"] > started["registered_at"]
+    )
+    successor_start = started["ended_at"]
+    started["replaced_within_horizon"] = successor_start.notna() & (
+        successor_start - started["started_at"] <= horizon
+    )
+    started["sla_breach"] = [
+        _sla_breached(row, horizon=horizon) for row in started.itertuples(index=False)
+    ]
+    started["unpromoted"] = [_unpromoted(row) for row in started.itertuples(index=False)]
+    started["deployment_errors"] = [
+        _deployment_errors_after(row, rollout=rollout) for row in started.itertuples(index=False)
+    ]
+    started["failed"] = (
+        started["rollback"]
+        | started["replaced_within_horizon"]
+        | started["sla_breach"]
+        | started["unpromoted"]
+        | started["deployment_errors"]
+    )
+    # A rollback restores service; it is not itself the failed change unless it fails.
+    started.loc[started["rollback"], "failed"] = (
+        started["replaced_within_horizon"] | started["sla_breach"] | started["deployment_errors"]
+    )[started["rollback"]]
+    model_ids = set(deployments.values_list("model_version__model_id", flat=True))
+    failed_attempts = current.filter(
+        kind=ChangeKind.DEPLOYMENT_FAILED,
+        model_id__in=model_ids,
+        happened_before__gte=time_range.start,
+        happened_before__lt=time_range.end,
+    ).count()
+
+    weeks = time_range.duration / timedelta(weeks=1)
+    changes = len(started) + failed_attempts
+    failed = int(started["failed"].sum()) + failed_attempts
+    restored = started[started["failed"] & started["ended_at"].notna()]
+    restore_hours = (restored["ended_at"] - restored["started_at"]) / pd.Timedelta(hours=1)
+    failed_deployments = (
+        int((started["unpromoted"] | started["deployment_errors"]).sum()) + failed_attempts
+    )
+    kpis = [
+        KpiValue(DEPLOYMENTS, len(started)),
+        KpiValue(DEPLOYMENT_FREQUENCY, len(started) / weeks if weeks else None),
+        KpiValue(CHANGE_FAILURE_RATE, failed / changes if changes else None),
+        KpiValue(
+            TIME_TO_RESTORE, number_or_none(restore_hours.median()) if len(restored) else None
+        ),
+        KpiValue(FAILED_DEPLOYMENTS, failed_deployments),
+        KpiValue(ROLLBACKS, int(started["rollback"].sum())),
+    ]
+    return DeliveryReport(changes=started, failed_attempts=failed_attempts, kpis=kpis)
+
+
+def _sla_breached(row: Any, *, horizon: pd.Timedelta) -> bool:
+    """Whether the version's serving on that endpoint breached the model's SLA within the
+    horizon after the deployment started."""
+    version = ModelVersion.objects.select_related("model").get(pk=row.version_id)
+    model = version.model
+    if model.sla_error_rate is None and model.sla_latency_p95_ms is None:
+        return False
+    end = row.started_at + horizon
+    if pd.notna(row.ended_at):
+        end = min(end, row.ended_at)
+    events = ServingEvent.objects.filter(
+        model_id=model.pk,
+        model_version_id=row.version_id,
+        endpoint_id=row.endpoint_id,
+        timestamp__gte=row.started_at.to_pydatetime(),
+        timestamp__lt=end.to_pydatetime(),
+    )
+    frame = pd.DataFrame(
+        list(events.values_list("status", "latency_ms")), columns=["status", "latency_ms"]
+    )
+    if frame.empty:
+        return False
+    if (
+        model.sla_error_rate is not None
+        and (frame["status"] == EventStatus.ERROR).mean() > model.sla_error_rate
+    ):
+        return True
+    ok = frame.loc[frame["status"] == EventStatus.OK, "latency_ms"].dropna().astype(float)
+    return bool(
+        model.sla_latency_p95_ms is not None
+        and len(ok)
+        and np.percentile(ok, 95) > model.sla_latency_p95_ms
+    )
+
+
+def _unpromoted(row: Any) -> bool:
+    """A production deployment of a version other than the model's latest promotion at
+    that moment (only for models whose promotions kpiboard knows)."""
+    latest = (
+        LifecycleChange.objects.current()
+        .promotions()
+        .filter(model_id=row.model_id, happened_after__lte=row.started_at.to_pydatetime())
+        .order_by("-happened_after", "-pk")
+        .values_list("model_version_id", flat=True)
+        .first()
+    )
+    return latest is not None and latest != row.version_id
+
+
+def _deployment_errors_after(row: Any, *, rollout: timedelta) -> bool:
+    start = row.started_at.to_pydatetime()
+    return ServingEvent.objects.filter(
+        model_id=row.model_id,
+        model_version_id=row.version_id,
+        status=EventStatus.ERROR,
+        error_type=FailureClass.DEPLOYMENT,
+        timestamp__gte=start,
+        timestamp__lt=start + rollout,
+    ).exists()
+
+
+# --- models and versions in roles ------------------------------------------------------
+
+
+def new_models_deployed(deployments: QuerySet[Deployment], *, time_range: TimeRange) -> KpiValue:
+    firsts = (
+        Deployment.objects.filter(
+            role=DeploymentRole.PRODUCTION,
+            model_version__model_id__in=deployments.values("model_version__model_id"),
+        )
+        .values("model_version__model_id")
+        .annotate(first=Min("started_at"))
+        .filter(first__gte=time_range.start, first__lt=time_range.end)
+    )
+    return KpiValue(NEW_MODELS_DEPLOYED, firsts.count())
+
+
+def new_models_by_month(deployments: QuerySet[Deployment]) -> pd.DataFrame:
+    """Models whose first production deployment started in each month."""
+    firsts = (
+        Deployment.objects.filter(
+            role=DeploymentRole.PRODUCTION,
+            model_version__model_id__in=deployments.values("model_version__model_id"),
+        )
+        .values("model_version__model_id")
+        .annotate(first=Min("started_at"))
+    )
+    frame = pd.DataFrame(
+        list(firsts.values_list("model_version__model_id", "first")), columns=["model_id", "first"]
+    )
+    if frame.empty:
+        return pd.DataFrame(columns=["month", "new_models"])
+    frame["month"] = pd.to_datetime(frame["first"], utc=True).dt.strftime("%Y-%m")
+    return frame.groupby("month").size().rename("new_models").reset_index()
+
+
+def versions_in_roles(
+    deployments: QuerySet[Deployment], *, time_range: TimeRange
+) -> list[KpiValue]:
+    active = deployments.active_between(time_range.start, time_range.end)
+
+    def count(role: str) -> int:
+        return active.filter(role=role).values("model_version").distinct().count()
+
+    return [
+        KpiValue(VERSIONS_IN_SHADOW, count(DeploymentRole.SHADOW)),
+        KpiValue(VERSIONS_IN_CANARY, count(DeploymentRole.CANARY)),
+    ]
