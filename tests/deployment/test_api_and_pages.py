@@ -222,3 +222,36 @@ def test_the_timeline_shows_a_catalog_rollback_and_the_end_of_the_replaced_deplo
         .content.decode()
     )
     assert 'data-kind="rolled_back"' in html and 'data-kind="undeployed"' in html
+
+
+def test_the_admin_form_keeps_a_stored_secret_when_left_empty(root, fraud_scorer, allowed):
+    client = _logged_in(root)
+    registry = registry_make(base_url="https://mlflow.internal", secret="keep-me")
+    form = client.get(f"/admin/deployment/registry/{registry.pk}/change/").content.decode()
+    assert "keep-me" not in form
+    data = {
+        "name": registry.name,
+        "kind": "mlflow",
+        "base_url": "https://mlflow.internal",
+        "username": "",
+        "secret": "",
+        "webhook_secret": "",
+        "enabled": "on",
+        "poll_interval_minutes": "5",
+        "page_size": "1000",
+        "default_team": registry.default_team_id,
+        "default_industry": registry.default_industry_id,
+        "default_serving_mode": "streaming",
+        "alias_roles": '{"champion": "production"}',
+        "production_stage": "Production",
+    }
+    response = client.post(f"/admin/deployment/registry/{registry.pk}/change/", data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    registry.refresh_from_db()
+    assert registry.secret == "keep-me" and registry.poll_interval_minutes == 5
+
+
+def test_an_mlops_engineer_cannot_open_registries_in_the_admin(bob, fraud_scorer):
+    registry = registry_make()
+    response = _logged_in(bob).get(f"/admin/deployment/registry/{registry.pk}/change/")
+    assert response.status_code in (302, 403)

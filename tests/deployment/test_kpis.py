@@ -204,22 +204,9 @@ def _raw_time_to_deploy(window: TimeRange) -> pd.DataFrame:
             )
         )
     )
-    events = pd.DataFrame(
-        list(ServingEvent.objects.values("model_version_id", "endpoint_id", "timestamp"))
-    )
     changes = pd.DataFrame(
         list(LifecycleChange.objects.values("deployment_id", "kind", "happened_after"))
     )
-    shadows = deployments[deployments.role == "shadow"]
-    is_copy = pd.Series(False, index=events.index)
-    for s in shadows.itertuples():
-        end = s.ended_at if pd.notna(s.ended_at) else pd.Timestamp.max.tz_localize("UTC")
-        is_copy |= (
-            (events.model_version_id == s.model_version_id)
-            & (events.endpoint_id == s.endpoint_id)
-            & (events.timestamp >= s.started_at)
-            & (events.timestamp < end)
-        )
     traffic = _raw_first_traffic()
     prod = deployments[deployments.role == "production"].merge(
         changes[changes.kind.isin(["deployed", "rolled_back"])],
