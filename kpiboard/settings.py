@@ -278,3 +278,15 @@ KPIBOARD_SERVING_LOG_DIR = env_str("KPIBOARD_SERVING_LOG_DIR") or (
 KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS = env_int("KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS", 60)
 # Stale hours a rollup refresh recomputes per transaction (smaller: shorter locks).
 KPIBOARD_ROLLUP_BATCH_MARKS = env_int("KPIBOARD_ROLLUP_BATCH_MARKS", 2000)
+
+# --- Model registries and deployment KPIs (docs: issue 4) --------------------------------
+# Hosts a registry poll may reach: `host`, `host:port` or `*.domain`; none when unset.
+KPIBOARD_REGISTRY_ALLOWED_HOSTS = env_list("KPIBOARD_REGISTRY_ALLOWED_HOSTS")
+KPIBOARD_REGISTRY_CONNECT_TIMEOUT_SECONDS = env_int("KPIBOARD_REGISTRY_CONNECT_TIMEOUT_SECONDS", 5)
+KPIBOARD_REGISTRY_READ_TIMEOUT_SECONDS = env_int("KPIBOARD_REGISTRY_READ_TIMEOUT_SECONDS", 30)
+KPIBOARD_REGISTRY_TOTAL_TIMEOUT_SECONDS = env_int("KPIBOARD_REGISTRY_TOTAL_TIMEOUT_SECONDS", 120)
+KPIBOARD_REGISTRY_MAX_ANSWER_BYTES = env_int("KPIBOARD_REGISTRY_MAX_ANSWER_BYTES", 64 * 1024**2)
+# A new production version replaced or rolled back within this many days is a failed change.
+KPIBOARD_CHANGE_FAILURE_DAYS = env_int("KPIBOARD_CHANGE_FAILURE_DAYS", 7)
+# Errors of class `deployment` this soon after a rollout mark it as a failed deployment.
+KPIBOARD_ROLLOUT_ERROR_MINUTES = env_int("KPIBOARD_ROLLOUT_ERROR_MINUTES", 60)

@@ -40,7 +40,12 @@ class HttpLimits:
 
 
 def http_limits() -> HttpLimits:
-    return getattr(settings, "KPIBOARD_REGISTRY_HTTP_LIMITS", None) or HttpLimits()
+    return HttpLimits(
+        connect_timeout=settings.KPIBOARD_REGISTRY_CONNECT_TIMEOUT_SECONDS,
+        read_timeout=settings.KPIBOARD_REGISTRY_READ_TIMEOUT_SECONDS,
+        total_timeout=settings.KPIBOARD_REGISTRY_TOTAL_TIMEOUT_SECONDS,
+        max_bytes=settings.KPIBOARD_REGISTRY_MAX_ANSWER_BYTES,
+    )
 
 
 def auth_header(*, username: str, secret: str) -> str | None:

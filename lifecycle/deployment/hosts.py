@@ -10,15 +10,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from kpiboard.env import env_list
-
 
 def allowed_hosts() -> list[str]:
     """The operator's allow-list (KPIBOARD_REGISTRY_ALLOWED_HOSTS): `host`, `host:port`
     or `*.domain` entries. Empty means no registry may be reached."""
-    configured = getattr(settings, "KPIBOARD_REGISTRY_ALLOWED_HOSTS", None)
-    if configured is None:
-        configured = env_list("KPIBOARD_REGISTRY_ALLOWED_HOSTS")
+    configured = settings.KPIBOARD_REGISTRY_ALLOWED_HOSTS or []
     return [entry.strip().lower() for entry in configured if entry.strip()]
 
 

@@ -29,6 +29,17 @@ def kpi_format(kpi: KpiValue) -> str:
     return kpi_value_format(kpi.value, kpi.definition.unit)
 
 
+@register.filter
+def kpi_bounds(kpi: KpiValue) -> str:
+    """'between a and b' for a KPI known only within bounds (e.g. from registry polls
+    that see a change only between two polls); empty when the value is exact."""
+    low, high = getattr(kpi, "low", None), getattr(kpi, "high", None)
+    if low is None or high is None or abs(high - low) < 1e-9:
+        return ""
+    unit = kpi.definition.unit
+    return f"between {kpi_value_format(low, unit)} and {kpi_value_format(high, unit)}"
+
+
 @register.simple_tag
 def kpi_tooltip(kpi_id: str) -> str:
     return KPI_DEFINITIONS[kpi_id].tooltip

@@ -179,8 +179,8 @@ def number_or_none(value: Any) -> float | None:
 
 
 def settings_failure_days() -> int:
-    return int(getattr(settings, "KPIBOARD_CHANGE_FAILURE_DAYS", 7))
+    return settings.KPIBOARD_CHANGE_FAILURE_DAYS
 
 
 def settings_rollout_minutes() -> int:
-    return int(getattr(settings, "KPIBOARD_ROLLOUT_ERROR_MINUTES", 60))
+    return settings.KPIBOARD_ROLLOUT_ERROR_MINUTES

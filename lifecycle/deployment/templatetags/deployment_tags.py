@@ -4,20 +4,7 @@ from datetime import timedelta
 
 from django import template
 
-from lifecycle.catalog.kpis import KpiValue
-from lifecycle.catalog.templatetags.kpi_tags import kpi_value_format
-
 register = template.Library()
-
-
-@register.filter
-def kpi_bounds(kpi: KpiValue) -> str:
-    """'between a and b' for a KPI whose inputs are known only within poll intervals."""
-    low, high = getattr(kpi, "low", None), getattr(kpi, "high", None)
-    if low is None or high is None or abs(high - low) < 1e-9:
-        return ""
-    unit = kpi.definition.unit
-    return f"between {kpi_value_format(low, unit)} and {kpi_value_format(high, unit)}"
 
 
 @register.filter
