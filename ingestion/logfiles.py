@@ -14,13 +14,17 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
-from ingestion.events import events_store, events_validate
+from ingestion.events import PreparedEvent, events_copy_text, events_store, events_validate
 from ingestion.models import LogFileOffset
 from ingestion.rollups import rollups_schedule
 
@@ -122,6 +126,39 @@ def rejects_path_for(path: Path, rejects_dir: Path | None = None) -> Path:
     return folder / f"{path.name}.rejects"
 
 
+class _Writer:
+    """Commits prepared chunks one after the other. On PostgreSQL, outside any open
+    transaction, it does so in a thread of its own, so the database writes one chunk
+    while the reader parses and checks the next (psycopg2 lets go of the GIL while it
+    waits). One chunk at most is in flight: memory stays flat and the order holds."""
+
+    def __init__(self) -> None:
+        threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
+        self._pool = ThreadPoolExecutor(max_workers=1) if threaded else None
+        self._pending: Future | None = None
+
+    def submit(self, fn: Callable[[], None]) -> None:
+        self.wait()
+        if self._pool is None:
+            fn()
+        else:
+            self._pending = self._pool.submit(fn)
+
+    def wait(self) -> None:
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            pending.result()  # re-raises what went wrong in the thread
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            if self._pool is not None:
+                # A lambda, so `connection` is looked up in the thread: its own connection.
+                self._pool.submit(lambda: connection.close()).result()
+                self._pool.shutdown()
+
+
 def log_file_ingest(
     *,
     path: Path,
@@ -137,17 +174,19 @@ def log_file_ingest(
     the last line number after each committed chunk.
     """
     key = str(path.resolve())
+    size = path.stat().st_size
     state, _ = LogFileOffset.objects.get_or_create(path=key)
     summary = FileSummary(path=str(path), resumed_at_line=state.line)
-    if path.name.lower().endswith(".gz") and state.source_size == path.stat().st_size:
+    if path.name.lower().endswith(".gz") and state.source_size == size:
         return summary  # read to its end before; a gzip file is not appended to
-    if not path.name.lower().endswith(".gz") and path.stat().st_size < state.offset:
+    if not path.name.lower().endswith(".gz") and size < state.offset:
         logger.warning("%s shrank below the offset read; reading it again from the start", path)
         state.offset = state.line = 0
         summary.resumed_at_line = 0
     rejects = _Rejects(rejects_path or rejects_path_for(path))
     is_csv = path.name.lower().removesuffix(".gz").endswith(".csv")
     line_number = state.line
+    writer = _Writer()
     try:
         with _open(path) as stream:
             header: list[str] | None = None
@@ -163,19 +202,24 @@ def log_file_ingest(
                 line_number += 1
                 chunk.append((line_number, raw.decode("utf-8", errors="replace")))
                 if len(chunk) >= chunk_lines:
-                    _chunk_commit(state, chunk, end_offset, header, rejects, summary, path)
+                    prepared = _chunk_prepare(chunk, end_offset, header, rejects, path)
+                    writer.submit(partial(_chunk_store, state, prepared, summary))
                     chunk = []
                     if progress:
                         progress(_compressed_position(stream))
                     if after_chunk:
+                        writer.wait()
                         after_chunk(line_number)
             if chunk:
-                _chunk_commit(state, chunk, end_offset, header, rejects, summary, path)
+                prepared = _chunk_prepare(chunk, end_offset, header, rejects, path)
+                writer.submit(partial(_chunk_store, state, prepared, summary))
+            writer.wait()
             if path.name.lower().endswith(".gz"):
-                LogFileOffset.objects.filter(pk=state.pk).update(source_size=path.stat().st_size)
+                LogFileOffset.objects.filter(pk=state.pk).update(source_size=size)
             if progress:
                 progress(_compressed_position(stream))
     finally:
+        writer.close()
         rejects.close()
     return summary
 
@@ -185,24 +229,35 @@ def _compressed_position(stream: IO[bytes]) -> int:
     return (raw or stream).tell()
 
 
-def _chunk_commit(
-    state: LogFileOffset,
+@dataclass
+class _Prepared:
+    events: list[PreparedEvent]
+    rejected: int
+    lines: int
+    end_offset: int
+    last_line: int
+    received_at: datetime
+    copy_text: str | None
+
+
+def _chunk_prepare(
     chunk: list[tuple[int, str]],
     end_offset: int,
     header: list[str] | None,
     rejects: _Rejects,
-    summary: FileSummary,
     path: Path,
-) -> None:
+) -> _Prepared:
+    """Parse and check a chunk; its bad lines go to the rejects file at once."""
     rows: list[Any] = []
     numbers: list[int] = []
     texts: list[str] = []
     rejected = 0
+    loads = json.loads
     for number, text in chunk:
         if not text.strip():
             continue
         try:
-            row = _csv_row(header, text) if header is not None else json.loads(text)
+            row = _csv_row(header, text) if header is not None else loads(text)
         except (ValueError, StopIteration) as error:
             rejects.write(str(path), number, f"unreadable line: {error}", text)
             rejected += 1
@@ -220,20 +275,40 @@ def _chunk_commit(
     # Rejects reach the disk before the offset commits: after a crash a reject may be
     # written twice, but never lost.
     rejects.flush()
+    received_at = timezone.now()
+    copy_text = (
+        events_copy_text(batch.events, received_at) if connection.vendor == "postgresql" else None
+    )
+    return _Prepared(
+        batch.events, rejected, len(chunk), end_offset, chunk[-1][0], received_at, copy_text
+    )
+
+
+def _chunk_store(state: LogFileOffset, prepared: _Prepared, summary: FileSummary) -> None:
+    """The chunk's events and the file's new offset, in one transaction."""
     with transaction.atomic():
-        accepted = events_store(events=batch.events)
-        state.offset = end_offset
-        state.line = chunk[-1][0]
+        if connection.vendor == "postgresql":
+            # Safe without waiting for the disk: a crash loses this chunk's rows and its
+            # offset together, and the next run reads the chunk again.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL synchronous_commit = off")
+        accepted = events_store(
+            events=prepared.events,
+            received_at=prepared.received_at,
+            copy_text=prepared.copy_text,
+        )
+        state.offset = prepared.end_offset
+        state.line = prepared.last_line
         state.accepted += accepted
-        state.repeats += len(batch.events) - accepted
-        state.rejected += rejected
+        state.repeats += len(prepared.events) - accepted
+        state.rejected += prepared.rejected
         state.save(update_fields=["offset", "line", "accepted", "repeats", "rejected"])
         if accepted:
             rollups_schedule()
-    summary.lines += len(chunk)
+    summary.lines += prepared.lines
     summary.accepted += accepted
-    summary.repeats += len(batch.events) - accepted
-    summary.rejected += rejected
+    summary.repeats += len(prepared.events) - accepted
+    summary.rejected += prepared.rejected
 
 
 def serving_logs_scan(*, folder: Path, rejects_dir: Path | None = None) -> list[FileSummary]:
