@@ -25,7 +25,8 @@ def _instant(value: str) -> datetime:
 class Command(BaseCommand):
     help = (
         f"Fill an empty kpiboard with a deterministic demo portfolio: {len(MODELS)} models, "
-        "their version and deployment history, 30 days of serving events, one "
+        "their version and deployment history with its registry ledger, training runs, "
+        "profiled dataset versions, 30 days of serving events with labels for some, one "
         "incident per failure class, and one demo user per role (password kpiboard-demo)."
     )
 
@@ -48,8 +49,9 @@ class Command(BaseCommand):
             "--reset",
             action="store_true",
             help="Delete the demo portfolio (models, versions, endpoints, deployments, "
-            "datasets, teams, industries, their events and incidents) and the demo users "
-            "first. Rows the demo did not make are kept.",
+            "registries and their ledger, datasets and profiles, training runs, teams, "
+            "industries, their events, labels and incidents) and the demo users first. "
+            "Rows the demo did not make are kept.",
         )
         parser.add_argument(
             "--allow-production",
@@ -83,7 +85,9 @@ class Command(BaseCommand):
                 days=options["days"],
                 volume=options["volume"],
                 reset=options["reset"],
-                progress=lambda line: self.stderr.write(line),
+                progress=lambda line: self.stderr.write(
+                    f"{time.monotonic() - started:5.1f} s  {line}"
+                ),
             )
         except (DemoSeedError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
