@@ -29,11 +29,11 @@ from lifecycle.monitoring.kpis import (
     SLA_COMPLIANCE,
     ServingSummary,
     portfolio_sla_compliance,
+    serving_breakdown,
     serving_calls_by,
     serving_scope,
     serving_series,
     serving_summary,
-    serving_summary_by,
     serving_unique_callers,
 )
 from lifecycle.value.kpis import UNIQUE_CALLERS
@@ -116,14 +116,15 @@ def portfolio_overview(params: QueryDict) -> PortfolioOverview:
     deployments = DeploymentWindowFilterSet(params, queryset=Deployment.objects.all()).qs
     in_production = production_model_ids(deployments, time_range=time_range)
 
-    by_model = serving_summary_by(scope, group_by="model")
+    serving = serving_breakdown(scope)
+    by_model = serving.by_model
     rows = []
     for model in models:
         summary = by_model.get(model.pk, _EMPTY)
         kpis = {k.definition.id: k for k in summary.kpis(time_range, model)}
         rows.append(ModelRow(model, model.pk in in_production, summary, kpis))
 
-    summary = serving_summary(scope)
+    summary = serving.total
     totals = [
         KpiValue(MODELS_IN_PRODUCTION, len(in_production)),
         # Versions that reached production in the window; bounded where polls timed them.
@@ -133,15 +134,24 @@ def portfolio_overview(params: QueryDict) -> PortfolioOverview:
         ),
         *summary.kpis(time_range),
         KpiValue(SLA_COMPLIANCE, portfolio_sla_compliance(by_model, models)),
-        KpiValue(UNIQUE_CALLERS, serving_unique_callers(scope)),
+        KpiValue(UNIQUE_CALLERS, serving.unique_callers),
     ]
+    calls_by_team: dict[str, int] = {}
+    for model in models:
+        if model.pk in by_model:
+            team = model.team.name
+            calls_by_team[team] = calls_by_team.get(team, 0) + by_model[model.pk].inferences
     return PortfolioOverview(
         time_range=time_range,
         totals=totals,
         rows=_sorted(rows, sort),
         series=serving_series(scope),
         sort=sort,
-        breakdowns=_breakdowns(scope, summary, ("model__team__name", "caller")),
+        breakdowns={
+            "errors_by_failure_class": dict(summary.errors_by_class),
+            "calls_by_team": dict(sorted(calls_by_team.items(), key=lambda kv: -kv[1])),
+            "calls_by_caller": serving.calls_by_caller,
+        },
     )
 
 

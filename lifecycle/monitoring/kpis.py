@@ -313,13 +313,12 @@ def serving_sums(
     rollup_q = _rollup_q(scope, series)
     if rollup_q is not None:
         fields = [*group, *(["bucket_start"] if series else [])]
-        rows = (
-            scope.rollups.filter(rollup_q)
-            .order_by()
-            .values(*fields)
-            .annotate(**{c: Sum(c) for c in _SUMS})
-        )
-        frame = pd.DataFrame.from_records(list(rows), columns=[*fields, *_SUMS])
+        selected = scope.rollups.filter(rollup_q).order_by()
+        if fields:
+            rows = list(selected.values(*fields).annotate(**{c: Sum(c) for c in _SUMS}))
+        else:  # values() without fields would group by every column
+            rows = [selected.aggregate(**{c: Sum(c) for c in _SUMS})]
+        frame = pd.DataFrame.from_records(rows, columns=[*fields, *_SUMS])
         if series:
             frame = frame.rename(columns={"bucket_start": "bucket"})
         frames.append(frame)
@@ -330,8 +329,12 @@ def serving_sums(
         if series:
             events = events.annotate(bucket=TruncHour("timestamp"))
             fields.append("bucket")
-        rows = events.values(*fields).annotate(**_raw_aggregates())
-        frames.append(pd.DataFrame.from_records(list(rows), columns=[*fields, *_SUMS]))
+        if fields:
+            rows = list(events.values(*fields).annotate(**_raw_aggregates()))
+        else:
+            rows = [events.aggregate(**_raw_aggregates())]
+        frames.append(pd.DataFrame.from_records(rows, columns=[*fields, *_SUMS]))
+    frames = [f.dropna(subset=["inferences"]) for f in frames]
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame(columns=columns)
@@ -628,3 +631,41 @@ def health_series(scope: ServingScope) -> dict[str, pd.DataFrame]:
         "latency": latency.sort_values("bucket"),
         "errors": errors.sort_values("bucket"),
     }
+
+
+@dataclass(frozen=True)
+class ServingBreakdown:
+    """Everything the portfolio needs from serving events, from one query on the sums
+    (grouped by model and caller) and one on the latency histograms (by model)."""
+
+    total: ServingSummary
+    by_model: dict[Any, ServingSummary]
+    calls_by_caller: dict[str, int]
+    unique_callers: int
+
+
+def serving_breakdown(scope: ServingScope) -> ServingBreakdown:
+    sums = serving_sums(scope, group_by=["model", "caller"])
+    histograms = serving_histograms(scope, group_by="model")
+    if sums.empty:
+        return ServingBreakdown(EMPTY_SUMMARY, {}, {}, 0)
+    by_model_sums = sums.groupby("model")[_SUMS].sum()
+    by_model = {
+        model_id: _summary(row, histograms.get(model_id))
+        for model_id, row in by_model_sums.iterrows()
+    }
+    total_row = sums[_SUMS].sum()
+    total = (
+        _summary(total_row, histograms_merge(histograms.values()) if histograms else None)
+        if int(total_row["inferences"])
+        else EMPTY_SUMMARY
+    )
+    callers = sums.assign(caller=sums["caller"].replace("", "(unknown)"))
+    by_caller = callers.groupby("caller")["inferences"].sum().sort_values(ascending=False)
+    named = sums[(sums["caller"] != "") & (sums["inferences"] > 0)]
+    return ServingBreakdown(
+        total=total,
+        by_model=by_model,
+        calls_by_caller={str(k): int(v) for k, v in by_caller.items()},
+        unique_callers=int(named["caller"].nunique()),
+    )
