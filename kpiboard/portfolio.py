@@ -28,6 +28,7 @@ from lifecycle.monitoring.kpis import (
     EMPTY_SUMMARY,
     SLA_COMPLIANCE,
     ServingSummary,
+    label_summary,
     portfolio_sla_compliance,
     serving_breakdown,
     serving_calls_by,
@@ -199,6 +200,7 @@ def model_overview(*, model: RegisteredModel, params: QueryDict) -> ModelOvervie
         kpis=[
             *summary.kpis(time_range, model),
             KpiValue(UNIQUE_CALLERS, serving_unique_callers(scope)),
+            *label_summary(scope, inferences=summary.inferences).kpis(),
         ],
         breakdowns=_breakdowns(
             scope, summary, ("caller", "model_version__version", "endpoint__name")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncHour
 from django.http import QueryDict
 
@@ -35,6 +35,7 @@ from lifecycle.catalog.latency import (
 from lifecycle.catalog.models import (
     EventStatus,
     FailureClass,
+    Label,
     LatencyRollup,
     RegisteredModel,
     RollupGranularity,
@@ -669,3 +670,66 @@ def serving_breakdown(scope: ServingScope) -> ServingBreakdown:
         calls_by_caller={str(k): int(v) for k, v in by_caller.items()},
         unique_callers=int(named["caller"].nunique()),
     )
+
+
+LABEL_COVERAGE = kpi_define(
+    id="label_coverage",
+    phase=PHASE,
+    label="Label coverage",
+    unit="fraction",
+    direction=Direction.HIGHER_IS_BETTER,
+    formula="Share of the window's inferences that have a ground-truth label (joined by "
+    "event_id, whenever the label arrived); empty when there were no inferences.",
+)
+LABEL_DELAY_P50 = kpi_define(
+    id="label_delay_p50_hours",
+    phase=PHASE,
+    label="Label delay (median)",
+    unit="h",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Median of label time minus event time, in hours, over the labelled "
+    "inferences of the window.",
+)
+LABEL_DELAY_P90 = kpi_define(
+    id="label_delay_p90_hours",
+    phase=PHASE,
+    label="Label delay (p90)",
+    unit="h",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="90th percentile of label time minus event time, in hours, over the labelled "
+    "inferences of the window.",
+)
+
+
+@dataclass(frozen=True)
+class LabelSummary:
+    inferences: int
+    delays_hours: np.ndarray
+
+    @property
+    def coverage(self) -> float | None:
+        return len(self.delays_hours) / self.inferences if self.inferences else None
+
+    def kpis(self) -> list[KpiValue]:
+        has = len(self.delays_hours) > 0
+        return [
+            KpiValue(LABEL_COVERAGE, self.coverage),
+            KpiValue(LABEL_DELAY_P50, float(np.percentile(self.delays_hours, 50)) if has else None),
+            KpiValue(LABEL_DELAY_P90, float(np.percentile(self.delays_hours, 90)) if has else None),
+        ]
+
+
+def label_summary(scope: ServingScope, *, inferences: int) -> LabelSummary:
+    """Coverage and delay of the labels of the scope's inferences (raw events joined to
+    labels by event_id: meant for one model's page, not for the whole portfolio)."""
+    label_time = Label.objects.filter(event_id=OuterRef("event_id")).values("timestamp")[:1]
+    pairs = (
+        scope.events.filter(event_id__in=Label.objects.values("event_id"))
+        .order_by()
+        .annotate(label_time=Subquery(label_time))
+        .values_list("timestamp", "label_time")
+    )
+    delays = np.array(
+        [(labelled - served).total_seconds() / 3600 for served, labelled in pairs], dtype=float
+    )
+    return LabelSummary(inferences=inferences, delays_hours=delays)

@@ -13,6 +13,7 @@ from lifecycle.monitoring.kpis import (
     HEALTH_KEYS,
     errors_by_class_series,
     health_series,
+    label_summary,
     serving_scope,
     serving_summary,
     serving_summary_by,
@@ -84,9 +85,13 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
         series = health_series(scope)
         window = scope.time_range
         summaries = serving_summary_by(scope, group_by=HEALTH_KEYS[0])
+        summary = serving_summary(scope)
         context.update(
-            summary=serving_summary(scope),
-            kpis=serving_summary(scope).kpis(scope.time_range, model),
+            summary=summary,
+            kpis=[
+                *summary.kpis(scope.time_range, model),
+                *label_summary(scope, inferences=summary.inferences).kpis(),
+            ],
             versions=sorted(summaries.items(), key=lambda item: str(item[0])),
             charts={
                 "throughput": charts.throughput_chart(series["throughput"], incidents, window),

@@ -131,6 +131,7 @@ def test_the_model_api_serves_one_models_kpis_and_breakdowns(portfolio, api_as, 
     assert kpis["cost_per_1000_predictions"] == pytest.approx(0.1)
     assert body["in_production"] is True
     assert body["breakdowns"]["calls_by_version"] == {"1": 40}
+    assert kpis["label_coverage"] == 0 and kpis["label_delay_p50_hours"] is None
 
 
 def test_the_model_api_narrows_by_version_and_says_404_for_unknown_models(portfolio, api_as, alice):

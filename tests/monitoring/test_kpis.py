@@ -12,10 +12,11 @@ from django.http import QueryDict
 from django.utils import timezone
 
 from ingestion.rollups import rollups_rebuild
-from lifecycle.catalog.models import FailureClass, ServingEvent
+from lifecycle.catalog.models import FailureClass, Label, ServingEvent
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.monitoring.kpis import (
     errors_by_class_series,
+    label_summary,
     latency_series,
     rollup_segments,
     serving_calls_by,
@@ -225,3 +226,38 @@ def test_every_hour_of_the_series_equals_a_recomputation(mixed_events):
     series = serving_series(scope).set_index("bucket").inferences
     series.index = pd.to_datetime(series.index, utc=True)
     assert series.to_dict() == expected.to_dict()
+
+
+def test_label_coverage_and_delay_equal_a_recomputation(mixed_events):
+    rng = np.random.default_rng(9)
+    events = list(ServingEvent.objects.values_list("event_id", "timestamp"))
+    labelled = [events[i] for i in rng.choice(len(events), 150, replace=False)]
+    Label.objects.bulk_create(
+        [
+            Label(
+                event_id=event_id,
+                label=1,
+                timestamp=served + timedelta(hours=float(rng.exponential(6))),
+                received_at=timezone.now(),
+            )
+            for event_id, served in labelled
+        ]
+        + [Label(event_id="never-served", label=0, timestamp=T_ANY, received_at=T_ANY)]
+    )
+    scope = _scope("window=7d")
+    summary = label_summary(scope, inferences=serving_summary(scope).inferences)
+    kpis = {k.definition.id: k.value for k in summary.kpis()}
+    frame = pd.DataFrame(
+        list(Label.objects.exclude(event_id="never-served").values("event_id", "timestamp"))
+    ).merge(_raw_with_ids(), on="event_id", suffixes=("_label", "_event"))
+    delays = (frame.timestamp_label - frame.timestamp_event).dt.total_seconds() / 3600
+    assert kpis["label_coverage"] == pytest.approx(150 / ServingEvent.objects.count())
+    assert kpis["label_delay_p50_hours"] == pytest.approx(np.percentile(delays, 50))
+    assert kpis["label_delay_p90_hours"] == pytest.approx(np.percentile(delays, 90))
+
+
+T_ANY = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _raw_with_ids() -> pd.DataFrame:
+    return pd.DataFrame(list(ServingEvent.objects.values("event_id", "timestamp")))
