@@ -278,6 +278,9 @@ KPIBOARD_SERVING_LOG_DIR = env_str("KPIBOARD_SERVING_LOG_DIR") or (
 KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS = env_int("KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS", 60)
 # Stale hours a rollup refresh recomputes per transaction (smaller: shorter locks).
 KPIBOARD_ROLLUP_BATCH_MARKS = env_int("KPIBOARD_ROLLUP_BATCH_MARKS", 2000)
+# Raw serving events older than this many days are deleted nightly; their rollups stay.
+# 0 keeps them forever.
+KPIBOARD_EVENT_RETENTION_DAYS = env_int("KPIBOARD_EVENT_RETENTION_DAYS", 0)
 
 # --- Model registries and deployment KPIs (docs: issue 4) --------------------------------
 # Hosts a registry poll may reach: `host`, `host:port` or `*.domain`; none when unset.
