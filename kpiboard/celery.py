@@ -44,6 +44,12 @@ app.conf.beat_schedule = {
         "task": "ingestion.tasks.kserve_pending_expire_task",
         "schedule": 60.0,
     },
+    # Nightly at 02:30 UTC: delete raw serving events older than
+    # KPIBOARD_EVENT_RETENTION_DAYS (when set); their rollups keep the KPIs.
+    "serving-events-prune-nightly": {
+        "task": "ingestion.tasks.events_prune_task",
+        "schedule": crontab(hour=2, minute=30),
+    },
     # Every minute: queue a poll of each model registry whose own schedule (or backoff
     # after a failure) says it is due; each registry polls in its own task.
     "registries-poll-due-every-minute": {
