@@ -30,6 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDay, TruncHour
 
 from ingestion.models import RollupMark
+from ingestion.retention import retention_cutoff
 from lifecycle.catalog.latency import (
     histogram_decode,
     histogram_encode,
@@ -426,9 +427,15 @@ def rollups_mark(*, start: datetime | None = None, end: datetime | None = None) 
 def rollups_rebuild(*, start: datetime | None = None, end: datetime | None = None) -> int:
     """Drop the rollups of the whole days touching [start, end) (all when not given) and
     recompute them from the raw events; returns the number of hours recomputed. Panels
-    show partial numbers for that range while it runs."""
+    show partial numbers for that range while it runs. Days older than the raw-event
+    retention are left as they are: their events are gone."""
     lo = _day(start) if start is not None else None
     hi = _day(end) + _DAY if end is not None else None
+    cutoff = retention_cutoff()
+    if cutoff is not None:
+        # Days whose raw events were pruned (even partly) keep the rollups they have.
+        kept_from = _day(cutoff) + _DAY
+        lo = max(lo, kept_from) if lo is not None else kept_from
     if hi is not None and end == _day(end):
         hi = end
     with transaction.atomic():

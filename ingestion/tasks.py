@@ -9,6 +9,7 @@ from django.conf import settings
 
 from ingestion.kserve import kserve_pending_expire
 from ingestion.logfiles import serving_logs_scan
+from ingestion.retention import events_prune
 from ingestion.rollups import fault_point, rollups_refresh
 
 
@@ -32,3 +33,8 @@ def serving_logs_scan_task() -> int:
 @shared_task(name="ingestion.tasks.kserve_pending_expire_task")
 def kserve_pending_expire_task() -> int:
     return kserve_pending_expire()
+
+
+@shared_task(name="ingestion.tasks.events_prune_task")
+def events_prune_task() -> int:
+    return events_prune()
