@@ -24,7 +24,7 @@ from lifecycle.catalog.models import DatasetVersion
 
 PROFILED_VERSIONS = 2  # the newest of each dataset
 SHIFTED_DATASET = "credit-applications"
-_ROWS = 3000
+DATASET_ROWS = 3000  # per file, give or take a third
 
 
 @dataclass(frozen=True)
@@ -233,10 +233,12 @@ def _column(col: Col, arg: tuple, rng: np.random.Generator, n: int, *, end: date
     raise ValueError(f"unknown column kind {col.kind!r}")
 
 
-def dataset_frame(spec: DatasetSpec, *, k: int, newest: bool, end: datetime, seed: int):
-    """The rows of version `k` of the dataset, made up to `end`."""
+def dataset_frame(
+    spec: DatasetSpec, *, k: int, newest: bool, end: datetime, seed: int, rows: int
+) -> pd.DataFrame:
+    """About `rows` rows of version `k` of the dataset, made up to `end`."""
     rng = np.random.default_rng([seed, k, *spec.name.encode()])
-    n = int(_ROWS * rng.uniform(0.8, 1.3))
+    n = int(rows * rng.uniform(0.8, 1.3))
     frame = {}
     for col in COLUMNS[spec.name]:
         if (col.only == "new" and not newest) or (col.only == "old" and newest):
@@ -250,7 +252,7 @@ def dataset_frame(spec: DatasetSpec, *, k: int, newest: bool, end: datetime, see
 
 
 def dataset_versions_upload(
-    spec: DatasetSpec, *, created: list[datetime], first_number: int, seed: int
+    spec: DatasetSpec, *, created: list[datetime], first_number: int, seed: int, rows: int
 ) -> list[DatasetVersion]:
     """Upload one generated CSV per version and date the version as planned."""
     versions = []
@@ -258,7 +260,7 @@ def dataset_versions_upload(
         for offset, at in enumerate(created):
             number = first_number + offset
             frame = dataset_frame(
-                spec, k=number, newest=offset == len(created) - 1, end=at, seed=seed
+                spec, k=number, newest=offset == len(created) - 1, end=at, seed=seed, rows=rows
             )
             name = f"{spec.name}-v{number}.csv"
             path = Path(folder) / name

@@ -69,12 +69,12 @@ def _pushed_events(plan: Plan, rand: random.Random) -> list[tuple[datetime, dict
     promoted = _promotions(plan, rand)
     events: list[tuple[datetime, dict[str, Any]]] = []
 
-    def push(at: datetime, v: VersionPlan, kind: str, n: int = 0, **more: Any) -> None:
+    def push(at: datetime, v: VersionPlan, kind: str, key: str = "", **more: Any) -> None:
         events.append(
             (
                 at,
                 {
-                    "event_id": f"demo:{v.model.name}:{v.name}:{kind}:{n}",
+                    "event_id": f"demo:{v.model.name}:{v.name}:{kind}:{key}",
                     "event": kind,
                     "timestamp": _iso(at),
                     "model": v.model.name,
@@ -98,13 +98,18 @@ def _pushed_events(plan: Plan, rand: random.Random) -> list[tuple[datetime, dict
         )
         if id(v) in promoted:
             push(promoted[id(v)], v, "promoted", alias="champion")
-    in_window = [
-        d
-        for d in plan.deployments
-        if d.role == PRODUCTION and d.kind == "deployed" and not d.split
-        if d.version.model.name not in polled and d.start >= plan.start
-    ]
-    failing = {id(d): reason for d, reason in zip(in_window, _FAILED_ATTEMPTS, strict=False)}
+    # The latest two production rollouts had a failed first attempt.
+    recent = sorted(
+        (
+            d
+            for d in plan.deployments
+            if d.role == PRODUCTION and d.kind == "deployed" and not d.split
+            if d.version.model.name not in polled and not d.version.model.rolled_back
+        ),
+        key=lambda d: d.start,
+        reverse=True,
+    )
+    failing = {id(d): reason for d, reason in zip(recent, _FAILED_ATTEMPTS, strict=False)}
     for n, d in enumerate(plan.deployments):
         v = d.version
         if v.model.name in polled or d.split:
@@ -112,10 +117,11 @@ def _pushed_events(plan: Plan, rand: random.Random) -> list[tuple[datetime, dict
         target = {"endpoint": v.model.endpoint, "role": d.role, "traffic_share": d.share}
         if id(d) in failing:
             at = promoted[id(v)] + (d.start - promoted[id(v)]) / 2
-            push(at, v, "deployed", n, outcome="failed", reason=failing[id(d)], **target)
+            reason = failing[id(d)]
+            push(at, v, "deployed", f"{n}:failed", outcome="failed", reason=reason, **target)
         if d.kind == "rolled_back":
-            push(d.start, v, "promoted", n, alias="champion")  # the alias moved back
-        push(d.start, v, d.kind, n, **target)
+            push(d.start, v, "promoted", str(n), alias="champion")  # the alias moved back
+        push(d.start, v, d.kind, str(n), **target)
     events.sort(key=lambda e: e[0])
     return events
 

@@ -230,7 +230,7 @@ def plan_make(*, now: datetime, seed: int, days: int) -> Plan:
         number = len(versions) + 1
 
         if spec.now_role:
-            registered = now - timedelta(days=rand.uniform(7, 16))
+            registered = now - timedelta(days=rand.uniform(4.5, 14))
             challenger = version_new(
                 spec, number, registered, rand, "Challenger retrained on the latest data."
             )

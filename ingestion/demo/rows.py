@@ -35,7 +35,7 @@ class CatalogRows:
     profiles: int
 
 
-def catalog_write(plan: Plan, progress: Callable[[str], None]) -> CatalogRows:
+def catalog_write(plan: Plan, progress: Callable[[str], None], *, dataset_rows: int) -> CatalogRows:
     industries = {
         name: Industry.objects.get_or_create(name=name, defaults={"description": text})[0]
         for name, text in INDUSTRIES
@@ -72,7 +72,11 @@ def catalog_write(plan: Plan, progress: Callable[[str], None]) -> CatalogRows:
             DatasetVersion(dataset=dataset, version=str(n), created_at=at)
             for n, at in enumerate(plain, start=1)
         ) + dataset_versions_upload(
-            spec, created=created[len(plain) :], first_number=len(plain) + 1, seed=plan.seed
+            spec,
+            created=created[len(plain) :],
+            first_number=len(plain) + 1,
+            seed=plan.seed,
+            rows=dataset_rows,
         )
         profiles += len(created) - len(plain)
 

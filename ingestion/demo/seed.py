@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import ProtectedError
 
-from ingestion.demo.datasets import PROFILED_VERSIONS, SHIFTED_DATASET
+from ingestion.demo.datasets import DATASET_ROWS, PROFILED_VERSIONS, SHIFTED_DATASET
 from ingestion.demo.events import events_write
 from ingestion.demo.labels import LabelsSummary, labels_write
 from ingestion.demo.ledger import LedgerSummary, ledger_write
@@ -148,7 +148,9 @@ def demo_portfolio_seed(
         users = users_write()  # first: it may refuse, and then nothing else is wasted
         progress(f"users: {', '.join(name for name, _ in users)}")
         plan = plan_make(now=now, seed=seed, days=days)
-        rows = catalog_write(plan, progress)
+        # Small seeds (tests) upload smaller files too; the shift shows at any size.
+        dataset_rows = round(DATASET_ROWS * min(1.0, max(volume, 0.2)))
+        rows = catalog_write(plan, progress, dataset_rows=dataset_rows)
         ledger = ledger_write(plan, rows)
         progress(
             f"ledger: {sum(ledger.changes_by_kind.values())} changes from "

@@ -269,7 +269,7 @@ INCIDENTS = (
         "A catalog import left new products without embeddings; the model raised on NaN "
         "vectors for every request that touched them."),
     IncidentSpec(
-        FailureClass.DEPLOYMENT, "search-reranker", 0.45, 15, 0, 45, 0.7, 1.0, 0.2,
+        FailureClass.DEPLOYMENT, "search-reranker", 0.16, 15, 0, 45, 0.7, 1.0, 0.2,
         "search-reranker v{bad} rollout failed: tokenizer missing, rolled back to v{good}",
         "The new version's image was built without its tokenizer files. Replicas crashed on "
         "load and most searches fell back to unranked results until the rollout was "

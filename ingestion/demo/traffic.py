@@ -242,5 +242,5 @@ def _shadow_copy(traffic: Traffic, s: int, plan: Plan, rng: np.random.Generator)
 def _perturb(value: object, rng: np.random.Generator) -> object:
     """The challenger's answer: close to the champion's, not identical."""
     if isinstance(value, float):
-        return round(min(1.0, max(0.0, value + rng.normal(0, 0.04))), 4)
+        return round(min(1.0, max(0.0, value + rng.normal(0, 0.012))), 4)
     return value

@@ -22,6 +22,8 @@ from lifecycle.catalog.models import (
     EventStatus,
     FailureClass,
     Industry,
+    Label,
+    LifecycleMetric,
     ModelVersion,
     RegisteredModel,
     Role,
@@ -29,6 +31,8 @@ from lifecycle.catalog.models import (
     ServingMode,
     Team,
 )
+from lifecycle.dataprep.models import DatasetProfile
+from lifecycle.deployment.models import LifecycleChange, Registry
 from lifecycle.monitoring.models import Incident
 
 pytestmark = pytest.mark.django_db
@@ -234,16 +238,33 @@ def test_it_makes_one_demo_user_per_role_with_the_demo_password(demo):
     assert not User.objects.get(username="executive").is_staff
 
 
-def test_the_same_seed_and_now_give_the_same_events():
+def test_the_same_seed_and_now_give_the_same_rows():
     def snapshot():
-        return set(_events().values_list("event_id", "latency_ms", "timestamp", "caller"))
+        return {
+            "events": set(_events().values_list("event_id", "latency_ms", "timestamp", "caller")),
+            "labels": set(Label.objects.values_list("event_id", "label", "timestamp")),
+            "ledger": set(
+                LifecycleChange.objects.values_list(
+                    "kind", "model__name", "model_version__version", "happened_after",
+                    "happened_before", "external_id",
+                )
+            ),
+            "metrics": set(LifecycleMetric.objects.values_list("metric_id", "value")),
+            "profiles": set(
+                DatasetProfile.objects.values_list(
+                    "version__dataset__name", "version__version", "rows", "completeness_pct"
+                )
+            ),
+        }  # fmt: skip
 
     demo_portfolio_seed(now=NOW, **SMALL)
     first = snapshot()
     demo_portfolio_seed(now=NOW, reset=True, **SMALL)
     assert snapshot() == first
     demo_portfolio_seed(now=NOW, seed=8, reset=True, **SMALL)
-    assert not snapshot() & first
+    again = snapshot()
+    assert not again["events"] & first["events"]
+    assert again["ledger"] != first["ledger"]
 
 
 def test_it_refuses_to_seed_over_existing_models_without_reset(fraud_scorer):
@@ -263,6 +284,9 @@ def test_reset_reruns_cleanly_and_keeps_rows_the_demo_did_not_make(fraud_scorer)
     assert RegisteredModel.objects.filter(name="fraud-scorer").exists()
     assert User.objects.filter(username="admin").count() == 1
     assert "incidents: dependency 1" in out.getvalue()
+    for part in ("ledger:", "training runs:", "profiled from uploaded files", "labels:"):
+        assert part in out.getvalue()
+    assert not Registry.objects.exclude(name__in=["mlflow-credit", "mlflow-support"]).exists()
     assert f"password {DEMO_PASSWORD}" in out.getvalue()
 
 
