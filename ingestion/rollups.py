@@ -358,18 +358,27 @@ def _recompute(version_id: int, lo: datetime, hi: datetime, granularity: str) ->
     )
 
 
-def _lock() -> None:
+def _lock(*, wait: bool = True) -> bool:
+    """Take the rollup writer's lock for this transaction; without `wait`, give up (and
+    return False) when another refresh holds it."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+            if wait:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+                return True
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK_KEY])
+            return bool(cursor.fetchone()[0])
     # SQLite: settings open every transaction IMMEDIATE, so writers are already serial.
+    return True
 
 
-def rollups_refresh_batch(*, max_marks: int = 2000) -> int:
+def rollups_refresh_batch(*, max_marks: int = 2000, wait: bool = True) -> int:
     """Recompute the hours (and their days) of up to `max_marks` marks in one
-    transaction; returns how many marks it consumed (0 when there was nothing to do)."""
+    transaction; returns how many marks it consumed (0 when there was nothing to do, or
+    when another refresh is at work and `wait` is False)."""
     with transaction.atomic():
-        _lock()
+        if not _lock(wait=wait):
+            return 0
         marks = list(
             RollupMark.objects.order_by("pk").values_list("pk", "model_version_id", "hour_start")[
                 :max_marks
@@ -395,11 +404,16 @@ def rollups_refresh_batch(*, max_marks: int = 2000) -> int:
     return len(marks)
 
 
-def rollups_refresh(*, max_marks: int = 2000) -> int:
-    """Work through every mark, a batch per transaction; returns the marks consumed."""
+def rollups_refresh(*, max_marks: int = 2000, wait: bool = True) -> int:
+    """Work through every mark, a batch per transaction; returns the marks consumed.
+
+    Without `wait` it steps aside when another refresh holds the lock: pushes enqueue a
+    refresh after every commit, and under load most of them would otherwise queue up
+    behind the one at work to find nothing left. The minute sweep picks up any mark
+    committed after the working refresh looked for the last time."""
     total = 0
     while True:
-        done = rollups_refresh_batch(max_marks=max_marks)
+        done = rollups_refresh_batch(max_marks=max_marks, wait=wait)
         total += done
         if done < max_marks:
             return total

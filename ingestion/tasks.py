@@ -15,7 +15,7 @@ from ingestion.rollups import fault_point, rollups_refresh
 
 @shared_task(name="ingestion.tasks.rollups_refresh_task")
 def rollups_refresh_task() -> int:
-    done = rollups_refresh(max_marks=settings.KPIBOARD_ROLLUP_BATCH_MARKS)
+    done = rollups_refresh(max_marks=settings.KPIBOARD_ROLLUP_BATCH_MARKS, wait=False)
     # Fault tests stop the worker here: the rollups are committed but the message is not
     # yet acknowledged, so the broker redelivers it and the rerun must change nothing.
     fault_point("after_write")
