@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncHour
+from django.db.models.functions import Coalesce, TruncHour
 from django.http import QueryDict
 
 from lifecycle.catalog.filtersets import ServingEventFilterSet
@@ -295,7 +295,8 @@ def _raw_aggregates() -> dict[str, Any]:
     aggregates: dict[str, Any] = {
         "inferences": Count("pk"),
         "errors": Count("pk", filter=Q(status=EventStatus.ERROR)),
-        "cost_usd": Sum("cost_usd"),
+        # As in the rollups: an event stored without a cost costs its model's unit cost.
+        "cost_usd": Sum(Coalesce("cost_usd", "model__unit_cost_usd")),
     }
     for column, failure_class in ERROR_COLUMNS.items():
         aggregates[column] = Count("pk", filter=Q(error_type=failure_class))

@@ -261,3 +261,16 @@ T_ANY = datetime(2026, 1, 1, tzinfo=UTC)
 
 def _raw_with_ids() -> pd.DataFrame:
     return pd.DataFrame(list(ServingEvent.objects.values("event_id", "timestamp")))
+
+
+def test_an_event_without_cost_costs_its_unit_cost_in_raw_edges_and_rollups(fraud_scorer):
+    version = factories.version_make(fraud_scorer)  # unit cost 0.0001
+    moment = datetime(2026, 11, 3, 10, 20, tzinfo=UTC)
+    ServingEvent.objects.bulk_create(
+        [factories.event_build(version, timestamp=moment + timedelta(hours=h)) for h in (0, 30)]
+    )
+    rollups_rebuild()
+    edge = "start=2026-11-03T10:05:00Z&end=2026-11-03T10:35:00Z"  # inside one hour: raw only
+    assert float(serving_summary(_scope(edge)).cost_usd) == pytest.approx(0.0001)
+    whole = "start=2026-11-03T00:00:00Z&end=2026-11-05T00:00:00Z"  # days: rollups only
+    assert float(serving_summary(_scope(whole)).cost_usd) == pytest.approx(0.0002)
