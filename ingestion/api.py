@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication
@@ -187,6 +188,16 @@ class QueryTokenAuthentication(ApiTokenAuthentication):
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired API token.")
         return TokenPrincipal(token), token
+
+
+class QueryTokenScheme(OpenApiAuthenticationExtension):
+    """Documents `?token=` in the OpenAPI schema."""
+
+    target_class = "ingestion.api.QueryTokenAuthentication"
+    name = "queryToken"
+
+    def get_security_definition(self, auto_schema: object) -> dict[str, str]:
+        return {"type": "apiKey", "in": "query", "name": "token"}
 
 
 class KServeEventsView(APIView):
