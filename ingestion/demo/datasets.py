@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -196,7 +197,9 @@ COLUMNS: dict[str, tuple[Col, ...]] = {
 }  # fmt: skip
 
 
-def _column(col: Col, arg: tuple, rng: np.random.Generator, n: int, *, end: datetime, k: int):
+def _column(
+    col: Col, arg: tuple, rng: np.random.Generator, n: int, *, end: datetime, k: int
+) -> Any:
     if col.kind == "id":
         return [f"{arg[0]}-{k * 10_000_000 + i:08d}" for i in range(n)]
     if col.kind in ("time", "clock"):

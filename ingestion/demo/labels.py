@@ -28,8 +28,10 @@ class LabelsSummary:
     scored_by_model: dict[str, int]
 
 
-def _truth(scored: ScoredEvents, plan: Plan, rng: np.random.Generator, *, drift: float):
-    """Per event: whether it ever gets a label, the label, and when it arrives."""
+def _truth(
+    scored: ScoredEvents, plan: Plan, rng: np.random.Generator, *, drift: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per event: the truth (0 or 1) and the score it was drawn from (nan: no answer)."""
     n = len(scored.ts)
     score = np.array([np.nan if p is None else float(p) for p in scored.prediction])
     odds = np.log(np.clip(score, 1e-4, 1 - 1e-4) / (1 - np.clip(score, 1e-4, 1 - 1e-4)))

@@ -144,7 +144,9 @@ def incident_window(spec: IncidentSpec, *, now: datetime, start: datetime) -> tu
     return begin, begin + duration
 
 
-def version_new(spec: ModelSpec, number: int, registered_at: datetime, rand, note: str):
+def version_new(
+    spec: ModelSpec, number: int, registered_at: datetime, rand: random.Random, note: str
+) -> VersionPlan:
     version = VersionPlan(
         model=spec,
         name=str(number),
