@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from html import escape
+
 import pandas as pd
 import plotly.graph_objects as go
 
+from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.kpis import NEW_MODELS_DEPLOYED, TIME_TO_DEPLOY_MEDIAN
+from lifecycle.deployment.models import ChangeKind
 from lifecycle.deployment.timeline import TimelineEntry
 
 _LAYOUT = {
@@ -24,12 +29,17 @@ def time_to_deploy_distribution(by_group: pd.DataFrame, *, group: str) -> str:
                 y=list(row.days),
                 name=str(getattr(row, group)),
                 boxpoints="all",
+                # Points over their box, not beside it: a team with one version is a dot
+                # on a line rather than a lone dot floating next to a flat box.
+                pointpos=0,
+                jitter=0.3,
                 hovertemplate="%{y:.1f} days<extra>" + str(getattr(row, group)) + "</extra>",
             )
         )
     figure.update_layout(
         title=f"Time to deploy per {group} (days)",
         showlegend=False,
+        yaxis={"title": "days", "rangemode": "tozero"},
         **_LAYOUT,
     )
     return figure.to_json()
@@ -57,7 +67,11 @@ def time_to_deploy_trend(by_month: pd.DataFrame) -> str:
                 name="lowest possible median (poll intervals)",
             )
         )
-    figure.update_layout(title="Time to deploy by month", **_LAYOUT)
+    figure.update_layout(
+        title="Time to deploy by month",
+        yaxis={"title": "median days", "rangemode": "tozero"},
+        **_LAYOUT,
+    )
     return figure.to_json()
 
 
@@ -70,31 +84,158 @@ def new_models_per_month(frame: pd.DataFrame) -> str:
             "<extra></extra>",
         )
     )
-    figure.update_layout(title="New models deployed per month", **_LAYOUT)
+    figure.update_layout(
+        title="New models deployed per month", yaxis={"title": "models"}, **_LAYOUT
+    )
     return figure.to_json()
 
 
-def timeline_figure(entries: list[TimelineEntry]) -> str:
+# Lifecycle order of the timeline's rows, top to bottom; kinds not listed go last.
+_TIMELINE_ORDER = (
+    ChangeKind.REGISTERED,
+    ChangeKind.STAGE_CHANGED,
+    ChangeKind.ALIAS_SET,
+    ChangeKind.ALIAS_REMOVED,
+    ChangeKind.PROMOTED,
+    ChangeKind.DEPLOYED,
+    ChangeKind.DEPLOYMENT_FAILED,
+    ChangeKind.ROLLED_BACK,
+    ChangeKind.UNDEPLOYED,
+    "incident",
+    ChangeKind.ARCHIVED,
+    ChangeKind.DELETED,
+)
+_COLOURS = (
+    "#636efa",
+    "#00cc96",
+    "#ab63fa",
+    "#ffa15a",
+    "#19d3f3",
+    "#ef553b",
+    "#ff6692",
+    "#b6e880",
+    "#ff97ff",
+    "#fecb52",
+    "#8c564b",
+    "#7f7f7f",
+)
+# Below this the axis would zoom in to milliseconds when every entry shares one instant
+# (plotly autoranges a single x value to about a millisecond).
+TIMELINE_MIN_SPAN = timedelta(hours=1)
+
+
+def _utc(moment: datetime) -> str:
+    # plotly.js has no time zones: hand it UTC wall-clock times, as the table shows them.
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _words(moment: datetime) -> str:
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+
+
+def timeline_x_range(
+    entries: list[TimelineEntry], *, time_range: TimeRange
+) -> tuple[datetime, datetime]:
+    """The filter window, widened to every entry's interval and padded so edge dots show."""
+    start = min([time_range.start, *(e.after for e in entries)])
+    end = max([time_range.end, *(e.before for e in entries)])
+    if end - start < TIMELINE_MIN_SPAN:
+        middle = start + (end - start) / 2
+        start, end = middle - TIMELINE_MIN_SPAN / 2, middle + TIMELINE_MIN_SPAN / 2
+    pad = (end - start) * 0.02
+    return start - pad, end + pad
+
+
+def timeline_figure(entries: list[TimelineEntry], *, time_range: TimeRange) -> str:
+    """One row per kind of change: a dot at the latest moment it can have happened and, for
+    a polled change, a bar back to the earliest (the poll interval it lies in)."""
+    order = {kind: i for i, kind in enumerate(_TIMELINE_ORDER)}
+    labels = sorted(
+        {e.label: str(e.kind) for e in entries}.items(),
+        key=lambda item: (order.get(item[1], len(order)), item[0]),
+    )
     figure = go.Figure()
-    kinds = sorted({e.label for e in entries})
-    for label in kinds:
+    for label, kind in labels:
+        # Colour by kind, so a kind keeps its colour whichever window is shown.
+        colour = _COLOURS[order.get(kind, len(order)) % len(_COLOURS)]
         chosen = [e for e in entries if e.label == label]
+        hover = [
+            escape(
+                f"v{e.version} · {label}" + (f": {e.detail}" if e.detail else ""),
+                quote=False,
+            )
+            + "<br>"
+            + (
+                f"at {_words(e.before)} (exact)"
+                if e.exact
+                else f"happened between {_words(e.after)} and {_words(e.before)}"
+            )
+            + f"<br>source: {escape(e.source, quote=False)}"
+            for e in chosen
+        ]
+        spans = [(e, text) for e, text in zip(chosen, hover, strict=True) if not e.exact]
+        if spans:
+            # A Gantt-style bar from happened_after (base) lasting the interval in ms, as
+            # plotly express draws timelines: error bars on this date axis never showed.
+            figure.add_trace(
+                go.Bar(
+                    orientation="h",
+                    base=[_utc(e.after) for e, _ in spans],
+                    x=[e.uncertainty.total_seconds() * 1000 for e, _ in spans],
+                    y=[label] * len(spans),
+                    width=0.5,
+                    marker={
+                        "color": colour,
+                        "opacity": 0.45,
+                        "line": {"color": colour, "width": 2},
+                    },
+                    name=f"{label} (poll interval)",
+                    legendgroup=label,
+                    showlegend=False,
+                    text=[text for _, text in spans],
+                    textposition="none",
+                    hovertemplate="%{text}<extra></extra>",
+                )
+            )
         figure.add_trace(
             go.Scatter(
-                x=[e.before for e in chosen],
+                x=[_utc(e.before) for e in chosen],
                 y=[label] * len(chosen),
                 mode="markers",
+                marker={"color": colour, "size": 10, "line": {"color": "white", "width": 1}},
                 name=label,
-                text=[f"v{e.version} {e.detail}" for e in chosen],
-                # The bar reaches back to the earliest moment the change can have happened.
-                error_x={
-                    "type": "data",
-                    "symmetric": False,
-                    "array": [0] * len(chosen),
-                    "arrayminus": [e.uncertainty.total_seconds() * 1000 for e in chosen],
-                },
-                hovertemplate="%{x}<br>%{text}<extra>" + label + "</extra>",
+                legendgroup=label,
+                text=hover,
+                hovertemplate="%{text}<extra></extra>",
             )
         )
-    figure.update_layout(title="Deployment timeline", **{**_LAYOUT, "height": 380})
+    low, high = timeline_x_range(entries, time_range=time_range)
+    layout = {
+        **_LAYOUT,
+        "height": max(260, 140 + 48 * len(labels)),
+        "showlegend": False,
+        "barmode": "overlay",
+        "margin": {**_LAYOUT["margin"], "l": 150},
+    }
+    figure.update_layout(
+        title="Deployment timeline (UTC)",
+        xaxis={"type": "date", "range": [_utc(low), _utc(high)]},
+        yaxis={
+            "type": "category",
+            "categoryorder": "array",
+            "categoryarray": [label for label, _ in labels],
+            "autorange": "reversed",
+        },
+        **layout,
+    )
+    if not entries:
+        figure.add_annotation(
+            text="Nothing happened to this model in the window.",
+            showarrow=False,
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+        )
+        figure.update_yaxes(visible=False)
     return figure.to_json()
