@@ -51,6 +51,29 @@ class TimelineEntry:
         return self.before - self.after
 
 
+def change_sentence(change: LifecycleChange) -> str:
+    """What a ledger change says on the timeline, e.g. "Failed to deploy as production on
+    scoring: role could not read the model" or "champion as production on scoring"."""
+    parts = []
+    if change.kind == ChangeKind.DEPLOYMENT_FAILED:
+        parts.append("Failed to deploy")
+    elif change.key:
+        parts.append(change.key)
+    if change.kind == ChangeKind.STAGE_CHANGED:
+        parts.append(f"{change.old_value} → {change.new_value}")
+    if change.role:
+        parts.append(f"as {change.role}")
+    if change.endpoint:
+        parts.append(f"on {change.endpoint.name}")
+    sentence = " ".join(parts)
+    reason = str((change.detail or {}).get("reason", "")).strip()
+    if reason:
+        return f"{sentence}: {reason}" if sentence else reason
+    if change.kind == ChangeKind.DEPLOYMENT_FAILED:
+        return f"{sentence}."
+    return sentence
+
+
 def model_timeline(*, model: RegisteredModel, time_range: TimeRange) -> list[TimelineEntry]:
     entries = []
     changes = (
@@ -60,19 +83,6 @@ def model_timeline(*, model: RegisteredModel, time_range: TimeRange) -> list[Tim
         .select_related("model_version", "endpoint")
     )
     for change in changes:
-        where = f" on {change.endpoint.name}" if change.endpoint else ""
-        what = " ".join(
-            part
-            for part in (
-                change.key,
-                f"{change.old_value} → {change.new_value}"
-                if change.kind == ChangeKind.STAGE_CHANGED
-                else "",
-                f"as {change.role}" if change.role else "",
-                str(change.detail.get("reason", "")) if change.detail else "",
-            )
-            if part
-        )
         entries.append(
             TimelineEntry(
                 kind=change.kind,
@@ -81,7 +91,7 @@ def model_timeline(*, model: RegisteredModel, time_range: TimeRange) -> list[Tim
                 after=change.happened_after,
                 before=change.happened_before,
                 source=change.get_source_display(),
-                detail=f"{what}{where}".strip(),
+                detail=change_sentence(change),
             )
         )
     # Versions registered before kpiboard kept a ledger still belong on the timeline.

@@ -15,12 +15,12 @@ def duration_words(value: timedelta | None) -> str:
     if seconds == 0:
         return "exact"
     if seconds < 120:
-        return f"±{seconds:.0f} s"
+        return f"{seconds:.0f} s"
     if seconds < 7200:
-        return f"±{seconds / 60:.0f} min"
+        return f"{seconds / 60:.0f} min"
     if seconds < 172800:
-        return f"±{seconds / 3600:.1f} h"
-    return f"±{seconds / 86400:.1f} d"
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} d"
 
 
 @register.filter
