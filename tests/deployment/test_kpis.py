@@ -458,10 +458,11 @@ def test_champion_and_challenger_side_by_side_equal_a_recomputation(portfolio, n
     )
 
 
-def test_scores_agree_within_a_percent_and_are_read_at_one_half_against_binary_labels():
+def test_scores_agree_on_their_decision_and_are_read_at_one_half_against_binary_labels():
     from lifecycle.deployment.kpis.endpoints import _prediction_correct, _same_prediction
 
-    assert _same_prediction(0.801, 0.805) and not _same_prediction(0.80, 0.90)
+    assert _same_prediction(0.80, 0.90) and not _same_prediction(0.45, 0.55)
+    assert _same_prediction(101.0, 100.5) and not _same_prediction(100.0, 120.0)
     assert _same_prediction("fraud", "fraud") and not _same_prediction("fraud", "ok")
     assert _prediction_correct(0.7, 1) and _prediction_correct(0.2, 0)
     assert not _prediction_correct(0.7, 0)

@@ -122,9 +122,17 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def _is_score(value: Any) -> bool:
+    """A probability-like score: a fractional number in [0, 1]."""
+    return _is_number(value) and not float(value).is_integer() and 0 <= value <= 1
+
+
 def _same_prediction(a: Any, b: Any) -> bool:
-    """Classes agree when equal; scores when within 1% (or 0.01) of each other, since
-    two model versions never produce bit-identical probabilities."""
+    """Two scores agree when they lead to the same decision at 0.5, as accuracy reads
+    them (two versions never produce bit-identical probabilities, and what a caller acts
+    on is the decision); other numbers when within 1% (or 0.01); classes when equal."""
+    if _is_score(a) and _is_score(b):
+        return (a >= 0.5) == (b >= 0.5)
     if _is_number(a) and _is_number(b):
         return math.isclose(float(a), float(b), rel_tol=0.01, abs_tol=0.01)
     return a == b
@@ -132,12 +140,7 @@ def _same_prediction(a: Any, b: Any) -> bool:
 
 def _prediction_correct(prediction: Any, label: Any) -> bool:
     """A score in [0, 1] against a 0/1 label is read at the 0.5 threshold."""
-    if (
-        label in (0, 1)
-        and _is_number(prediction)
-        and not float(prediction).is_integer()
-        and 0 <= prediction <= 1
-    ):
+    if label in (0, 1) and _is_score(prediction):
         return (prediction >= 0.5) == bool(label)
     return _same_prediction(prediction, label)
 
