@@ -274,3 +274,13 @@ def test_an_event_without_cost_costs_its_unit_cost_in_raw_edges_and_rollups(frau
     assert float(serving_summary(_scope(edge)).cost_usd) == pytest.approx(0.0001)
     whole = "start=2026-11-03T00:00:00Z&end=2026-11-05T00:00:00Z"  # days: rollups only
     assert float(serving_summary(_scope(whole)).cost_usd) == pytest.approx(0.0002)
+
+
+def test_a_named_window_of_a_day_or_more_starts_on_the_hour(db):
+    week = _scope("window=7d").time_range
+    assert (week.start.minute, week.start.second, week.start.microsecond) == (0, 0, 0)
+    assert timedelta(days=7) <= week.duration < timedelta(days=7, hours=1)
+    custom = _scope("start=2026-11-01T10:17:03Z&end=2026-11-03T00:00:00Z").time_range
+    assert custom.start == datetime(2026, 11, 1, 10, 17, 3, tzinfo=UTC)
+    hour = _scope("window=1h").time_range
+    assert hour.duration == timedelta(hours=1)
