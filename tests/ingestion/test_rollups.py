@@ -148,11 +148,14 @@ def test_a_late_event_lands_in_its_own_buckets(traffic, fraud_scorer):
     assert "late" in ServingEvent.objects.filter(model_version=version).values_list(
         "event_id", flat=True
     )
-    assert sum(hour.values_list("inferences", flat=True)) == ServingEvent.objects.filter(
-        model_version=version,
-        timestamp__gte=T0.replace(minute=0),
-        timestamp__lt=T0.replace(minute=0) + timedelta(hours=1),
-    ).count()
+    assert (
+        sum(hour.values_list("inferences", flat=True))
+        == ServingEvent.objects.filter(
+            model_version=version,
+            timestamp__gte=T0.replace(minute=0),
+            timestamp__lt=T0.replace(minute=0) + timedelta(hours=1),
+        ).count()
+    )
 
 
 def test_the_command_rebuilds_from_scratch(traffic, capsys):
