@@ -7,7 +7,12 @@ same linear interpolation between ranks as numpy, over those read-back values, s
 keep the same bound. Merging is adding counts bucket by bucket, which is why any window
 and filter can be answered from per-bucket rollups.
 
-Stored sparse and compact: int16 bucket indexes, then uint32 counts, little-endian.
+Stored compact, little-endian: one byte giving the width of the counts (1, 2 or 4
+bytes, the smallest that holds the largest count), the count of zero latencies (uint32),
+the first bucket index (int16), then one count per bucket from there to the last used
+bucket. Latencies crowd into a few hundred neighbouring buckets, so this dense run of
+small integers is several times smaller than index/count pairs, and a 30-day merge
+reads a few megabytes less.
 """
 
 from __future__ import annotations
@@ -44,16 +49,38 @@ def histogram_from_latencies(latencies_ms: np.ndarray) -> Histogram:
     return indexes.astype(np.int16), counts.astype(np.int64)
 
 
+_WIDTHS = {1: "<u1", 2: "<u2", 4: "<u4"}
+
+
 def histogram_encode(histogram: Histogram) -> bytes:
     indexes, counts = histogram
-    return indexes.astype("<i2").tobytes() + counts.astype("<u4").tobytes()
+    indexes = np.asarray(indexes, dtype=np.int32)
+    counts = np.asarray(counts, dtype=np.int64)
+    zero = int(counts[indexes == ZERO_INDEX].sum())
+    used = indexes != ZERO_INDEX
+    indexes, counts = indexes[used], counts[used]
+    first = int(indexes.min()) if len(indexes) else 0
+    dense = np.zeros((int(indexes.max()) - first + 1) if len(indexes) else 0, dtype=np.int64)
+    np.add.at(dense, indexes - first, counts)
+    top = int(dense.max()) if len(dense) else 0
+    width = 1 if top < 1 << 8 else 2 if top < 1 << 16 else 4
+    header = np.array([width], dtype="<u1").tobytes()
+    header += np.array([zero], dtype="<u4").tobytes() + np.array([first], dtype="<i2").tobytes()
+    return header + dense.astype(_WIDTHS[width]).tobytes()
 
 
 def histogram_decode(blob: bytes | memoryview) -> Histogram:
     raw = bytes(blob)
-    n = len(raw) // 6
-    indexes = np.frombuffer(raw, dtype="<i2", count=n)
-    counts = np.frombuffer(raw, dtype="<u4", count=n, offset=2 * n).astype(np.int64)
+    width = raw[0]
+    zero = int(np.frombuffer(raw, dtype="<u4", count=1, offset=1)[0])
+    first = int(np.frombuffer(raw, dtype="<i2", count=1, offset=5)[0])
+    dense = np.frombuffer(raw, dtype=_WIDTHS[width], offset=7)
+    (positions,) = np.nonzero(dense)
+    indexes = (positions + first).astype(np.int16)
+    counts = dense[positions].astype(np.int64)
+    if zero:
+        indexes = np.concatenate([np.array([ZERO_INDEX], dtype=np.int16), indexes])
+        counts = np.concatenate([np.array([zero], dtype=np.int64), counts])
     return indexes, counts
 
 

@@ -414,8 +414,8 @@ class LatencyRollup(models.Model):
     endpoint (callers merged: no filter narrows latency by caller, and dropping that
     dimension keeps a 30-day merge to a few thousand rows).
 
-    `histogram` is the sparse log-bucketed histogram of `lifecycle.catalog.latency`:
-    little-endian int16 bucket indexes followed by uint32 counts.
+    `histogram` is the log-bucketed histogram of `lifecycle.catalog.latency`, in the
+    compact encoding described there.
     """
 
     granularity = models.CharField(max_length=8, choices=RollupGranularity.choices)

@@ -45,3 +45,17 @@ def test_it_round_trips_through_bytes_and_reads_zero_as_zero():
 
 def test_an_empty_histogram_has_no_percentiles():
     assert histogram_quantiles(histogram_blobs_merge([]), [0.5]) == [None]
+
+
+@pytest.mark.parametrize("count", [3, 300, 70_000, 5_000_000])
+def test_any_count_survives_the_compact_encoding(count):
+    histogram = (np.array([-32768, -5, 12, 400], dtype=np.int16), np.array([2, count, 1, 7]))
+    indexes, counts = histogram_decode(histogram_encode(histogram))
+    assert indexes.tolist() == [-32768, -5, 12, 400]
+    assert counts.tolist() == [2, count, 1, 7]
+
+
+def test_the_encoding_is_smaller_than_index_count_pairs():
+    latencies = np.random.default_rng(1).lognormal(3, 0.6, 20_000)
+    histogram = histogram_from_latencies(latencies)
+    assert len(histogram_encode(histogram)) < 6 * len(histogram[0]) / 2
