@@ -273,6 +273,9 @@ KPIBOARD_INGEST_MAX_ITEMS = env_int("KPIBOARD_INGEST_MAX_ITEMS", 50_000)
 KPIBOARD_SERVING_LOG_DIR = env_str("KPIBOARD_SERVING_LOG_DIR") or (
     str(VAR_DIR / "serving-logs") if EMBEDDED else None
 )
+if EMBEDDED:
+    # The embedded folder is ours to make; a configured one missing is worth a warning.
+    Path(KPIBOARD_SERVING_LOG_DIR).mkdir(parents=True, exist_ok=True)
 # KServe logs a response only for HTTP 200: a request still unanswered after this many
 # seconds becomes an error event of class "other".
 KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS = env_int("KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS", 60)
