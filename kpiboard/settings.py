@@ -273,7 +273,7 @@ KPIBOARD_INGEST_MAX_ITEMS = env_int("KPIBOARD_INGEST_MAX_ITEMS", 50_000)
 KPIBOARD_SERVING_LOG_DIR = env_str("KPIBOARD_SERVING_LOG_DIR") or (
     str(VAR_DIR / "serving-logs") if EMBEDDED else None
 )
-if EMBEDDED:
+if EMBEDDED and not env_str("KPIBOARD_SERVING_LOG_DIR"):
     # The embedded folder is ours to make; a configured one missing is worth a warning.
     Path(KPIBOARD_SERVING_LOG_DIR).mkdir(parents=True, exist_ok=True)
 # KServe logs a response only for HTTP 200: a request still unanswered after this many
