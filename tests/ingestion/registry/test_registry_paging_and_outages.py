@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -98,7 +99,9 @@ def test_a_registry_that_goes_down_mid_sync_records_nothing_and_says_why(mlflow_
     report = registry_sync(registry_id=registry.pk, on_page=kill_after_first_page)
 
     assert not report.ok
-    assert "cannot connect" in report.error and f":{server.port}" in report.error
+    # Killed between pages, the server either refuses the next connection or resets one
+    # the kernel had already accepted for it: both name the registry's address.
+    assert re.search(rf"(cannot connect to|connection to) 127\.0\.0\.1:{server.port}", report.error)
     # Nothing of the half-read poll is written.
     assert LifecycleChange.objects.count() == recorded
     assert list(RegistryVersionState.objects.values_list("version", "aliases")) == states
