@@ -26,11 +26,13 @@ from django.utils import timezone
 
 from ingestion.models import RollupMark
 from ingestion.validation import (
+    MAX_NAME_LENGTH,
     BatchRejected,
     IngestResult,
     ItemError,
     is_number,
     principal_may_push_for,
+    string_problem,
     timestamp_parse,
 )
 from lifecycle.catalog.models import (
@@ -58,7 +60,6 @@ EVENT_FIELDS = frozenset(
     }
 )
 _ERROR_TYPES = frozenset(FailureClass.values)
-_MAX_ID = 200
 
 
 @dataclass(slots=True)
@@ -83,19 +84,6 @@ class ValidatedBatch:
     # Index in the input of each prepared event, for callers that skip bad items.
     indexes: list[int]
     errors: list[ItemError]
-
-
-def _short_string(value: Any, *, required: bool) -> str | None:
-    """None when fine, else the reason."""
-    if value is None or value == "":
-        return "is required" if required else None
-    if not isinstance(value, str):
-        return "must be a string"
-    if len(value) > _MAX_ID:
-        return f"at most {_MAX_ID} characters"
-    if "\x00" in value:
-        return "may not contain a NUL character"
-    return None
 
 
 def _features_problem(features: Any) -> str | None:
@@ -143,13 +131,13 @@ def _fast_event(row: Any, targets: dict, endpoints: dict[str, int]) -> PreparedE
     event_id, stamp, caller = get("event_id"), get("timestamp"), get("caller")
     if (
         type(event_id) is not str
-        or not 0 < len(event_id) <= _MAX_ID
+        or not 0 < len(event_id) <= MAX_NAME_LENGTH
         or "\x00" in event_id
         or type(stamp) is not str
         or get("features") is not None
         or (
             caller is not None
-            and (type(caller) is not str or len(caller) > _MAX_ID or "\x00" in caller)
+            and (type(caller) is not str or len(caller) > MAX_NAME_LENGTH or "\x00" in caller)
         )
     ):
         return None
@@ -242,7 +230,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
             bad(str(key), "unknown field")
 
         event_id = row.get("event_id")
-        if problem := _short_string(event_id, required=True):
+        if problem := string_problem(event_id, required=True):
             bad("event_id", problem)
 
         timestamp = timestamp_parse(row.get("timestamp"))
@@ -251,7 +239,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
 
         model = None
         model_name = row.get("model")
-        if problem := _short_string(model_name, required=True):
+        if problem := string_problem(model_name, required=True):
             bad("model", problem)
         else:
             model = catalog.models.get(model_name)
@@ -260,7 +248,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
 
         version_id = None
         version_name = row.get("version")
-        if problem := _short_string(version_name, required=True):
+        if problem := string_problem(version_name, required=True):
             bad("version", problem)
         elif model is not None:
             version_id = catalog.versions.get((model.pk, version_name))
@@ -269,7 +257,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
 
         endpoint_id = None
         endpoint_name = row.get("endpoint")
-        if problem := _short_string(endpoint_name, required=False):
+        if problem := string_problem(endpoint_name, required=False):
             bad("endpoint", problem)
         elif endpoint_name:
             endpoint_id = catalog.endpoints.get(endpoint_name)
@@ -296,7 +284,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
             bad("latency_ms", "must be a number >= 0")
 
         caller = row.get("caller")
-        if problem := _short_string(caller, required=False):
+        if problem := string_problem(caller, required=False):
             bad("caller", problem)
 
         features = row.get("features")

@@ -16,6 +16,7 @@ from ingestion.validation import (
     ItemError,
     is_number,
     principal_may_push_for,
+    string_problem,
     timestamp_parse,
 )
 from lifecycle.catalog.models import (
@@ -32,19 +33,6 @@ LABEL_FIELDS = frozenset({"event_id", "label", "timestamp"})
 METRIC_FIELDS = frozenset(
     {"metric_id", "model", "version", "phase", "name", "value", "timestamp", "dimensions"}
 )
-_MAX = 200
-
-
-def _string_problem(value: Any, *, required: bool) -> str | None:
-    if value is None or value == "":
-        return "is required" if required else None
-    if not isinstance(value, str):
-        return "must be a string"
-    if len(value) > _MAX:
-        return f"at most {_MAX} characters"
-    if "\x00" in value:
-        return "may not contain a NUL character"
-    return None
 
 
 def _existing(model: type, field: str, keys: list[str]) -> set[str]:
@@ -93,7 +81,7 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
         for key in row.keys() - LABEL_FIELDS:
             errors.append(ItemError(i, str(key), "unknown field"))
         event_id = row.get("event_id")
-        if problem := _string_problem(event_id, required=True):
+        if problem := string_problem(event_id, required=True):
             errors.append(ItemError(i, "event_id", problem))
         elif event_id in owners and not principal_may_push_for(principal, models[owners[event_id]]):
             errors.append(
@@ -146,7 +134,7 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
         for key in row.keys() - METRIC_FIELDS:
             bad(str(key), "unknown field")
         model = None
-        if problem := _string_problem(row.get("model"), required=True):
+        if problem := string_problem(row.get("model"), required=True):
             bad("model", problem)
         elif (model := models.get(row["model"])) is None:
             bad("model", f"no registered model named {row['model']!r}")
@@ -154,7 +142,7 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
             bad("model", f"this token's team may not push metrics for {model.name!r}")
         version_id = None
         version = row.get("version")
-        if problem := _string_problem(version, required=False):
+        if problem := string_problem(version, required=False):
             bad("version", problem)
         elif version and model is not None:
             version_id = versions.get((model.pk, version))
@@ -162,7 +150,7 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
                 bad("version", f"model {model.name!r} has no version {version!r}")
         if row.get("phase") not in phases:
             bad("phase", f"must be one of {', '.join(LifecyclePhase.values)}")
-        if problem := _string_problem(row.get("name"), required=True):
+        if problem := string_problem(row.get("name"), required=True):
             bad("name", problem)
         value = row.get("value")
         if not is_number(value) or not math.isfinite(value):
@@ -176,7 +164,7 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
         elif not isinstance(dimensions, dict):
             bad("dimensions", "must be an object")
         metric_id = row.get("metric_id")
-        if problem := _string_problem(metric_id, required=False):
+        if problem := string_problem(metric_id, required=False):
             bad("metric_id", problem)
         if len(errors) > before:
             continue

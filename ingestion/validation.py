@@ -10,6 +10,21 @@ from lifecycle.catalog.models import RegisteredModel, Role
 from lifecycle.catalog.roles import role_of
 
 MAX_ERRORS_REPORTED = 100
+# Ids and names of pushed items fit the catalog's 200-character columns.
+MAX_NAME_LENGTH = 200
+
+
+def string_problem(value: Any, *, required: bool) -> str | None:
+    """Why a pushed id or name is not acceptable, or None when it is."""
+    if value is None or value == "":
+        return "is required" if required else None
+    if not isinstance(value, str):
+        return "must be a string"
+    if len(value) > MAX_NAME_LENGTH:
+        return f"at most {MAX_NAME_LENGTH} characters"
+    if "\x00" in value:
+        return "may not contain a NUL character"
+    return None
 
 
 @dataclass(frozen=True)
