@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from django.db.models import Min, Q, QuerySet
+from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
 
 from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
@@ -71,13 +71,38 @@ MILESTONE_COLUMNS = [
 
 def _first_traffic(version: ModelVersion, shadows: list[tuple]) -> datetime | None:
     """The version's earliest serving event that is not a shadow copy."""
-    events = ServingEvent.objects.filter(model_id=version.model_id, model_version=version)
+    events = ServingEvent.objects.filter(model_version=version)
     for endpoint_id, started, ended in shadows:
         window = Q(endpoint_id=endpoint_id, timestamp__gte=started)
         if ended is not None:
             window &= Q(timestamp__lt=ended)
         events = events.exclude(window)
     return events.order_by("timestamp").values_list("timestamp", flat=True).first()
+
+
+def first_traffic_by_version(
+    versions: list[ModelVersion], shadows: dict[int, list[tuple]]
+) -> dict[int, datetime | None]:
+    """Each version's earliest serving event that is not a shadow copy.
+
+    One query answers every version without shadow deployments (its earliest event,
+    read from the (model_version, timestamp) index); a version that ran in shadow is
+    asked on its own, with its shadow windows excluded."""
+    earliest = (
+        ServingEvent.objects.filter(model_version=OuterRef("pk"))
+        .order_by("timestamp")
+        .values("timestamp")[:1]
+    )
+    plain = [v.pk for v in versions if v.pk not in shadows]
+    result: dict[int, datetime | None] = dict(
+        ModelVersion.objects.filter(pk__in=plain)
+        .annotate(first_traffic_at=Subquery(earliest))
+        .values_list("pk", "first_traffic_at")
+    )
+    for version in versions:
+        if version.pk in shadows:
+            result[version.pk] = _first_traffic(version, shadows[version.pk])
+    return result
 
 
 def version_milestones(versions: QuerySet[ModelVersion]) -> pd.DataFrame:
@@ -124,6 +149,7 @@ def version_milestones(versions: QuerySet[ModelVersion]) -> pd.DataFrame:
         if stamp:
             run_ended.setdefault(version_id, datetime.fromisoformat(stamp))
 
+    first_traffic = first_traffic_by_version(rows, shadows)
     records = []
     for version in rows:
         promo = promoted.get(version.pk)
@@ -142,7 +168,7 @@ def version_milestones(versions: QuerySet[ModelVersion]) -> pd.DataFrame:
                 "promoted_low": promo["low"] if promo else None,
                 "deployed_at": deploy[0] if deploy else None,
                 "deployed_low": deploy[1] if deploy else None,
-                "first_traffic_at": _first_traffic(version, shadows.get(version.pk, [])),
+                "first_traffic_at": first_traffic.get(version.pk),
             }
         )
     frame = pd.DataFrame.from_records(records, columns=MILESTONE_COLUMNS)
