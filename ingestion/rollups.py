@@ -32,9 +32,8 @@ from django.db.models.functions import Coalesce, TruncDay, TruncHour
 from ingestion.models import RollupMark
 from ingestion.retention import retention_cutoff
 from lifecycle.catalog.latency import (
-    histogram_decode,
+    HistogramSum,
     histogram_encode,
-    histograms_merge,
     latency_bucket_expression,
 )
 from lifecycle.catalog.models import (
@@ -280,7 +279,7 @@ def _day_rows(version_id: int, lo: datetime, hi: datetime) -> list[tuple]:
 
 
 def _day_latency_rows(version_id: int, lo: datetime, hi: datetime) -> list[tuple]:
-    groups: dict[tuple, list] = defaultdict(list)
+    groups: dict[tuple, HistogramSum] = defaultdict(HistogramSum)
     hours = LatencyRollup.objects.filter(
         granularity=RollupGranularity.HOUR,
         model_version_id=version_id,
@@ -288,7 +287,7 @@ def _day_latency_rows(version_id: int, lo: datetime, hi: datetime) -> list[tuple
         bucket_start__lt=hi,
     ).values_list("bucket_start", "model_id", "endpoint_id", "histogram")
     for bucket, model_id, endpoint_id, blob in hours:
-        groups[(_day(bucket), model_id, endpoint_id)].append(histogram_decode(blob))
+        groups[(_day(bucket), model_id, endpoint_id)].add_blob(blob)
     return [
         (
             RollupGranularity.DAY,
@@ -296,9 +295,9 @@ def _day_latency_rows(version_id: int, lo: datetime, hi: datetime) -> list[tuple
             model_id,
             version_id,
             endpoint_id,
-            histogram_encode(histograms_merge(parts)),
+            histogram_encode(total.histogram()),
         )
-        for (day, model_id, endpoint_id), parts in groups.items()
+        for (day, model_id, endpoint_id), total in groups.items()
     ]
 
 

@@ -5,6 +5,7 @@ import pytest
 
 from lifecycle.catalog.latency import (
     RELATIVE_ERROR,
+    HistogramSum,
     histogram_blobs_merge,
     histogram_count,
     histogram_decode,
@@ -35,6 +36,30 @@ def test_merging_parts_equals_the_histogram_of_the_whole():
     whole = histogram_from_latencies(latencies)
     assert np.array_equal(merged[0], whole[0]) and np.array_equal(merged[1], whole[1])
     assert histogram_count(merged) == 3000
+
+
+def test_a_running_sum_grows_both_ways_and_takes_blobs_and_counts_alike():
+    """Parts far apart on the index axis (sub-millisecond, seconds, zeros), added in an
+    order that makes the running array grow at both ends, stored and unstored."""
+    rng = np.random.default_rng(11)
+    parts = [
+        rng.lognormal(3, 0.3, 400),  # around 20 ms
+        rng.uniform(0.002, 0.01, 50),  # below the first part's range
+        rng.lognormal(8, 0.2, 30),  # seconds: above it
+        np.zeros(5),  # zero latencies have their own bucket
+        np.array([]),
+    ]
+    total = HistogramSum()
+    for i, latencies in enumerate(parts):
+        histogram = histogram_from_latencies(latencies)
+        if i % 2:
+            total.add(histogram)
+        else:
+            total.add_blob(histogram_encode(histogram))
+    merged = total.histogram()
+    whole = histogram_from_latencies(np.concatenate(parts))
+    assert np.array_equal(merged[0], whole[0]) and np.array_equal(merged[1], whole[1])
+    assert histogram_count(HistogramSum().histogram()) == 0
 
 
 def test_it_round_trips_through_bytes_and_reads_zero_as_zero():
