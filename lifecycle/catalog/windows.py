@@ -20,6 +20,15 @@ WINDOW_LABELS = {
     "90d": "Last 90 days",
 }
 DEFAULT_WINDOW = "7d"
+# Where a named window starts: at the top of the hour or day (UTC) it would start in,
+# the bucket size of its charts, so its first bucket is whole and every part of it is
+# read from rollups. The last hour stays exact to the second.
+WINDOW_ALIGNMENT: dict[str, timedelta] = {
+    "24h": timedelta(hours=1),
+    "7d": timedelta(hours=1),
+    "30d": timedelta(days=1),
+    "90d": timedelta(days=1),
+}
 
 
 @dataclass(frozen=True)
@@ -47,10 +56,20 @@ def time_range_resolve(
     now: datetime,
 ) -> TimeRange:
     """Custom range if start or end is given (the missing side defaults to now, or to the
-    default window before end), else the named window ending now."""
+    default window before end), kept to the second; else the named window ending now,
+    its start aligned as WINDOW_ALIGNMENT says."""
     if start is not None or end is not None:
         end = end or now
         start = start or end - WINDOWS[DEFAULT_WINDOW]
         return TimeRange(start, end, f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC")
     window = window or DEFAULT_WINDOW
-    return TimeRange(now - WINDOWS[window], now, WINDOW_LABELS[window])
+    start = now - WINDOWS[window]
+    if window in WINDOW_ALIGNMENT:
+        start = _floor(start, WINDOW_ALIGNMENT[window])
+    return TimeRange(start, now, WINDOW_LABELS[window])
+
+
+def _floor(moment: datetime, step: timedelta) -> datetime:
+    """`moment` rounded down to a multiple of `step` (an hour or a day) since midnight."""
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return midnight + (moment - midnight) // step * step

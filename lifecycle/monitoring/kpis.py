@@ -4,9 +4,11 @@ typed KPI values out.
 A window [start, end) is cut into parts read at the coarsest granularity that fits: whole
 days from day rollups, whole hours at its edges from hour rollups, and the partial hours
 before the first and after the last whole hour from the raw events (summed by the
-database, latencies bucketed by it too). Counts, errors and cost are therefore exact for
-any window; latency percentiles come from the merged log-bucketed histograms, within
-0.5% of the exact value (`lifecycle.catalog.latency`). Pandas only reshapes results.
+database, latencies bucketed by it too) — except the bucket the end cuts, read whole from
+its rollup when no event follows the end in it (`quiet_until`). Counts, errors and cost
+are therefore exact for any window; latency percentiles come from the merged
+log-bucketed histograms, within 0.5% of the exact value (`lifecycle.catalog.latency`).
+Pandas only reshapes results.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.kpis import Direction, KpiValue, kpi_define
 from lifecycle.catalog.latency import (
     Histogram,
-    histogram_decode,
+    HistogramSum,
     histogram_quantiles,
     histograms_merge,
     latency_bucket_expression,
@@ -191,22 +193,41 @@ class ServingScope:
     rollups: QuerySet[ServingRollup]
     latency: QuerySet[LatencyRollup]
     events: QuerySet[ServingEvent]
+    # No event is stored between the window's end and this moment (see `quiet_until`).
+    quiet_until: datetime | None = None
 
     def segments(self, series: str | None = None) -> list[tuple[str | None, datetime, datetime]]:
         """The window's parts; for a series by hour, no part coarser than an hour (a
         day row cannot be split into its hours)."""
         levels = _LEVELS if series != "hour" else _LEVELS[1:]
-        return rollup_segments(self.time_range.start, self.time_range.end, levels=levels)
+        return rollup_segments(
+            self.time_range.start,
+            self.time_range.end,
+            levels=levels,
+            quiet_until=self.quiet_until,
+        )
+
+
+def quiet_until(end: datetime) -> datetime:
+    """The first stored event time at or after `end` within the day (UTC) that `end`
+    falls in, or the end of that day when there is none.
+
+    A window ending now finds no event after its end (unless a client's clock runs
+    ahead): the rollup of the hour or day it ends in then holds exactly the window's
+    part of that bucket, so the partial last bucket is read from it instead of from the
+    raw events. One look at the timestamp index decides it."""
+    day_end = _floor(end, RollupGranularity.DAY) + _STEP[RollupGranularity.DAY]
+    first_after = (
+        ServingEvent.objects.filter(timestamp__gte=end, timestamp__lt=day_end)
+        .order_by("timestamp")
+        .values_list("timestamp", flat=True)
+        .first()
+    )
+    return first_after or day_end
 
 
 def serving_scope(params: QueryDict) -> tuple[ServingScope, dict[str, list[str]]]:
-    """The scope of `params` (SPEC.md's filters), and the filter errors if any.
-
-    A named window of a day or more starts at the top of the hour it would start in
-    ("last 30 days" = from the start of that hour 30 days ago until now): its start is
-    then read from hour rollups instead of the raw events of a partial hour, which at
-    tens of millions of events is the costliest part of a request. Custom ranges are
-    kept to the second."""
+    """The scope of `params` (SPEC.md's filters), and the filter errors if any."""
     events = ServingEventFilterSet(params, queryset=ServingEvent.objects.all())
     if not events.is_valid():
         return (
@@ -219,17 +240,13 @@ def serving_scope(params: QueryDict) -> tuple[ServingScope, dict[str, list[str]]
             dict(events.errors),
         )
     time_range = events.time_range
-    data = events.form.cleaned_data
-    named = not (data.get("start") or data.get("end"))
-    if named and time_range.duration >= timedelta(days=1):
-        start = _floor(time_range.start, RollupGranularity.HOUR)
-        time_range = TimeRange(start, time_range.end, time_range.label)
     raw = ServingRollupFilterSet(params, queryset=ServingEvent.objects.all()).qs
     scope = ServingScope(
         time_range=time_range,
         rollups=ServingRollupFilterSet(params, queryset=ServingRollup.objects.all()).qs,
         latency=ServingRollupFilterSet(params, queryset=LatencyRollup.objects.all()).qs,
         events=raw.filter(timestamp__gte=time_range.start, timestamp__lt=time_range.end),
+        quiet_until=quiet_until(time_range.end),
     )
     return scope, {}
 
@@ -256,10 +273,18 @@ def _ceil(moment: datetime, granularity: str) -> datetime:
 
 
 def rollup_segments(
-    start: datetime, end: datetime, *, levels: tuple = _LEVELS
+    start: datetime,
+    end: datetime,
+    *,
+    levels: tuple = _LEVELS,
+    quiet_until: datetime | None = None,
 ) -> list[tuple[str | None, datetime, datetime]]:
     """[start, end) as (granularity, lo, hi) parts, coarsest first; granularity None
-    means raw events (the partial hours at either edge)."""
+    means raw events (the partial hours at either edge).
+
+    When no event lies in [end, quiet_until), a bucket that `end` cuts holds only the
+    window's events: it is read whole (that part's `hi` is then past `end`) if it starts
+    inside the window."""
     segments: list[tuple[str | None, datetime, datetime]] = []
 
     def split(lo: datetime, hi: datetime, levels: tuple) -> None:
@@ -268,6 +293,14 @@ def rollup_segments(
             segments.append((None, lo, hi))
             return
         a, b = _ceil(lo, level), _floor(hi, level)
+        if (
+            hi == end
+            and b < hi
+            and b >= lo
+            and quiet_until is not None
+            and _ceil(hi, level) <= quiet_until
+        ):
+            hi = b = _ceil(hi, level)
         if a < b:
             if lo < a:
                 split(lo, a, finer)
@@ -385,10 +418,15 @@ def serving_histograms(
         keys_of: list[str] = []
     else:
         keys_of = [group_by] if isinstance(group_by, str) else list(group_by)
-    parts: dict[Any, list[Histogram]] = {}
+    parts: dict[Any, HistogramSum] = {}
 
     def key(values: tuple) -> Any:
         return values[0] if len(values) == 1 else (values if values else None)
+
+    def part(k: Any) -> HistogramSum:
+        if k not in parts:
+            parts[k] = HistogramSum()
+        return parts[k]
 
     rollup_q = _rollup_q(scope, series)
     if rollup_q is not None:
@@ -397,7 +435,7 @@ def serving_histograms(
             *values, blob = row
             if series:
                 values[-1] = _floor(values[-1], series)
-            parts.setdefault(key(tuple(values)), []).append(histogram_decode(blob))
+            part(key(tuple(values))).add_blob(blob)
     raw_q = _raw_q(scope, series)
     if raw_q is not None:
         ok = scope.events.filter(raw_q, status=EventStatus.OK, latency_ms__isnull=False)
@@ -414,8 +452,8 @@ def serving_histograms(
         for k, pairs in counted.items():
             indexes = np.array([i for i, _ in pairs], dtype=np.int16)
             counts = np.array([n for _, n in pairs], dtype=np.int64)
-            parts.setdefault(k, []).append((indexes, counts))
-    return {k: histograms_merge(v) for k, v in parts.items()}
+            part(k).add((indexes, counts))
+    return {k: v.histogram() for k, v in parts.items()}
 
 
 # --- summaries and KPI values ---------------------------------------------------------
@@ -568,7 +606,7 @@ def serving_calls_by(scope: ServingScope, *, group_by: str) -> dict[str, int]:
 
 
 def _series_granularity(time_range: TimeRange) -> str:
-    # A named week starts on the hour, so it can be up to an hour longer than 7 days.
+    # A named week starts on the hour (WINDOW_ALIGNMENT): up to an hour over 7 days.
     return "hour" if time_range.duration <= timedelta(days=7, hours=1) else "day"
 
 

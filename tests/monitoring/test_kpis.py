@@ -134,6 +134,65 @@ def test_the_window_is_cut_into_the_coarsest_parts_that_fit():  # raw events at 
     assert all(a[2] == b[1] for a, b in itertools.pairwise(parts))
 
 
+def test_a_bucket_the_end_cuts_is_read_whole_when_no_event_follows_the_end():
+    start = datetime(2026, 11, 1, 22, 58, 30, tzinfo=UTC)
+    end = datetime(2026, 11, 4, 1, 2, 10, tzinfo=UTC)
+    day_end = datetime(2026, 11, 5, tzinfo=UTC)
+    # Nothing stored after the end today: today's day row holds exactly the window's part.
+    parts = rollup_segments(start, end, quiet_until=day_end)
+    assert [g for g, _, _ in parts] == [None, "hour", "day"]
+    assert parts[-1][1:] == (datetime(2026, 11, 2, tzinfo=UTC), day_end)
+    # An event at 02:40: the day is not quiet, the hour ending 02:00 is.
+    parts = rollup_segments(start, end, quiet_until=end.replace(hour=2, minute=40))
+    assert [g for g, _, _ in parts] == [None, "hour", "day", "hour"]
+    assert parts[-1][1:] == (
+        datetime(2026, 11, 4, tzinfo=UTC),
+        end.replace(hour=2, minute=0, second=0),
+    )
+    # An event at 01:30: that hour's rollup holds more than the window, so raw events.
+    parts = rollup_segments(start, end, quiet_until=end.replace(minute=30))
+    assert [g for g, _, _ in parts] == [None, "hour", "day", "hour", None]
+    assert parts[-1][1:] == (end.replace(minute=0, second=0), end)
+    # A bucket that starts before the window is never read whole.
+    inside = rollup_segments(start, start + timedelta(seconds=50), quiet_until=day_end)
+    assert inside == [(None, start, start + timedelta(seconds=50))]
+
+
+def test_a_window_ending_now_reads_the_current_hour_from_its_rollup(fraud_scorer):
+    """The window's last, partial bucket comes from the rollup when nothing was stored
+    after the end; from the raw events when something was. Both equal a recomputation."""
+    version = factories.version_make(fraud_scorer)
+    now = timezone.now()
+    moments = [now - timedelta(days=d, minutes=m) for d in range(3) for m in (1, 20, 50, 70)]
+    rng = np.random.default_rng(5)
+    ServingEvent.objects.bulk_create(
+        [
+            factories.event_build(version, timestamp=m, latency_ms=float(rng.lognormal(3, 0.5)))
+            for m in moments
+        ]
+    )
+    rollups_rebuild()
+    scope = _scope("window=7d")
+    end = scope.time_range.end
+    next_midnight = end.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    assert scope.quiet_until == next_midnight
+    assert all(g is not None for g, _, _ in scope.segments())
+    raw = _raw(ServingEvent.objects.filter(timestamp__gte=scope.time_range.start))
+    summary = serving_summary(scope)
+    assert summary.inferences == len(raw)
+    assert _close(summary.latency_ms["p95"], np.percentile(raw.latency_ms, 95))
+    # A client whose clock runs ahead: an event after the end in the current day.
+    ahead = now + timedelta(seconds=30)
+    ServingEvent.objects.bulk_create([factories.event_build(version, timestamp=ahead)])
+    rollups_rebuild()
+    scope = _scope(
+        f"start={scope.time_range.start.isoformat()}&end={now.isoformat()}".replace("+", "%2B")
+    )
+    assert scope.quiet_until == min(ahead, next_midnight)
+    assert scope.segments()[-1][0] is None  # the partial hour from the raw events
+    assert serving_summary(scope).inferences == len(raw)
+
+
 def test_failed_events_do_not_count_towards_latency(fraud_scorer):
     version = factories.version_make(fraud_scorer)
     ServingEvent.objects.bulk_create(
@@ -276,10 +335,13 @@ def test_an_event_without_cost_costs_its_unit_cost_in_raw_edges_and_rollups(frau
     assert float(serving_summary(_scope(whole)).cost_usd) == pytest.approx(0.0002)
 
 
-def test_a_named_window_of_a_day_or_more_starts_on_the_hour(db):
-    week = _scope("window=7d").time_range
+def test_a_named_window_starts_where_its_first_chart_bucket_starts(db):
+    week = _scope("window=7d").time_range  # hour buckets
     assert (week.start.minute, week.start.second, week.start.microsecond) == (0, 0, 0)
     assert timedelta(days=7) <= week.duration < timedelta(days=7, hours=1)
+    month = _scope("window=30d").time_range  # day buckets, midnight UTC
+    assert month.start == month.start.replace(hour=0, minute=0, second=0, microsecond=0)
+    assert timedelta(days=30) <= month.duration < timedelta(days=31)
     custom = _scope("start=2026-11-01T10:17:03Z&end=2026-11-03T00:00:00Z").time_range
     assert custom.start == datetime(2026, 11, 1, 10, 17, 3, tzinfo=UTC)
     hour = _scope("window=1h").time_range
