@@ -1,8 +1,10 @@
-"""Rollups: serving events summed per hour and per day, model version, endpoint and
-caller, plus a latency histogram per hour and day, model version and endpoint.
+"""Rollups: serving events summed per hour, day and week, model version, endpoint and
+caller, plus a latency histogram per hour, day and week, model version and endpoint.
 
-Recomputed, never incremented: a stale hour is summed again from its raw events and a
-day from its hours, after deleting what was there. Running a refresh twice, or killing
+Recomputed, never incremented: a stale hour is summed again from its raw events, a day
+from its hours and a week (Monday to Sunday, UTC) from its days, after deleting what was
+there. Weeks exist so that a 30- or 90-day window reads a handful of rows per model
+version instead of one per day. Running a refresh twice, or killing
 it half-way (its transaction rolls back and its marks stay), changes nothing. Refreshes
 take a lock so that two workers never merge the same day from each other's
 half-written hours. The database does the summing (GROUP BY, also for the latency
@@ -27,7 +29,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, FloatField, Max, Min, Q, Sum
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, TruncDay, TruncHour
+from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncWeek
 
 from ingestion.models import RollupMark
 from ingestion.retention import retention_cutoff
@@ -52,6 +54,7 @@ _CHUNK = 500
 ERROR_COLUMNS = {f"errors_{c}": c for c in FailureClass.values}
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
+_WEEK = timedelta(days=7)
 
 
 def fault_point(name: str) -> None:
@@ -86,6 +89,11 @@ def _hour(moment: datetime) -> datetime:
 
 def _day(moment: datetime) -> datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def _week(moment: datetime) -> datetime:
+    """The Monday 00:00 (UTC) of the week `moment` falls in, as TruncWeek gives it."""
+    return _day(moment) - timedelta(days=moment.weekday())
 
 
 def _clusters(
@@ -244,18 +252,27 @@ def _hour_latency_rows(version_id: int, lo: datetime, hi: datetime) -> list[tupl
     return rows
 
 
-def _day_rows(version_id: int, lo: datetime, hi: datetime) -> list[tuple]:
-    """Day rollup rows of one version over [lo, hi), summed from its hour rows."""
+# Each coarser rollup is summed from the one below it: days from hours, weeks from days.
+_FINER = {
+    RollupGranularity.DAY: RollupGranularity.HOUR,
+    RollupGranularity.WEEK: RollupGranularity.DAY,
+}
+_TRUNC = {RollupGranularity.DAY: TruncDay, RollupGranularity.WEEK: TruncWeek}
+
+
+def _coarse_rows(version_id: int, lo: datetime, hi: datetime, granularity: str) -> list[tuple]:
+    """Day (or week) rollup rows of one version over [lo, hi), summed from its hour (or
+    day) rows."""
     rows = (
         ServingRollup.objects.filter(
-            granularity=RollupGranularity.HOUR,
+            granularity=_FINER[granularity],
             model_version_id=version_id,
             bucket_start__gte=lo,
             bucket_start__lt=hi,
         )
         .order_by()
-        .annotate(day=TruncDay("bucket_start"))
-        .values("day", "model_id", "endpoint_id", "caller")
+        .annotate(bucket=_TRUNC[granularity]("bucket_start"))
+        .values("bucket", "model_id", "endpoint_id", "caller")
         .annotate(
             **{f"s_{c}": Sum(c) for c in _SUMMED},
             p_min=Min("prediction_min"),
@@ -264,8 +281,8 @@ def _day_rows(version_id: int, lo: datetime, hi: datetime) -> list[tuple]:
     )
     return [
         (
-            RollupGranularity.DAY,
-            r["day"],
+            granularity,
+            r["bucket"],
             r["model_id"],
             version_id,
             r["endpoint_id"],
@@ -278,26 +295,29 @@ def _day_rows(version_id: int, lo: datetime, hi: datetime) -> list[tuple]:
     ]
 
 
-def _day_latency_rows(version_id: int, lo: datetime, hi: datetime) -> list[tuple]:
+def _coarse_latency_rows(
+    version_id: int, lo: datetime, hi: datetime, granularity: str
+) -> list[tuple]:
     groups: dict[tuple, HistogramSum] = defaultdict(HistogramSum)
-    hours = LatencyRollup.objects.filter(
-        granularity=RollupGranularity.HOUR,
+    finer = LatencyRollup.objects.filter(
+        granularity=_FINER[granularity],
         model_version_id=version_id,
         bucket_start__gte=lo,
         bucket_start__lt=hi,
     ).values_list("bucket_start", "model_id", "endpoint_id", "histogram")
-    for bucket, model_id, endpoint_id, blob in hours:
-        groups[(_day(bucket), model_id, endpoint_id)].add_blob(blob)
+    start_of = _week if granularity == RollupGranularity.WEEK else _day
+    for bucket, model_id, endpoint_id, blob in finer:
+        groups[(start_of(bucket), model_id, endpoint_id)].add_blob(blob)
     return [
         (
-            RollupGranularity.DAY,
-            day,
+            granularity,
+            bucket,
             model_id,
             version_id,
             endpoint_id,
             histogram_encode(total.histogram()),
         )
-        for (day, model_id, endpoint_id), total in groups.items()
+        for (bucket, model_id, endpoint_id), total in groups.items()
     ]
 
 
@@ -348,7 +368,8 @@ def _recompute(version_id: int, lo: datetime, hi: datetime, granularity: str) ->
     if granularity == RollupGranularity.HOUR:
         serving, latency = _hour_rows(version_id, lo, hi), _hour_latency_rows(version_id, lo, hi)
     else:
-        serving, latency = _day_rows(version_id, lo, hi), _day_latency_rows(version_id, lo, hi)
+        serving = _coarse_rows(version_id, lo, hi, granularity)
+        latency = _coarse_latency_rows(version_id, lo, hi, granularity)
     _insert(ServingRollup._meta.db_table, _SERVING_FIELDS, _adapt(serving))
     _insert(
         LatencyRollup._meta.db_table,
@@ -397,6 +418,9 @@ def rollups_refresh_batch(*, max_marks: int = 2000, wait: bool = True) -> int:
             days = sorted({_day(m) for m in moments})
             for lo, hi in _clusters(days, _DAY, _DAY):
                 _recompute(version_id, lo, hi, RollupGranularity.DAY)
+            weeks = sorted({_week(d) for d in days})
+            for lo, hi in _clusters(weeks, _WEEK, _WEEK):
+                _recompute(version_id, lo, hi, RollupGranularity.WEEK)
         ids = [pk for pk, _, _ in marks]
         for start in range(0, len(ids), _CHUNK):
             RollupMark.objects.filter(pk__in=ids[start : start + _CHUNK]).delete()
@@ -454,7 +478,8 @@ def rollups_rebuild(*, start: datetime | None = None, end: datetime | None = Non
     with transaction.atomic():
         _lock()
         for model in (ServingRollup, LatencyRollup):
-            rows = model.objects.all()
+            # Weeks may reach past the range; they are recomputed whole below.
+            rows = model.objects.exclude(granularity=RollupGranularity.WEEK)
             if lo is not None:
                 rows = rows.filter(bucket_start__gte=lo)
             if hi is not None:
@@ -462,4 +487,31 @@ def rollups_rebuild(*, start: datetime | None = None, end: datetime | None = Non
             rows.delete()
         marked = rollups_mark(start=lo, end=hi)
     rollups_refresh(max_marks=getattr(settings, "KPIBOARD_ROLLUP_BATCH_MARKS", 2000))
+    _weeks_recompute(lo, hi)
     return marked
+
+
+def _weeks_recompute(lo: datetime | None, hi: datetime | None) -> None:
+    """Recompute, from the day rows, every week touching [lo, hi) (all when not given)
+    of every version that has day or week rows there: a week whose days all lost their
+    events must lose its row too."""
+    week_lo = _week(lo) if lo is not None else None
+    week_hi = _week(hi - timedelta(microseconds=1)) + _WEEK if hi is not None else None
+    with transaction.atomic():
+        _lock()
+        rows = ServingRollup.objects.filter(
+            granularity__in=[RollupGranularity.DAY, RollupGranularity.WEEK]
+        )
+        if week_lo is not None:
+            rows = rows.filter(bucket_start__gte=week_lo)
+        if week_hi is not None:
+            rows = rows.filter(bucket_start__lt=week_hi)
+        spans = (
+            rows.order_by()
+            .values("model_version_id")
+            .annotate(first=Min("bucket_start"), last=Max("bucket_start"))
+        )
+        for span in spans:
+            start = week_lo if week_lo is not None else _week(span["first"])
+            end = week_hi if week_hi is not None else _week(span["last"]) + _WEEK
+            _recompute(span["model_version_id"], start, end, RollupGranularity.WEEK)

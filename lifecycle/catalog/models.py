@@ -370,6 +370,7 @@ class RollupGranularity(models.TextChoices):
     MINUTE = "minute", "Minute"
     HOUR = "hour", "Hour"
     DAY = "day", "Day"
+    WEEK = "week", "Week (from Monday, UTC)"
 
 
 class ServingRollup(models.Model):

@@ -20,7 +20,8 @@ CLASSES = FailureClass.values
 
 @pytest.fixture
 def traffic(fraud_scorer, recommender, scoring):
-    """600 events over two days, two models, three versions, endpoints and callers."""
+    """600 events over six days across a week's end (Monday 23 November), two models,
+    three versions, endpoints and callers."""
     rng = np.random.default_rng(11)
     versions = [
         factories.version_make(fraud_scorer, "1"),
@@ -33,7 +34,7 @@ def traffic(fraud_scorer, recommender, scoring):
         event = factories.event_build(
             versions[i % 3],
             event_id=f"t-{i}",
-            timestamp=T0 + timedelta(seconds=int(rng.integers(0, 2 * 86400))),
+            timestamp=T0 + timedelta(seconds=int(rng.integers(0, 6 * 86400))),
             latency_ms=float(rng.lognormal(3, 0.7)) if not failed else None,
             status="error" if failed else "ok",
             error_type=str(rng.choice(CLASSES)) if failed else "",
@@ -76,10 +77,18 @@ def _rollups(granularity: str) -> pd.DataFrame:
     return frame
 
 
-@pytest.mark.parametrize(("granularity", "freq"), [("hour", "h"), ("day", "D")])
-def test_every_rollup_equals_a_recomputation_from_raw_events(traffic, granularity, freq):
+def _bucket_starts(timestamps: pd.Series, granularity: str) -> pd.Series:
+    if granularity == "week":  # Monday 00:00 UTC
+        days = timestamps.dt.floor("D")
+        return days - pd.to_timedelta(days.dt.day_of_week, unit="D")
+    return timestamps.dt.floor({"hour": "h", "day": "D"}[granularity])
+
+
+@pytest.mark.parametrize("granularity", ["hour", "day", "week"])
+def test_every_rollup_equals_a_recomputation_from_raw_events(traffic, granularity):
     raw = _raw()
-    raw["bucket_start"] = raw["timestamp"].dt.floor(freq)
+    raw["bucket_start"] = _bucket_starts(raw["timestamp"], granularity)
+    assert granularity != "week" or raw["bucket_start"].nunique() == 2
     raw["is_error"] = raw["status"] == "error"
     for failure_class in CLASSES:
         raw[f"errors_{failure_class}"] = raw["error_type"] == failure_class
@@ -108,7 +117,7 @@ def test_every_rollup_equals_a_recomputation_from_raw_events(traffic, granularit
 def test_latency_histograms_merge_to_the_histogram_of_the_raw_latencies(traffic):
     raw = _raw()
     whole = histogram_from_latencies(raw["latency_ms"].dropna().to_numpy())
-    for granularity in ("hour", "day"):
+    for granularity in ("hour", "day", "week"):
         blobs = LatencyRollup.objects.filter(granularity=granularity).values_list(
             "histogram", flat=True
         )
@@ -173,4 +182,35 @@ def test_a_range_rebuild_leaves_other_days_alone(traffic):
     rollups_rebuild(start=T0 + timedelta(days=1, hours=5), end=T0 + timedelta(days=1, hours=6))
     assert _snapshot() != before  # the zeroed first day was outside the range
     rollups_rebuild(start=T0, end=T0 + timedelta(hours=1))
+    assert _snapshot() == before
+
+
+def test_a_rebuild_of_a_range_keeps_the_weeks_reaching_past_it(traffic):
+    """Rebuilding one day recomputes the weeks around it from their days; a day that
+    lost all its events takes its share out of its week."""
+    whole = _snapshot()
+    rollups_rebuild(start=T0 + timedelta(days=2), end=T0 + timedelta(days=3))
+    assert _snapshot() == whole
+    day = (T0 + timedelta(days=2)).replace(hour=0, minute=30)
+    gone = ServingEvent.objects.filter(
+        timestamp__gte=day.replace(minute=0),
+        timestamp__lt=day.replace(minute=0) + timedelta(days=1),
+    )
+    left = ServingEvent.objects.count() - gone.count()
+    gone.delete()
+    rollups_rebuild(start=day, end=day + timedelta(hours=1))
+    weeks = ServingRollup.objects.filter(granularity="week").values_list("inferences", flat=True)
+    assert sum(weeks) == left
+
+
+def test_the_migration_gives_stored_days_their_weeks(traffic):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("lifecycle.catalog.migrations.0005_rollup_week")
+    before = _snapshot()
+    for model in (ServingRollup, LatencyRollup):
+        model.objects.filter(granularity="week").delete()
+    migration.weeks_from_days(apps, None)
     assert _snapshot() == before
