@@ -25,7 +25,6 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncHour
 from django.http import QueryDict
 
-from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.kpis import Direction, KpiValue, kpi_define
 from lifecycle.catalog.latency import (
     Histogram,
@@ -177,8 +176,9 @@ ERRORS_BY_CLASS = kpi_define(
 
 _QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 ERROR_COLUMNS = {f"errors_{c}": c for c in FailureClass.values}
-_SUMS = ["inferences", "errors", *ERROR_COLUMNS, "cost_usd"]
-_LEVELS = (RollupGranularity.DAY, RollupGranularity.HOUR, None)
+_SUMS = ("inferences", "errors", *ERROR_COLUMNS, "cost_usd")
+_COST = len(_SUMS) - 1  # the position of cost_usd, the one decimal among the sums
+_LEVELS = (RollupGranularity.WEEK, RollupGranularity.DAY, RollupGranularity.HOUR, None)
 
 
 # --- the scope: filters and window ------------------------------------------------------
@@ -197,9 +197,9 @@ class ServingScope:
     quiet_until: datetime | None = None
 
     def segments(self, series: str | None = None) -> list[tuple[str | None, datetime, datetime]]:
-        """The window's parts; for a series by hour, no part coarser than an hour (a
-        day row cannot be split into its hours)."""
-        levels = _LEVELS if series != "hour" else _LEVELS[1:]
+        """The window's parts; for a series by day or hour, no part coarser than its
+        buckets (a week row cannot be split into its days)."""
+        levels = {None: _LEVELS, "day": _LEVELS[1:], "hour": _LEVELS[2:]}[series]
         return rollup_segments(
             self.time_range.start,
             self.time_range.end,
@@ -209,42 +209,48 @@ class ServingScope:
 
 
 def quiet_until(end: datetime) -> datetime:
-    """The first stored event time at or after `end` within the day (UTC) that `end`
-    falls in, or the end of that day when there is none.
+    """The first stored event time at or after `end` within the week (UTC, from Monday)
+    that `end` falls in, or the end of that week when there is none.
 
     A window ending now finds no event after its end (unless a client's clock runs
     ahead): the rollup of the hour or day it ends in then holds exactly the window's
     part of that bucket, so the partial last bucket is read from it instead of from the
     raw events. One look at the timestamp index decides it."""
-    day_end = _floor(end, RollupGranularity.DAY) + _STEP[RollupGranularity.DAY]
+    week_end = _ceil(end, RollupGranularity.WEEK)
+    if week_end == end:
+        return end
     first_after = (
-        ServingEvent.objects.filter(timestamp__gte=end, timestamp__lt=day_end)
+        ServingEvent.objects.filter(timestamp__gte=end, timestamp__lt=week_end)
         .order_by("timestamp")
         .values_list("timestamp", flat=True)
         .first()
     )
-    return first_after or day_end
+    return first_after or week_end
 
 
 def serving_scope(params: QueryDict) -> tuple[ServingScope, dict[str, list[str]]]:
-    """The scope of `params` (SPEC.md's filters), and the filter errors if any."""
-    events = ServingEventFilterSet(params, queryset=ServingEvent.objects.all())
-    if not events.is_valid():
+    """The scope of `params` (SPEC.md's filters), and the filter errors if any.
+
+    One filter set, validated once, narrows the rollups, the latency rollups and the raw
+    events alike: they share the filtered fields (model, version, endpoint and the
+    model's industry, team and serving mode)."""
+    filters = ServingRollupFilterSet(params, queryset=ServingRollup.objects.all())
+    time_range = filters.time_range
+    if not filters.is_valid():
         return (
             ServingScope(
-                time_range=events.time_range,
+                time_range=time_range,
                 rollups=ServingRollup.objects.none(),
                 latency=LatencyRollup.objects.none(),
                 events=ServingEvent.objects.none(),
             ),
-            dict(events.errors),
+            dict(filters.errors),
         )
-    time_range = events.time_range
-    raw = ServingRollupFilterSet(params, queryset=ServingEvent.objects.all()).qs
+    raw = filters.filter_queryset(ServingEvent.objects.all())
     scope = ServingScope(
         time_range=time_range,
-        rollups=ServingRollupFilterSet(params, queryset=ServingRollup.objects.all()).qs,
-        latency=ServingRollupFilterSet(params, queryset=LatencyRollup.objects.all()).qs,
+        rollups=filters.qs,
+        latency=filters.filter_queryset(LatencyRollup.objects.all()),
         events=raw.filter(timestamp__gte=time_range.start, timestamp__lt=time_range.end),
         quiet_until=quiet_until(time_range.end),
     )
@@ -252,6 +258,7 @@ def serving_scope(params: QueryDict) -> tuple[ServingScope, dict[str, list[str]]
 
 
 _STEP = {
+    RollupGranularity.WEEK: timedelta(days=7),
     RollupGranularity.DAY: timedelta(days=1),
     RollupGranularity.HOUR: timedelta(hours=1),
     RollupGranularity.MINUTE: timedelta(minutes=1),
@@ -262,8 +269,10 @@ def _floor(moment: datetime, granularity: str) -> datetime:
     moment = moment.replace(second=0, microsecond=0)
     if granularity != RollupGranularity.MINUTE:
         moment = moment.replace(minute=0)
-    if granularity == RollupGranularity.DAY:
+    if granularity in (RollupGranularity.DAY, RollupGranularity.WEEK):
         moment = moment.replace(hour=0)
+    if granularity == RollupGranularity.WEEK:  # weeks start on Monday, as TruncWeek's
+        moment -= timedelta(days=moment.weekday())
     return moment
 
 
@@ -345,38 +354,67 @@ def _raw_q(scope: ServingScope, series: str | None = None) -> Q | None:
 
 
 def _raw_aggregates() -> dict[str, Any]:
+    """The `_SUMS` over raw events, in the same order."""
     aggregates: dict[str, Any] = {
         "inferences": Count("pk"),
         "errors": Count("pk", filter=Q(status=EventStatus.ERROR)),
-        # As in the rollups: an event stored without a cost costs its model's unit cost.
-        "cost_usd": Sum(Coalesce("cost_usd", "model__unit_cost_usd")),
     }
     for column, failure_class in ERROR_COLUMNS.items():
         aggregates[column] = Count("pk", filter=Q(error_type=failure_class))
-    return aggregates
+    # As in the rollups: an event stored without a cost costs its model's unit cost.
+    aggregates["cost_usd"] = Sum(Coalesce("cost_usd", "model__unit_cost_usd"))
+    return {name: aggregates[name] for name in _SUMS}
 
 
-def serving_sums(
-    scope: ServingScope, *, group_by: Iterable[str] = (), series: str | None = None
-) -> pd.DataFrame:
-    """Inferences, errors (in all and per class) and cost per value of `group_by` (fields
-    of both ServingRollup and ServingEvent: model, model_version, endpoint, caller,
-    model__team ...), and per time bucket when `series` ("hour" or "day") is given."""
+def serving_totals(
+    scope: ServingScope,
+    *,
+    group_by: Iterable[str] = (),
+    series: str | None = None,
+    sums: Sequence[str] = _SUMS,
+) -> dict[tuple, list]:
+    """Inferences, errors (in all and per class) and cost (the `_SUMS`, in that order,
+    or the ones asked for) per value of `group_by` (fields of both ServingRollup and
+    ServingEvent: model, model_version, endpoint, caller, model__team ...), and per time
+    bucket when `series` ("hour" or "day") is given, as {key tuple: sums}.
+
+    The database sums each part of the window; the parts are added here in plain
+    Python: a portfolio has a few hundred keys, and building data frames for them cost
+    more than the database's work."""
     group = list(group_by)
-    columns = [*group, *(["bucket"] if series else []), *_SUMS]
-    frames = []
+    width = len(group) + (1 if series else 0)
+    counts = [i for i, name in enumerate(sums) if name != "cost_usd"]
+    totals: dict[tuple, list] = {}
+
+    def add(rows: Iterable[tuple]) -> None:
+        for row in rows:
+            if not row[width]:  # an aggregate over no rows
+                continue
+            key = row[:width]
+            if series:
+                key = (*key[:-1], _floor(key[-1], series))
+            values = list(row[width:])
+            for i in counts:
+                values[i] = int(values[i])
+            if len(counts) < len(values):  # the cost, the one decimal
+                cost = sums.index("cost_usd")
+                values[cost] = Decimal(values[cost] or 0)
+            current = totals.get(key)
+            if current is None:
+                totals[key] = values
+            else:
+                for i, value in enumerate(values):
+                    current[i] += value
+
     rollup_q = _rollup_q(scope, series)
     if rollup_q is not None:
         fields = [*group, *(["bucket_start"] if series else [])]
         selected = scope.rollups.filter(rollup_q).order_by()
+        summed = {c: Sum(c) for c in sums}
         if fields:
-            rows = list(selected.values(*fields).annotate(**{c: Sum(c) for c in _SUMS}))
+            add(selected.values_list(*fields).annotate(**summed))
         else:  # values() without fields would group by every column
-            rows = [selected.aggregate(**{c: Sum(c) for c in _SUMS})]
-        frame = pd.DataFrame.from_records(rows, columns=[*fields, *_SUMS])
-        if series:
-            frame = frame.rename(columns={"bucket_start": "bucket"})
-        frames.append(frame)
+            add([tuple(selected.aggregate(**summed).values())])
     raw_q = _raw_q(scope, series)
     if raw_q is not None:
         events = scope.events.filter(raw_q).order_by()
@@ -384,26 +422,31 @@ def serving_sums(
         if series:
             events = events.annotate(bucket=TruncHour("timestamp"))
             fields.append("bucket")
+        aggregates = _raw_aggregates()
+        aggregates = {name: aggregates[name] for name in sums}
         if fields:
-            rows = list(events.values(*fields).annotate(**_raw_aggregates()))
+            add(events.values_list(*fields).annotate(**aggregates))
         else:
-            rows = [events.aggregate(**_raw_aggregates())]
-        frames.append(pd.DataFrame.from_records(rows, columns=[*fields, *_SUMS]))
-    frames = [f.dropna(subset=["inferences"]) for f in frames]
-    frames = [f for f in frames if len(f)]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    frame = pd.concat(frames, ignore_index=True)
-    frame["cost_usd"] = frame["cost_usd"].map(lambda v: Decimal(0) if v is None else Decimal(v))
-    if series:
-        frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True).dt.floor(
-            "h" if series == "hour" else "D"
-        )
+            add([tuple(events.aggregate(**aggregates).values())])
+    return totals
+
+
+def serving_sums(
+    scope: ServingScope, *, group_by: Iterable[str] = (), series: str | None = None
+) -> pd.DataFrame:
+    """`serving_totals` as a frame: one row per key, sorted by key, columns `group_by`,
+    "bucket" with `series`, then the `_SUMS`."""
+    group = list(group_by)
     keys = [*group, *(["bucket"] if series else [])]
-    if not keys:
-        summed = frame[_SUMS].sum().to_frame().T
-        return summed
-    return frame.groupby(keys, dropna=False, sort=True)[_SUMS].sum().reset_index()
+    totals = serving_totals(scope, group_by=group, series=series)
+    frame = pd.DataFrame.from_records(
+        [(*key, *values) for key, values in totals.items()], columns=[*keys, *_SUMS]
+    )
+    if series:
+        frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
+    if keys and len(frame):
+        frame = frame.sort_values(keys, na_position="last", kind="stable", ignore_index=True)
+    return frame
 
 
 def serving_histograms(
@@ -528,7 +571,9 @@ def _latency(histogram: Histogram | None) -> dict[str, float | None]:
     )
 
 
-def _summary(row: Any, histogram: Histogram | None) -> ServingSummary:
+def _summary(sums: Sequence, histogram: Histogram | None) -> ServingSummary:
+    """A summary from the `_SUMS` (in that order) and the latency histogram."""
+    row = dict(zip(_SUMS, sums, strict=True))
     return ServingSummary(
         inferences=int(row["inferences"]),
         errors=int(row["errors"]),
@@ -538,23 +583,28 @@ def _summary(row: Any, histogram: Histogram | None) -> ServingSummary:
     )
 
 
+def _added(rows: Iterable[list]) -> list:
+    """Several `_SUMS` rows added up."""
+    total: list = [0] * _COST + [Decimal(0)]
+    for row in rows:
+        for i, value in enumerate(row):
+            total[i] += value
+    return total
+
+
 def serving_summary(scope: ServingScope) -> ServingSummary:
     """Counts, cost and latency percentiles over everything the scope selects."""
-    sums = serving_sums(scope)
-    if sums.empty or not int(sums.iloc[0]["inferences"]):
+    sums = serving_totals(scope).get(())
+    if sums is None:
         return EMPTY_SUMMARY
-    return _summary(sums.iloc[0], serving_histograms(scope).get(None))
+    return _summary(sums, serving_histograms(scope).get(None))
 
 
 def serving_summary_by(scope: ServingScope, *, group_by: str) -> dict[Any, ServingSummary]:
     """One ServingSummary per value of `group_by` (model, model_version or endpoint)."""
-    sums = serving_sums(scope, group_by=[group_by])
+    totals = serving_totals(scope, group_by=[group_by])
     histograms = serving_histograms(scope, group_by=group_by)
-    result = {}
-    for _, row in sums.iterrows():
-        key = None if pd.isna(row[group_by]) else row[group_by]
-        result[key] = _summary(row, histograms.get(key))
-    return result
+    return {key: _summary(sums, histograms.get(key)) for (key,), sums in totals.items()}
 
 
 def portfolio_sla_compliance(
@@ -612,13 +662,23 @@ def _series_granularity(time_range: TimeRange) -> str:
 
 def serving_series(scope: ServingScope, *, group_by: str | None = None) -> pd.DataFrame:
     """Inferences and errors per time bucket (hour for windows up to a week, else day)."""
-    series = _series_granularity(scope.time_range)
     fields = ["bucket", group_by] if group_by else ["bucket"]
-    sums = serving_sums(scope, group_by=[group_by] if group_by else [], series=series)
-    if sums.empty:
-        return pd.DataFrame(columns=[*fields, "inferences", "errors"])
-    sums[["inferences", "errors"]] = sums[["inferences", "errors"]].astype(np.int64)
-    return sums[[*fields, "inferences", "errors"]].sort_values("bucket").reset_index(drop=True)
+    totals = serving_totals(
+        scope,
+        group_by=[group_by] if group_by else [],
+        series=_series_granularity(scope.time_range),
+        sums=("inferences", "errors"),
+    )
+    # Keys are (group value, bucket): the bucket goes first, rows in time order.
+    rows = sorted(((key[-1], *key[:-1], *values) for key, values in totals.items()), key=_order)
+    frame = pd.DataFrame.from_records(rows, columns=[*fields, "inferences", "errors"])
+    frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
+    return frame.astype({"inferences": np.int64, "errors": np.int64})
+
+
+def _order(row: tuple) -> tuple:
+    """Bucket, then group value (a missing one, e.g. no endpoint, first)."""
+    return (row[0], *(("", "") if v is None else (type(v).__name__, v) for v in row[1:-2]))
 
 
 def errors_by_class_series(scope: ServingScope) -> pd.DataFrame:
@@ -706,29 +766,28 @@ class ServingBreakdown:
 
 
 def serving_breakdown(scope: ServingScope) -> ServingBreakdown:
-    sums = serving_sums(scope, group_by=["model", "caller"])
-    histograms = serving_histograms(scope, group_by="model")
-    if sums.empty:
+    totals = serving_totals(scope, group_by=["model", "caller"])
+    if not totals:
         return ServingBreakdown(EMPTY_SUMMARY, {}, {}, 0)
-    by_model_sums = sums.groupby("model")[_SUMS].sum()
+    histograms = serving_histograms(scope, group_by="model")
+    by_model_rows: dict[Any, list[list]] = {}
+    calls_by_caller: dict[str, int] = {}
+    for (model_id, caller), sums in totals.items():
+        by_model_rows.setdefault(model_id, []).append(sums)
+        name = caller or "(unknown)"
+        calls_by_caller[name] = calls_by_caller.get(name, 0) + sums[0]
     by_model = {
-        model_id: _summary(row, histograms.get(model_id))
-        for model_id, row in by_model_sums.iterrows()
+        model_id: _summary(_added(rows), histograms.get(model_id))
+        for model_id, rows in by_model_rows.items()
     }
-    total_row = sums[_SUMS].sum()
-    total = (
-        _summary(total_row, histograms_merge(histograms.values()) if histograms else None)
-        if int(total_row["inferences"])
-        else EMPTY_SUMMARY
+    total = _summary(
+        _added(totals.values()), histograms_merge(histograms.values()) if histograms else None
     )
-    callers = sums.assign(caller=sums["caller"].replace("", "(unknown)"))
-    by_caller = callers.groupby("caller")["inferences"].sum().sort_values(ascending=False)
-    named = sums[(sums["caller"] != "") & (sums["inferences"] > 0)]
     return ServingBreakdown(
         total=total,
         by_model=by_model,
-        calls_by_caller={str(k): int(v) for k, v in by_caller.items()},
-        unique_callers=int(named["caller"].nunique()),
+        calls_by_caller=dict(sorted(calls_by_caller.items(), key=lambda kv: (-kv[1], kv[0]))),
+        unique_callers=len({caller for _, caller in totals if caller}),
     )
 
 

@@ -174,21 +174,22 @@ def test_a_window_ending_now_reads_the_current_hour_from_its_rollup(fraud_scorer
     rollups_rebuild()
     scope = _scope("window=7d")
     end = scope.time_range.end
-    next_midnight = end.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
-    assert scope.quiet_until == next_midnight
+    midnight = end.replace(hour=0, minute=0, second=0, microsecond=0)
+    next_monday = midnight + timedelta(days=7 - end.weekday())
+    assert scope.quiet_until == next_monday
     assert all(g is not None for g, _, _ in scope.segments())
     raw = _raw(ServingEvent.objects.filter(timestamp__gte=scope.time_range.start))
     summary = serving_summary(scope)
     assert summary.inferences == len(raw)
     assert _close(summary.latency_ms["p95"], np.percentile(raw.latency_ms, 95))
-    # A client whose clock runs ahead: an event after the end in the current day.
+    # A client whose clock runs ahead: an event after the end in the current week.
     ahead = now + timedelta(seconds=30)
     ServingEvent.objects.bulk_create([factories.event_build(version, timestamp=ahead)])
     rollups_rebuild()
     scope = _scope(
         f"start={scope.time_range.start.isoformat()}&end={now.isoformat()}".replace("+", "%2B")
     )
-    assert scope.quiet_until == min(ahead, next_midnight)
+    assert scope.quiet_until == min(ahead, next_monday)
     assert scope.segments()[-1][0] is None  # the partial hour from the raw events
     assert serving_summary(scope).inferences == len(raw)
 

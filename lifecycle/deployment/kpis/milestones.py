@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+import statistics
+from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
-from django.db.models import Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
@@ -28,6 +31,7 @@ from lifecycle.deployment.kpis.definitions import (
 )
 from lifecycle.deployment.models import (
     DEPLOYING_KINDS,
+    ROLE_SETTING_KINDS,
     ChangeKind,
     LifecycleChange,
     RegistryVersionState,
@@ -69,9 +73,9 @@ MILESTONE_COLUMNS = [
 ]
 
 
-def _first_traffic(version: ModelVersion, shadows: list[tuple]) -> datetime | None:
+def _first_traffic(version_id: int, shadows: list[tuple]) -> datetime | None:
     """The version's earliest serving event that is not a shadow copy."""
-    events = ServingEvent.objects.filter(model_version=version)
+    events = ServingEvent.objects.filter(model_version_id=version_id)
     for endpoint_id, started, ended in shadows:
         window = Q(endpoint_id=endpoint_id, timestamp__gte=started)
         if ended is not None:
@@ -81,7 +85,7 @@ def _first_traffic(version: ModelVersion, shadows: list[tuple]) -> datetime | No
 
 
 def first_traffic_by_version(
-    versions: list[ModelVersion], shadows: dict[int, list[tuple]]
+    version_ids: list[int], shadows: dict[int, list[tuple]]
 ) -> dict[int, datetime | None]:
     """Each version's earliest serving event that is not a shadow copy.
 
@@ -93,99 +97,147 @@ def first_traffic_by_version(
         .order_by("timestamp")
         .values("timestamp")[:1]
     )
-    plain = [v.pk for v in versions if v.pk not in shadows]
+    plain = [pk for pk in version_ids if pk not in shadows]
     result: dict[int, datetime | None] = dict(
         ModelVersion.objects.filter(pk__in=plain)
         .annotate(first_traffic_at=Subquery(earliest))
         .values_list("pk", "first_traffic_at")
     )
-    for version in versions:
-        if version.pk in shadows:
-            result[version.pk] = _first_traffic(version, shadows[version.pk])
+    for pk in version_ids:
+        if pk in shadows:
+            result[pk] = _first_traffic(pk, shadows[pk])
     return result
 
 
 def version_milestones(versions: QuerySet[ModelVersion]) -> pd.DataFrame:
     """One row per version: registered, run end, first promotion (and its lower bound),
     first production deployment (and its lower bound), first production traffic."""
-    rows = list(versions.select_related("model__team", "model__industry").order_by("pk"))
+    rows = list(
+        versions.order_by("pk").values_list(
+            "pk",
+            "model_id",
+            "model__name",
+            "version",
+            "model__team__name",
+            "model__industry__name",
+            "registered_at",
+        )
+    )
     if not rows:
         return pd.DataFrame(columns=MILESTONE_COLUMNS)
-    changes = LifecycleChange.objects.current().filter(model_version__in=versions)
-    promoted = {
-        r["model_version_id"]: r
-        for r in changes.promotions()
-        .values("model_version_id")
-        .annotate(at=Min("happened_before"), low=Min("happened_after"))
-    }
-    production = Deployment.objects.filter(
-        model_version__in=versions, role=DeploymentRole.PRODUCTION
-    )
+    # The ids, not the queryset: every query below would otherwise carry its SQL again.
+    ids = [row[0] for row in rows]
+    # The current ledger entries of these versions, read once: promotions (their
+    # earliest interval), the entries that link a deployment (its earliest possible
+    # start) and registrations (the run end they carry).
+    promoted: dict[int, tuple[datetime, datetime]] = {}
+    linked: dict[int, datetime] = {}
+    run_ended: dict[int, datetime] = {}
+    for version_id, kind, role, deployment_id, after, before, detail in (
+        LifecycleChange.objects.current()
+        .filter(model_version_id__in=ids)
+        .filter(
+            Q(kind__in=ROLE_SETTING_KINDS, role=DeploymentRole.PRODUCTION)
+            | Q(kind__in=DEPLOYING_KINDS, deployment__isnull=False)
+            | Q(kind=ChangeKind.REGISTERED)
+        )
+        .values_list(
+            "model_version_id",
+            "kind",
+            "role",
+            "deployment_id",
+            "happened_after",
+            "happened_before",
+            "detail",
+        )
+    ):
+        if kind in ROLE_SETTING_KINDS and role == DeploymentRole.PRODUCTION:
+            at, low = promoted.get(version_id, (before, after))
+            promoted[version_id] = (min(at, before), min(low, after))
+        if kind in DEPLOYING_KINDS and deployment_id is not None:
+            linked[deployment_id] = min(linked.get(deployment_id, after), after)
+        if kind == ChangeKind.REGISTERED and (stamp := (detail or {}).get("run_ended_at")):
+            run_ended[version_id] = datetime.fromisoformat(stamp)
     deployed: dict[int, list[datetime]] = {}
-    linked = {
-        c["deployment_id"]: c["low"]
-        for c in changes.filter(kind__in=DEPLOYING_KINDS, deployment__isnull=False)
-        .values("deployment_id")
-        .annotate(low=Min("happened_after"))
-    }
-    for pk, version_id, started in production.values_list("pk", "model_version_id", "started_at"):
+    shadows: dict[int, list[tuple]] = {}
+    for pk, version_id, role, endpoint_id, started, ended in Deployment.objects.filter(
+        model_version_id__in=ids, role__in=[DeploymentRole.PRODUCTION, DeploymentRole.SHADOW]
+    ).values_list("pk", "model_version_id", "role", "endpoint_id", "started_at", "ended_at"):
+        if role == DeploymentRole.SHADOW:
+            shadows.setdefault(version_id, []).append((endpoint_id, started, ended))
+            continue
         low = min(started, linked.get(pk, started))
         at, lowest = deployed.get(version_id, [started, low])
         deployed[version_id] = [min(at, started), min(lowest, low)]
-    shadows: dict[int, list[tuple]] = {}
-    for version_id, endpoint_id, started, ended in Deployment.objects.filter(
-        model_version__in=versions, role=DeploymentRole.SHADOW
-    ).values_list("model_version_id", "endpoint_id", "started_at", "ended_at"):
-        shadows.setdefault(version_id, []).append((endpoint_id, started, ended))
-    run_ended = dict(
+    # The registry's own record of the run end wins over the one in the ledger.
+    run_ended.update(
         RegistryVersionState.objects.filter(
-            model_version__in=versions, run_ended_at__isnull=False
+            model_version_id__in=ids, run_ended_at__isnull=False
         ).values_list("model_version_id", "run_ended_at")
     )
-    for version_id, detail in changes.filter(kind=ChangeKind.REGISTERED).values_list(
-        "model_version_id", "detail"
-    ):
-        stamp = (detail or {}).get("run_ended_at")
-        if stamp:
-            run_ended.setdefault(version_id, datetime.fromisoformat(stamp))
 
-    first_traffic = first_traffic_by_version(rows, shadows)
+    first_traffic = first_traffic_by_version(ids, shadows)
     records = []
-    for version in rows:
-        promo = promoted.get(version.pk)
-        deploy = deployed.get(version.pk)
+    for pk, model_id, model, version, team, industry, registered_at in rows:
+        promo = promoted.get(pk)
+        deploy = deployed.get(pk)
         records.append(
-            {
-                "version_id": version.pk,
-                "model_id": version.model_id,
-                "model": version.model.name,
-                "version": version.version,
-                "team": version.model.team.name,
-                "industry": version.model.industry.name,
-                "registered_at": version.registered_at,
-                "run_ended_at": run_ended.get(version.pk),
-                "promoted_at": promo["at"] if promo else None,
-                "promoted_low": promo["low"] if promo else None,
-                "deployed_at": deploy[0] if deploy else None,
-                "deployed_low": deploy[1] if deploy else None,
-                "first_traffic_at": first_traffic.get(version.pk),
-            }
+            (
+                pk,
+                model_id,
+                model,
+                version,
+                team,
+                industry,
+                registered_at,
+                run_ended.get(pk),
+                promo[0] if promo else None,
+                promo[1] if promo else None,
+                deploy[0] if deploy else None,
+                deploy[1] if deploy else None,
+                first_traffic.get(pk),
+            )
         )
-    frame = pd.DataFrame.from_records(records, columns=MILESTONE_COLUMNS)
-    for column in MILESTONE_COLUMNS[6:]:
-        frame[column] = pd.to_datetime(frame[column], utc=True)
-    return frame
+    columns = list(zip(*records, strict=True))
+    return pd.DataFrame(
+        {
+            name: (
+                values
+                if i < 6
+                # One unit for every moment: pandas converts on each operation between units.
+                else pd.DatetimeIndex(values, tz=UTC).as_unit("us")
+            )
+            for i, (name, values) in enumerate(zip(MILESTONE_COLUMNS, columns, strict=True))
+        }
+    )
+
+
+def _earliest(*moments: Any) -> pd.Timestamp | None:
+    known = [m for m in moments if not pd.isna(m)]
+    return min(known) if known else None
+
+
+def production_moments(milestones: pd.DataFrame) -> tuple[list, list]:
+    """Per version, when it reached production (the earlier of its first production
+    deployment and its first production traffic) and the lower bound of that moment
+    (a deployment seen by a poll may have happened as early as the poll before)."""
+    traffic = milestones["first_traffic_at"].tolist()
+    at = [_earliest(d, t) for d, t in zip(milestones["deployed_at"].tolist(), traffic, strict=True)]
+    low = [
+        _earliest(d, t) for d, t in zip(milestones["deployed_low"].tolist(), traffic, strict=True)
+    ]
+    return at, low
 
 
 def time_to_deploy_frame(milestones: pd.DataFrame) -> pd.DataFrame:
     """Per version that reached production: when, and the days it took (with bounds)."""
     frame = milestones.copy()
-    frame["production_at"] = frame[["deployed_at", "first_traffic_at"]].min(axis=1)
-    frame["production_low"] = frame[["deployed_low", "first_traffic_at"]].min(axis=1)
+    at, low = production_moments(milestones)
+    frame["production_at"] = pd.to_datetime(at, utc=True)
+    frame["production_low"] = pd.to_datetime(low, utc=True)
     frame = frame[frame["production_at"].notna()].copy()
     frame["days"] = (frame["production_at"] - frame["registered_at"]) / DAY
     frame["days_low"] = (frame["production_low"] - frame["registered_at"]) / DAY
-    frame["month"] = frame["production_at"].dt.strftime("%Y-%m")
     return frame
 
 
@@ -196,25 +248,33 @@ def rows_in_window(frame: pd.DataFrame, column: str, time_range: TimeRange) -> p
 
 def time_to_deploy(milestones: pd.DataFrame, *, time_range: TimeRange) -> list[IntervalKpiValue]:
     """Median and mean time to deploy of the versions that reached production in the
-    window; the low bound uses each poll interval's start, the high its end."""
-    frame = rows_in_window(time_to_deploy_frame(milestones), "production_at", time_range)
-    if frame.empty:
+    window; the low bound uses each poll interval's start, the high its end.
+
+    Plain Python over a few dozen versions: the portfolio asks this on every request,
+    and pandas spent milliseconds per operation on frames this small."""
+    start, end = pd.Timestamp(time_range.start), pd.Timestamp(time_range.end)
+    days: list[float] = []
+    days_low: list[float] = []
+    at, low = production_moments(milestones)
+    for reached, lowest, registered in zip(
+        at, low, milestones["registered_at"].tolist(), strict=True
+    ):
+        if reached is not None and start <= reached < end:
+            days.append((reached - registered) / DAY)
+            days_low.append((lowest - registered) / DAY)
+    if not days:
         return [
             IntervalKpiValue(TIME_TO_DEPLOY_MEDIAN, None),
             IntervalKpiValue(TIME_TO_DEPLOY_MEAN, None),
         ]
+    median = statistics.median(days)
+    mean = math.fsum(days) / len(days)
     return [
         IntervalKpiValue(
-            TIME_TO_DEPLOY_MEDIAN,
-            float(frame["days"].median()),
-            low=float(frame["days_low"].median()),
-            high=float(frame["days"].median()),
+            TIME_TO_DEPLOY_MEDIAN, median, low=statistics.median(days_low), high=median
         ),
         IntervalKpiValue(
-            TIME_TO_DEPLOY_MEAN,
-            float(frame["days"].mean()),
-            low=float(frame["days_low"].mean()),
-            high=float(frame["days"].mean()),
+            TIME_TO_DEPLOY_MEAN, mean, low=math.fsum(days_low) / len(days_low), high=mean
         ),
     ]
 
@@ -229,6 +289,7 @@ def time_to_deploy_by(
     frame = time_to_deploy_frame(milestones)
     if time_range is not None:
         frame = rows_in_window(frame, "production_at", time_range)
+    frame["month"] = frame["production_at"].dt.strftime("%Y-%m")
     columns = [by, "versions", "median_days", "mean_days", "median_low_days", "days"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
