@@ -215,7 +215,9 @@ def _square() -> RawSQL:
     return RawSQL(f"(({numeric.sql}) * ({numeric.sql}))", [], output_field=FloatField())
 
 
-def _hour_latency_rows(version_id: int, lo: datetime, hi: datetime) -> list[tuple]:
+def _hour_histograms(version_id: int, lo: datetime, hi: datetime) -> dict[tuple, bytes]:
+    """Latency histograms of one version's successful events over [lo, hi), per (hour,
+    model, endpoint), encoded."""
     counted = (
         ServingEvent.objects.filter(
             model_version_id=version_id,
@@ -232,24 +234,48 @@ def _hour_latency_rows(version_id: int, lo: datetime, hi: datetime) -> list[tupl
     groups: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
     for bucket, model_id, endpoint_id, index, n in counted:
         groups[(bucket, model_id, endpoint_id)].append((int(index), n))
-    rows = []
-    for (bucket, model_id, endpoint_id), pairs in groups.items():
+    histograms = {}
+    for key, pairs in groups.items():
         pairs.sort()
-        histogram = (
-            np.array([i for i, _ in pairs], dtype=np.int16),
-            np.array([n for _, n in pairs], dtype=np.int64),
-        )
-        rows.append(
+        histograms[key] = histogram_encode(
             (
-                RollupGranularity.HOUR,
-                bucket,
-                model_id,
-                version_id,
-                endpoint_id,
-                histogram_encode(histogram),
+                np.array([i for i, _ in pairs], dtype=np.int16),
+                np.array([n for _, n in pairs], dtype=np.int64),
             )
         )
-    return rows
+    return histograms
+
+
+_EMPTY_HISTOGRAM = histogram_encode((np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int64)))
+# The ServingRollup columns a LatencyRollup row sums over its callers, in _SERVING_FIELDS
+# order right after the caller.
+_COUNTED = ("inferences", "errors", *ERROR_COLUMNS, "cost_usd")
+_LATENCY_FIELDS = (
+    "granularity",
+    "bucket_start",
+    "model_id",
+    "model_version_id",
+    "endpoint_id",
+    *_COUNTED,
+    "histogram",
+)
+
+
+def _latency_rows(serving: list[tuple], histograms: dict[tuple, bytes]) -> list[tuple]:
+    """LatencyRollup rows: the serving rows' counts and cost summed over callers, with
+    the histogram of their (bucket, model, endpoint), empty when nothing succeeded."""
+    counts: dict[tuple, list] = {}
+    for granularity, bucket, model_id, version_id, endpoint_id, _caller, *values in serving:
+        key = (granularity, bucket, model_id, version_id, endpoint_id)
+        summed = values[: len(_COUNTED)]
+        if key in counts:
+            counts[key] = [a + b for a, b in zip(counts[key], summed, strict=True)]
+        else:
+            counts[key] = list(summed)
+    return [
+        (*key, *sums, histograms.get((key[1], key[2], key[4]), _EMPTY_HISTOGRAM))
+        for key, sums in counts.items()
+    ]
 
 
 # Each coarser rollup is summed from the one below it: days from hours, weeks from days.
@@ -295,9 +321,11 @@ def _coarse_rows(version_id: int, lo: datetime, hi: datetime, granularity: str) 
     ]
 
 
-def _coarse_latency_rows(
+def _coarse_histograms(
     version_id: int, lo: datetime, hi: datetime, granularity: str
-) -> list[tuple]:
+) -> dict[tuple, bytes]:
+    """Day (or week) latency histograms of one version over [lo, hi), per (bucket,
+    model, endpoint), merged from its hour (or day) histograms."""
     groups: dict[tuple, HistogramSum] = defaultdict(HistogramSum)
     finer = LatencyRollup.objects.filter(
         granularity=_FINER[granularity],
@@ -308,17 +336,7 @@ def _coarse_latency_rows(
     start_of = _week if granularity == RollupGranularity.WEEK else _day
     for bucket, model_id, endpoint_id, blob in finer:
         groups[(start_of(bucket), model_id, endpoint_id)].add_blob(blob)
-    return [
-        (
-            granularity,
-            bucket,
-            model_id,
-            version_id,
-            endpoint_id,
-            histogram_encode(total.histogram()),
-        )
-        for (bucket, model_id, endpoint_id), total in groups.items()
-    ]
+    return {key: histogram_encode(total.histogram()) for key, total in groups.items()}
 
 
 def _insert(table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
@@ -366,15 +384,13 @@ def _recompute(version_id: int, lo: datetime, hi: datetime, granularity: str) ->
             bucket_start__lt=hi,
         ).delete()
     if granularity == RollupGranularity.HOUR:
-        serving, latency = _hour_rows(version_id, lo, hi), _hour_latency_rows(version_id, lo, hi)
+        serving, histograms = _hour_rows(version_id, lo, hi), _hour_histograms(version_id, lo, hi)
     else:
         serving = _coarse_rows(version_id, lo, hi, granularity)
-        latency = _coarse_latency_rows(version_id, lo, hi, granularity)
+        histograms = _coarse_histograms(version_id, lo, hi, granularity)
     _insert(ServingRollup._meta.db_table, _SERVING_FIELDS, _adapt(serving))
     _insert(
-        LatencyRollup._meta.db_table,
-        ("granularity", "bucket_start", "model_id", "model_version_id", "endpoint_id", "histogram"),
-        _adapt(latency),
+        LatencyRollup._meta.db_table, _LATENCY_FIELDS, _adapt(_latency_rows(serving, histograms))
     )
 
 

@@ -418,9 +418,14 @@ class ServingRollup(models.Model):
 
 
 class LatencyRollup(models.Model):
-    """The latency histogram of the successful events per time bucket, model version and
-    endpoint (callers merged: no filter narrows latency by caller, and dropping that
-    dimension keeps a 30-day merge to a few thousand rows).
+    """Serving events per time bucket, model version and endpoint, callers merged: the
+    latency histogram of the successful ones, and the counts and cost of all of them.
+
+    No filter narrows by caller, so every number that is not broken down by caller is
+    read from here: about a fifth of the rows of `ServingRollup` (a 7-day chart by hour
+    reads 6,720 rows here for a portfolio of 40 versions instead of 33,600 there).
+    There is a row for every bucket, version and endpoint with events, with an empty
+    histogram when none of them succeeded.
 
     `histogram` is the log-bucketed histogram of `lifecycle.catalog.latency`, in the
     compact encoding described there.
@@ -433,6 +438,16 @@ class LatencyRollup(models.Model):
     endpoint = models.ForeignKey(
         Endpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
+    inferences = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    errors_dependency = models.BigIntegerField(default=0)
+    errors_deployment = models.BigIntegerField(default=0)
+    errors_hardware = models.BigIntegerField(default=0)
+    errors_downtime = models.BigIntegerField(default=0)
+    errors_timeout = models.BigIntegerField(default=0)
+    errors_bad_request = models.BigIntegerField(default=0)
+    errors_other = models.BigIntegerField(default=0)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=8, default=0)
     histogram = models.BinaryField()
 
     class Meta:

@@ -9,7 +9,11 @@ from django.core.management import call_command
 
 from ingestion.models import RollupMark
 from ingestion.rollups import rollups_mark, rollups_rebuild, rollups_refresh
-from lifecycle.catalog.latency import histogram_blobs_merge, histogram_from_latencies
+from lifecycle.catalog.latency import (
+    histogram_blobs_merge,
+    histogram_count,
+    histogram_from_latencies,
+)
 from lifecycle.catalog.models import FailureClass, LatencyRollup, ServingEvent, ServingRollup
 from tests import factories
 
@@ -114,6 +118,49 @@ def test_every_rollup_equals_a_recomputation_from_raw_events(traffic, granularit
         ), column
 
 
+@pytest.mark.parametrize("granularity", ["hour", "day", "week"])
+def test_latency_rollups_count_every_event_of_their_bucket_version_and_endpoint(
+    traffic, granularity
+):
+    """Callers merged; a bucket where nothing succeeded has its row (empty histogram)."""
+    raw = _raw()
+    raw["bucket_start"] = _bucket_starts(raw["timestamp"], granularity)
+    raw["is_error"] = raw["status"] == "error"
+    for failure_class in CLASSES:
+        raw[f"errors_{failure_class}"] = raw["error_type"] == failure_class
+    keys = ["bucket_start", "model_version_id", "endpoint_id"]
+    expected = raw.groupby(keys).agg(
+        inferences=("status", "size"),
+        errors=("is_error", "sum"),
+        cost_usd=("cost_usd", "sum"),
+        **{f"errors_{c}": (f"errors_{c}", "sum") for c in CLASSES},
+    )
+    actual = pd.DataFrame(
+        list(LatencyRollup.objects.filter(granularity=granularity).values(*keys, *expected))
+    )
+    actual["endpoint_id"] = actual["endpoint_id"].fillna(-1)
+    actual = actual.set_index(keys).sort_index()
+    expected = expected.sort_index()
+    assert list(actual.index) == list(expected.index)
+    for column in expected.columns:
+        assert np.allclose(actual[column].astype(float), expected[column].astype(float)), column
+
+
+def test_a_bucket_where_everything_failed_has_counts_and_no_latency(fraud_scorer):
+    version = factories.version_make(fraud_scorer, "1")
+    ServingEvent.objects.bulk_create(
+        [
+            factories.event_build(
+                version, timestamp=T0, status="error", error_type="timeout", latency_ms=None
+            )
+        ]
+    )
+    rollups_rebuild()
+    row = LatencyRollup.objects.get(granularity="hour")
+    assert (row.inferences, row.errors, row.errors_timeout) == (1, 1, 1)
+    assert histogram_count(histogram_blobs_merge([row.histogram])) == 0
+
+
 def test_latency_histograms_merge_to_the_histogram_of_the_raw_latencies(traffic):
     raw = _raw()
     whole = histogram_from_latencies(raw["latency_ms"].dropna().to_numpy())
@@ -214,3 +261,22 @@ def test_the_migration_gives_stored_days_their_weeks(traffic):
         model.objects.filter(granularity="week").delete()
     migration.weeks_from_days(apps, None)
     assert _snapshot() == before
+
+
+def test_the_migration_gives_stored_latency_rollups_their_counts(traffic):
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("lifecycle.catalog.migrations.0006_latency_rollup_counts")
+    columns = ("granularity", "bucket_start", "model_version_id", "endpoint_id", "inferences")
+    counted = ("errors", "errors_timeout", "cost_usd", "histogram")
+    before = sorted(map(repr, LatencyRollup.objects.values_list(*columns, *counted)))
+    # As stored before counts existed: zeros, and no row where nothing succeeded.
+    LatencyRollup.objects.update(inferences=0, errors=0, errors_timeout=0, cost_usd=0)
+    failures_only = [r.pk for r in LatencyRollup.objects.all() if len(bytes(r.histogram)) == 7]
+    assert failures_only  # the fixture has hours where every event failed
+    LatencyRollup.objects.filter(pk__in=failures_only).delete()
+    migration.counts_from_serving_rollups(apps, None)
+    after = sorted(map(repr, LatencyRollup.objects.values_list(*columns, *counted)))
+    assert after == before
