@@ -466,12 +466,15 @@ def rollups_mark(*, start: datetime | None = None, end: datetime | None = None) 
         events = events.filter(timestamp__gte=start)
     if end is not None:
         events = events.filter(timestamp__lt=end)
+    # Hour by hour, so that a rebuild writes the rollups of neighbouring hours of every
+    # version together: a window's rows then share pages instead of lying one or two to
+    # a page among other hours of the same version.
     pairs = list(
         events.order_by()
         .annotate(hour=TruncHour("timestamp"))
         .values_list("model_version_id", "hour")
         .distinct()
-        .order_by("model_version_id", "hour")
+        .order_by("hour", "model_version_id")
     )
     _insert(RollupMark._meta.db_table, ("model_version_id", "hour_start"), _adapt(pairs))
     return len(pairs)

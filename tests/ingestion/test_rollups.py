@@ -219,7 +219,10 @@ def test_the_command_rebuilds_from_scratch(traffic, capsys):
     ServingRollup.objects.update(inferences=0)
     call_command("rebuild_rollups")
     assert _snapshot() == before
-    assert "Rolled up" in capsys.readouterr().out
+    raw = _raw()
+    hours = raw["timestamp"].dt.floor("h")
+    version_hours = len(set(zip(raw["model_version_id"], hours, strict=True)))
+    assert f"Rolled up {version_hours} version-hour(s)" in capsys.readouterr().out
 
 
 def test_a_range_rebuild_leaves_other_days_alone(traffic):

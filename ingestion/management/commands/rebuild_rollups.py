@@ -23,7 +23,7 @@ def _moment(value: str | None, name: str) -> datetime | None:
 
 class Command(BaseCommand):
     help = (
-        "Drop and recompute the serving rollups (minute, hour, day) from the raw events, "
+        "Drop and recompute the serving rollups (hour, day, week) from the raw events, "
         "for all time or for the whole days touching [--start, --end)."
     )
 
@@ -34,5 +34,5 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         start = _moment(options["start"], "start")
         end = _moment(options["end"], "end")
-        minutes = rollups_rebuild(start=start, end=end)
-        self.stdout.write(f"Rolled up {minutes} minute(s) of events.")
+        hours = rollups_rebuild(start=start, end=end)
+        self.stdout.write(f"Rolled up {hours} version-hour(s) of events, and their days and weeks.")
