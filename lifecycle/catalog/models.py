@@ -373,6 +373,16 @@ class RollupGranularity(models.TextChoices):
     WEEK = "week", "Week (from Monday, UTC)"
 
 
+# The columns a KPI request filters and sums rollups by (see the covering indexes).
+ROLLUP_KEYS = ("model", "model_version", "endpoint")
+ROLLUP_COUNTS = (
+    "inferences",
+    "errors",
+    *(f"errors_{c}" for c in FailureClass.values),
+    "cost_usd",
+)
+
+
 class ServingRollup(models.Model):
     """Serving events summed per time bucket, model version, endpoint and caller.
 
@@ -409,7 +419,13 @@ class ServingRollup(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["granularity", "bucket_start"], name="rollup_time"),
+            # Covering (on PostgreSQL): a window's sums are read from the index alone,
+            # whichever pages the rows landed on.
+            models.Index(
+                fields=["granularity", "bucket_start"],
+                include=[*ROLLUP_KEYS, "caller", *ROLLUP_COUNTS],
+                name="rollup_time_covering",
+            ),
             models.Index(fields=["granularity", "model", "bucket_start"], name="rollup_model_time"),
         ]
 
@@ -452,7 +468,13 @@ class LatencyRollup(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["granularity", "bucket_start"], name="latency_rollup_time"),
+            # Covering (on PostgreSQL), as ServingRollup's: series and sums without the
+            # heap; only the histograms are read from the rows.
+            models.Index(
+                fields=["granularity", "bucket_start"],
+                include=[*ROLLUP_KEYS, *ROLLUP_COUNTS],
+                name="latency_rollup_time_covering",
+            ),
             models.Index(
                 fields=["granularity", "model", "bucket_start"], name="latency_rollup_model_time"
             ),
