@@ -504,6 +504,13 @@ def rollups_rebuild(*, start: datetime | None = None, end: datetime | None = Non
             if hi is not None:
                 rows = rows.filter(bucket_start__lt=hi)
             rows.delete()
+        # Marks already waiting in the range are covered by the ones written next.
+        waiting = RollupMark.objects.all()
+        if lo is not None:
+            waiting = waiting.filter(hour_start__gte=lo)
+        if hi is not None:
+            waiting = waiting.filter(hour_start__lt=hi)
+        waiting.delete()
         marked = rollups_mark(start=lo, end=hi)
     rollups_refresh(max_marks=getattr(settings, "KPIBOARD_ROLLUP_BATCH_MARKS", 2000))
     _weeks_recompute(lo, hi)

@@ -287,3 +287,18 @@ def test_the_migration_gives_stored_latency_rollups_their_counts(traffic):
     LatencyRollup.objects.filter(pk__in=failures_only).delete()
     migration.counts_from_serving_rollups(apps, None)
     assert rows() == before
+
+
+def test_a_rebuild_replaces_the_marks_waiting_in_its_range(traffic, monkeypatch):
+    """Marks already waiting for the rebuilt range would recompute those hours a second
+    time; marks outside it stay."""
+    rollups_mark()  # every hour of the traffic waits once
+    monkeypatch.setattr("ingestion.rollups.rollups_refresh", lambda **kwargs: 0)
+    monkeypatch.setattr("ingestion.rollups._weeks_recompute", lambda lo, hi: None)
+    start = T0 + timedelta(days=1, hours=2)
+    rollups_rebuild(start=start, end=start + timedelta(hours=1))
+    pairs = list(RollupMark.objects.values_list("model_version_id", "hour_start"))
+    assert len(pairs) == len(set(pairs))
+    day = start.replace(hour=0)
+    outside = [p for p in pairs if not day <= p[1] < day + timedelta(days=1)]
+    assert outside  # left for the refresh that follows
