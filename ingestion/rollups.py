@@ -157,16 +157,18 @@ _SUMMED = (
 )
 
 
-def _hour_rows(version_id: int, lo: datetime, hi: datetime) -> list[tuple]:
-    """Hour rollup rows of one version over [lo, hi), summed by the database."""
+def _hour_rows(version_ids: list[int], lo: datetime, hi: datetime) -> list[tuple]:
+    """Hour rollup rows of some versions over [lo, hi), summed by the database in one
+    pass over the events of those hours (asked version by version, a rebuild read every
+    hour's events once per version)."""
     ok = Q(status=EventStatus.OK, latency_ms__isnull=False)
     rows = (
         ServingEvent.objects.filter(
-            model_version_id=version_id, timestamp__gte=lo, timestamp__lt=hi
+            model_version_id__in=version_ids, timestamp__gte=lo, timestamp__lt=hi
         )
         .order_by()
         .annotate(bucket=TruncHour("timestamp"), numeric=_numeric_prediction())
-        .values("bucket", "model_id", "endpoint_id", "caller")
+        .values("bucket", "model_id", "model_version_id", "endpoint_id", "caller")
         .annotate(
             inferences=Count("pk"),
             errors=Count("pk", filter=Q(status=EventStatus.ERROR)),
@@ -191,7 +193,7 @@ def _hour_rows(version_id: int, lo: datetime, hi: datetime) -> list[tuple]:
             RollupGranularity.HOUR,
             r["bucket"],
             r["model_id"],
-            version_id,
+            r["model_version_id"],
             r["endpoint_id"],
             r["caller"],
             r["inferences"],
@@ -215,12 +217,12 @@ def _square() -> RawSQL:
     return RawSQL(f"(({numeric.sql}) * ({numeric.sql}))", [], output_field=FloatField())
 
 
-def _hour_histograms(version_id: int, lo: datetime, hi: datetime) -> dict[tuple, bytes]:
-    """Latency histograms of one version's successful events over [lo, hi), per (hour,
-    model, endpoint), encoded."""
+def _hour_histograms(version_ids: list[int], lo: datetime, hi: datetime) -> dict[tuple, bytes]:
+    """Latency histograms of some versions' successful events over [lo, hi), per (hour,
+    model, version, endpoint), encoded."""
     counted = (
         ServingEvent.objects.filter(
-            model_version_id=version_id,
+            model_version_id__in=version_ids,
             timestamp__gte=lo,
             timestamp__lt=hi,
             status=EventStatus.OK,
@@ -228,12 +230,12 @@ def _hour_histograms(version_id: int, lo: datetime, hi: datetime) -> dict[tuple,
         )
         .order_by()
         .annotate(bucket=TruncHour("timestamp"), index=latency_bucket_expression("latency_ms"))
-        .values_list("bucket", "model_id", "endpoint_id", "index")
+        .values_list("bucket", "model_id", "model_version_id", "endpoint_id", "index")
         .annotate(n=Count("pk"))
     )
     groups: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
-    for bucket, model_id, endpoint_id, index, n in counted:
-        groups[(bucket, model_id, endpoint_id)].append((int(index), n))
+    for bucket, model_id, version_id, endpoint_id, index, n in counted:
+        groups[(bucket, model_id, version_id, endpoint_id)].append((int(index), n))
     histograms = {}
     for key, pairs in groups.items():
         pairs.sort()
@@ -263,7 +265,8 @@ _LATENCY_FIELDS = (
 
 def _latency_rows(serving: list[tuple], histograms: dict[tuple, bytes]) -> list[tuple]:
     """LatencyRollup rows: the serving rows' counts and cost summed over callers, with
-    the histogram of their (bucket, model, endpoint), empty when nothing succeeded."""
+    the histogram of their (bucket, model, version, endpoint), empty when nothing
+    succeeded."""
     counts: dict[tuple, list] = {}
     for granularity, bucket, model_id, version_id, endpoint_id, _caller, *values in serving:
         key = (granularity, bucket, model_id, version_id, endpoint_id)
@@ -273,8 +276,7 @@ def _latency_rows(serving: list[tuple], histograms: dict[tuple, bytes]) -> list[
         else:
             counts[key] = list(summed)
     return [
-        (*key, *sums, histograms.get((key[1], key[2], key[4]), _EMPTY_HISTOGRAM))
-        for key, sums in counts.items()
+        (*key, *sums, histograms.get(key[1:], _EMPTY_HISTOGRAM)) for key, sums in counts.items()
     ]
 
 
@@ -325,7 +327,7 @@ def _coarse_histograms(
     version_id: int, lo: datetime, hi: datetime, granularity: str
 ) -> dict[tuple, bytes]:
     """Day (or week) latency histograms of one version over [lo, hi), per (bucket,
-    model, endpoint), merged from its hour (or day) histograms."""
+    model, version, endpoint), merged from its hour (or day) histograms."""
     groups: dict[tuple, HistogramSum] = defaultdict(HistogramSum)
     finer = LatencyRollup.objects.filter(
         granularity=_FINER[granularity],
@@ -335,7 +337,7 @@ def _coarse_histograms(
     ).values_list("bucket_start", "model_id", "endpoint_id", "histogram")
     start_of = _week if granularity == RollupGranularity.WEEK else _day
     for bucket, model_id, endpoint_id, blob in finer:
-        groups[(start_of(bucket), model_id, endpoint_id)].add_blob(blob)
+        groups[(start_of(bucket), model_id, version_id, endpoint_id)].add_blob(blob)
     return {key: histogram_encode(total.histogram()) for key, total in groups.items()}
 
 
@@ -375,7 +377,35 @@ def _adapt(rows: list[tuple]) -> list[tuple]:
     return adapted
 
 
+def _write(serving: list[tuple], histograms: dict[tuple, bytes]) -> None:
+    _insert(ServingRollup._meta.db_table, _SERVING_FIELDS, _adapt(serving))
+    _insert(
+        LatencyRollup._meta.db_table, _LATENCY_FIELDS, _adapt(_latency_rows(serving, histograms))
+    )
+
+
+def _recompute_hours(pairs: set[tuple[int, datetime]], lo: datetime, hi: datetime) -> None:
+    """Recompute the hour rollups of the (version, hour) `pairs`, all within [lo, hi),
+    from one pass over those hours' events. Only the marked pairs are written: an
+    unmarked hour in between keeps what it has (its events may be past retention)."""
+    hours: dict[int, list[datetime]] = defaultdict(list)
+    for version_id, hour in pairs:
+        hours[version_id].append(hour)
+    for version_id, moments in hours.items():
+        for model in (ServingRollup, LatencyRollup):
+            model.objects.filter(
+                granularity=RollupGranularity.HOUR,
+                model_version_id=version_id,
+                bucket_start__in=moments,
+            ).delete()
+    versions = sorted(hours)
+    serving = [r for r in _hour_rows(versions, lo, hi) if (r[3], r[1]) in pairs]
+    _write(serving, _hour_histograms(versions, lo, hi))
+
+
 def _recompute(version_id: int, lo: datetime, hi: datetime, granularity: str) -> None:
+    """Recompute one version's day (or week) rollups over [lo, hi) from its hours (or
+    days)."""
     for model in (ServingRollup, LatencyRollup):
         model.objects.filter(
             granularity=granularity,
@@ -383,14 +413,9 @@ def _recompute(version_id: int, lo: datetime, hi: datetime, granularity: str) ->
             bucket_start__gte=lo,
             bucket_start__lt=hi,
         ).delete()
-    if granularity == RollupGranularity.HOUR:
-        serving, histograms = _hour_rows(version_id, lo, hi), _hour_histograms(version_id, lo, hi)
-    else:
-        serving = _coarse_rows(version_id, lo, hi, granularity)
-        histograms = _coarse_histograms(version_id, lo, hi, granularity)
-    _insert(ServingRollup._meta.db_table, _SERVING_FIELDS, _adapt(serving))
-    _insert(
-        LatencyRollup._meta.db_table, _LATENCY_FIELDS, _adapt(_latency_rows(serving, histograms))
+    _write(
+        _coarse_rows(version_id, lo, hi, granularity),
+        _coarse_histograms(version_id, lo, hi, granularity),
     )
 
 
@@ -422,19 +447,20 @@ def rollups_refresh_batch(*, max_marks: int = 2000, wait: bool = True) -> int:
         )
         if not marks:
             return 0
-        hours: dict[int, set[datetime]] = defaultdict(set)
-        for _, version_id, hour in marks:
-            hours[version_id].add(_hour(hour))
+        pairs = {(version_id, _hour(hour)) for _, version_id, hour in marks}
         fault_point("before_write")
-        for version_id, moments in hours.items():
-            # Runs of stale hours from the raw events (a short gap is read through rather
-            # than split into more queries), then their whole days from the hours.
-            for lo, hi in _clusters(sorted(moments), _HOUR, 3 * _HOUR):
-                _recompute(version_id, lo, hi, RollupGranularity.HOUR)
-            days = sorted({_day(m) for m in moments})
-            for lo, hi in _clusters(days, _DAY, _DAY):
+        # Runs of stale hours, every version's at once, from the raw events (a short gap
+        # is read through rather than split into more queries) ...
+        for lo, hi in _clusters(sorted({hour for _, hour in pairs}), _HOUR, 3 * _HOUR):
+            _recompute_hours({p for p in pairs if lo <= p[1] < hi}, lo, hi)
+        # ... then each version's whole days from its hours, and weeks from days.
+        days: dict[int, set[datetime]] = defaultdict(set)
+        for version_id, hour in pairs:
+            days[version_id].add(_day(hour))
+        for version_id, moments in days.items():
+            for lo, hi in _clusters(sorted(moments), _DAY, _DAY):
                 _recompute(version_id, lo, hi, RollupGranularity.DAY)
-            weeks = sorted({_week(d) for d in days})
+            weeks = sorted({_week(d) for d in moments})
             for lo, hi in _clusters(weeks, _WEEK, _WEEK):
                 _recompute(version_id, lo, hi, RollupGranularity.WEEK)
         ids = [pk for pk, _, _ in marks]
