@@ -7,12 +7,12 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
+from lifecycle.catalog.charts import figure_json
 from lifecycle.catalog.kpis import KpiDefinition
 
 _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 40, "b": 80},
     "height": 320,
-    "template": "plotly_white",
     "legend": {"orientation": "h", "y": 1.12, "x": 1, "xanchor": "right"},
     # Model names are long: let the axis take the room its labels need.
     "xaxis": {"automargin": True, "tickangle": -45},
@@ -30,10 +30,6 @@ def _hover(definition: KpiDefinition, value_format: str) -> str:
         f"<b>%{{x}}</b><br>{definition.label}: %{{y:{value_format}}}{_unit_suffix(definition)}"
         f"<br><i>{definition.formula}</i><extra></extra>"
     )
-
-
-def figure_json(figure: go.Figure) -> str:
-    return figure.to_json()
 
 
 def bar_by_name(

@@ -7,12 +7,12 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from lifecycle.catalog.charts import figure_json
 from lifecycle.dataprep import profiles as fmt
 
 _LAYOUT = {
     "margin": {"l": 50, "r": 20, "t": 40, "b": 60},
     "height": 300,
-    "template": "plotly_white",
 }
 
 
@@ -27,7 +27,7 @@ def kind_share_chart(profile: dict[str, Any]) -> str:
         )
     )
     figure.update_layout(title="Column kinds", **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def missing_chart(profile: dict[str, Any]) -> str:
@@ -41,7 +41,7 @@ def missing_chart(profile: dict[str, Any]) -> str:
         )
     )
     figure.update_layout(title="Missing % per column", yaxis={"ticksuffix": "%"}, **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def histogram_chart(column: dict[str, Any]) -> str | None:
@@ -66,7 +66,7 @@ def histogram_chart(column: dict[str, Any]) -> str | None:
         for fence in (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1)):
             figure.add_vline(x=fence, line_dash="dot", line_color="#d62728")
     figure.update_layout(title=f"{column['name']}{approx}", bargap=0.02, **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def top_values_chart(column: dict[str, Any]) -> str | None:
@@ -83,7 +83,7 @@ def top_values_chart(column: dict[str, Any]) -> str | None:
     )
     approx = " (estimated)" if column.get("top_values_approx") else ""
     figure.update_layout(title=f"{column['name']}: top values{approx}", **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def shares_chart(title: str, shares: dict[str, float] | None) -> str | None:
@@ -97,7 +97,7 @@ def shares_chart(title: str, shares: dict[str, float] | None) -> str | None:
         )
     )
     figure.update_layout(title=title, **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def diff_chart(columns: list[Any]) -> str:
@@ -112,4 +112,4 @@ def diff_chart(columns: list[Any]) -> str:
     )
     figure.add_hline(y=0.2, line_dash="dot", line_color="#d62728")
     figure.update_layout(title="Distribution shift per column (PSI)", **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)

@@ -8,6 +8,7 @@ from html import escape
 import pandas as pd
 import plotly.graph_objects as go
 
+from lifecycle.catalog.charts import figure_json
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.kpis import NEW_MODELS_DEPLOYED, TIME_TO_DEPLOY_MEDIAN
 from lifecycle.deployment.models import ChangeKind
@@ -16,7 +17,6 @@ from lifecycle.deployment.timeline import TimelineEntry
 _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 40, "b": 60},
     "height": 320,
-    "template": "plotly_white",
     "legend": {"orientation": "h", "y": -0.25},
 }
 
@@ -42,7 +42,7 @@ def time_to_deploy_distribution(by_group: pd.DataFrame, *, group: str) -> str:
         yaxis={"title": "days", "rangemode": "tozero"},
         **_LAYOUT,
     )
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def time_to_deploy_trend(by_month: pd.DataFrame) -> str:
@@ -72,7 +72,7 @@ def time_to_deploy_trend(by_month: pd.DataFrame) -> str:
         yaxis={"title": "median days", "rangemode": "tozero"},
         **_LAYOUT,
     )
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def new_models_per_month(frame: pd.DataFrame) -> str:
@@ -87,7 +87,7 @@ def new_models_per_month(frame: pd.DataFrame) -> str:
     figure.update_layout(
         title="New models deployed per month", yaxis={"title": "models"}, **_LAYOUT
     )
-    return figure.to_json()
+    return figure_json(figure)
 
 
 # Lifecycle order of the timeline's rows, top to bottom; kinds not listed go last.
@@ -238,4 +238,4 @@ def timeline_figure(entries: list[TimelineEntry], *, time_range: TimeRange) -> s
             y=0.5,
         )
         figure.update_yaxes(visible=False)
-    return figure.to_json()
+    return figure_json(figure)

@@ -6,6 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
+from lifecycle.catalog.charts import figure_json
 from lifecycle.catalog.filtersets import ModelVersionFilterSet
 from lifecycle.catalog.models import LifecycleMetric, ModelVersion, RegisteredModel
 from lifecycle.development.filtersets import TrainingMetricFilterSet, TrainingRunFilterSet
@@ -53,10 +54,9 @@ def _metrics_chart(by_version: dict, names: list[str]) -> str:
         title="Training metrics by version (latest run of each)",
         barmode="group",
         height=320,
-        template="plotly_white",
         margin={"l": 50, "r": 20, "t": 40, "b": 60},
     )
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def model(request: HttpRequest, name: str) -> HttpResponse:

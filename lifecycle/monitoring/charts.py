@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 import plotly.graph_objects as go
 
+from lifecycle.catalog.charts import figure_json
 from lifecycle.catalog.models import FailureClass
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.monitoring.kpis import ERRORS_BY_CLASS, INFERENCES
@@ -14,7 +15,6 @@ from lifecycle.monitoring.models import Incident
 
 _LAYOUT = {
     "height": 320,
-    "template": "plotly_white",
     "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
     "legend": {"orientation": "h", "y": -0.2},
 }
@@ -54,7 +54,7 @@ def throughput_chart(frame: pd.DataFrame, incidents: list[Incident], time_range:
     # Every chart spans the whole window, so the three line up under one another.
     figure.update_xaxes(range=[time_range.start, time_range.end])
     figure.update_layout(title=f"{INFERENCES.label} per bucket", **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def latency_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: TimeRange) -> str:
@@ -76,7 +76,7 @@ def latency_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: Ti
     figure.update_xaxes(range=[time_range.start, time_range.end])
     figure.update_layout(title="Latency p50 / p95 / p99 (ms)", **_LAYOUT)
     figure.update_yaxes(ticksuffix=" ms")
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def errors_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: TimeRange) -> str:
@@ -95,4 +95,4 @@ def errors_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: Tim
     # Every chart spans the whole window, so the three line up under one another.
     figure.update_xaxes(range=[time_range.start, time_range.end])
     figure.update_layout(barmode="stack", title=ERRORS_BY_CLASS.label, **_LAYOUT)
-    return figure.to_json()
+    return figure_json(figure)

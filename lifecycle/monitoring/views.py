@@ -4,6 +4,7 @@ import plotly.graph_objects as go
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from lifecycle.catalog.charts import figure_json
 from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.models import FailureClass, RegisteredModel, ServingEvent
 from lifecycle.monitoring import charts
@@ -38,10 +39,9 @@ def _errors_by_class_chart(frame, title: str) -> str:
         barmode="stack",
         title=title,
         height=340,
-        template="plotly_white",
         margin={"l": 60, "r": 20, "t": 40, "b": 60},
     )
-    return figure.to_json()
+    return figure_json(figure)
 
 
 def index(request: HttpRequest) -> HttpResponse:
