@@ -383,12 +383,9 @@ ROLLUP_COUNTS = (
 )
 
 
-class ServingRollup(models.Model):
-    """Serving events summed per time bucket, model version, endpoint and caller.
-
-    Derived data: recomputed from the raw events of a bucket (never incremented), so a
-    rollup task can run twice or be killed half-way without changing any count.
-    """
+class RollupCounts(models.Model):
+    """What every rollup row counts, over one time bucket, version and endpoint: its
+    events, failed events in all and per failure class, and their cost."""
 
     granularity = models.CharField(max_length=8, choices=RollupGranularity.choices)
     bucket_start = models.DateTimeField()
@@ -397,9 +394,8 @@ class ServingRollup(models.Model):
     endpoint = models.ForeignKey(
         Endpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
     )
-    caller = models.CharField(max_length=200, blank=True, default="")
-    inferences = models.BigIntegerField()
-    errors = models.BigIntegerField()
+    inferences = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
     # One column per failure class, so any filter and window sums them in SQL.
     errors_dependency = models.BigIntegerField(default=0)
     errors_deployment = models.BigIntegerField(default=0)
@@ -408,7 +404,23 @@ class ServingRollup(models.Model):
     errors_timeout = models.BigIntegerField(default=0)
     errors_bad_request = models.BigIntegerField(default=0)
     errors_other = models.BigIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=20, decimal_places=8)
+    cost_usd = models.DecimalField(max_digits=20, decimal_places=8, default=0)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.granularity} {self.bucket_start:%Y-%m-%d %H:%M} v{self.model_version_id}"
+
+
+class ServingRollup(RollupCounts):
+    """Serving events summed per time bucket, model version, endpoint and caller.
+
+    Derived data: recomputed from the raw events of a bucket (never incremented), so a
+    rollup task can run twice or be killed half-way without changing any count.
+    """
+
+    caller = models.CharField(max_length=200, blank=True, default="")
     latency_count = models.BigIntegerField(help_text="Successful events with a latency.")
     latency_sum_ms = models.FloatField()
     prediction_count = models.BigIntegerField(help_text="Events with a numeric prediction.")
@@ -429,11 +441,8 @@ class ServingRollup(models.Model):
             models.Index(fields=["granularity", "model", "bucket_start"], name="rollup_model_time"),
         ]
 
-    def __str__(self) -> str:
-        return f"{self.granularity} {self.bucket_start:%Y-%m-%d %H:%M} v{self.model_version_id}"
 
-
-class LatencyRollup(models.Model):
+class LatencyRollup(RollupCounts):
     """Serving events per time bucket, model version and endpoint, callers merged: the
     latency histogram of the successful ones, and the counts and cost of all of them.
 
@@ -447,23 +456,6 @@ class LatencyRollup(models.Model):
     compact encoding described there.
     """
 
-    granularity = models.CharField(max_length=8, choices=RollupGranularity.choices)
-    bucket_start = models.DateTimeField()
-    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="+")
-    model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
-    endpoint = models.ForeignKey(
-        Endpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
-    )
-    inferences = models.BigIntegerField(default=0)
-    errors = models.BigIntegerField(default=0)
-    errors_dependency = models.BigIntegerField(default=0)
-    errors_deployment = models.BigIntegerField(default=0)
-    errors_hardware = models.BigIntegerField(default=0)
-    errors_downtime = models.BigIntegerField(default=0)
-    errors_timeout = models.BigIntegerField(default=0)
-    errors_bad_request = models.BigIntegerField(default=0)
-    errors_other = models.BigIntegerField(default=0)
-    cost_usd = models.DecimalField(max_digits=20, decimal_places=8, default=0)
     histogram = models.BinaryField()
 
     class Meta:
@@ -479,9 +471,6 @@ class LatencyRollup(models.Model):
                 fields=["granularity", "model", "bucket_start"], name="latency_rollup_model_time"
             ),
         ]
-
-    def __str__(self) -> str:
-        return f"{self.granularity} {self.bucket_start:%Y-%m-%d %H:%M} v{self.model_version_id}"
 
 
 class Role(models.TextChoices):
