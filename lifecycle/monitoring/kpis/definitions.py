@@ -1,0 +1,162 @@
+"""The monitoring phase's KPI definitions: what each serving number means, in words."""
+
+from __future__ import annotations
+
+from lifecycle.catalog.kpis import Direction, kpi_define
+
+PHASE = "monitoring"
+
+INFERENCES = kpi_define(
+    id="inferences",
+    phase=PHASE,
+    label="Inferences",
+    unit="count",
+    direction=Direction.NEUTRAL,
+    formula="Number of serving events (successful and failed) whose event time is in the window.",
+)
+THROUGHPUT_PER_MINUTE = kpi_define(
+    id="throughput_per_minute",
+    phase=PHASE,
+    label="Inferences per minute",
+    unit="1/min",
+    direction=Direction.NEUTRAL,
+    formula="Inferences divided by the length of the window in minutes.",
+)
+THROUGHPUT_PER_HOUR = kpi_define(
+    id="throughput_per_hour",
+    phase=PHASE,
+    label="Inferences per hour",
+    unit="1/h",
+    direction=Direction.NEUTRAL,
+    formula="Inferences divided by the length of the window in hours.",
+)
+THROUGHPUT_PER_DAY = kpi_define(
+    id="throughput_per_day",
+    phase=PHASE,
+    label="Inferences per day",
+    unit="1/d",
+    direction=Direction.NEUTRAL,
+    formula="Inferences divided by the length of the window in days.",
+)
+ERRORS = kpi_define(
+    id="errors",
+    phase=PHASE,
+    label="Failed inferences",
+    unit="count",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Number of serving events with status error (any failure class) in the window.",
+)
+ERROR_RATE = kpi_define(
+    id="error_rate",
+    phase=PHASE,
+    label="Error rate",
+    unit="fraction",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Failed inferences (status error, any failure class) divided by all inferences "
+    "in the window; empty when there were none.",
+)
+_PERCENTILE_NOTE = (
+    " Read from log-bucketed histograms: within 0.5% of the exact value (linear "
+    "interpolation between ranks)."
+)
+LATENCY_P50 = kpi_define(
+    id="latency_p50_ms",
+    phase=PHASE,
+    label="Latency p50",
+    unit="ms",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Median latency of the successful inferences in the window." + _PERCENTILE_NOTE,
+)
+LATENCY_P95 = kpi_define(
+    id="latency_p95_ms",
+    phase=PHASE,
+    label="Latency p95",
+    unit="ms",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="95th percentile of the latency of the successful inferences in the window: "
+    "95% were at least this fast." + _PERCENTILE_NOTE,
+)
+LATENCY_P99 = kpi_define(
+    id="latency_p99_ms",
+    phase=PHASE,
+    label="Latency p99",
+    unit="ms",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="99th percentile of the latency of the successful inferences in the window."
+    + _PERCENTILE_NOTE,
+)
+UPTIME = kpi_define(
+    id="uptime",
+    phase=PHASE,
+    label="Uptime",
+    unit="fraction",
+    direction=Direction.HIGHER_IS_BETTER,
+    formula="1 minus the share of the window's inferences that failed because the model "
+    "was down or crashed (failure class downtime); empty when there were none.",
+)
+SLA_COMPLIANCE = kpi_define(
+    id="sla_compliance",
+    phase=PHASE,
+    label="SLA compliance",
+    unit="fraction",
+    direction=Direction.HIGHER_IS_BETTER,
+    formula="For one model: the share of its SLA targets met over the window, among those "
+    "it has (p95 latency <= target, error rate <= target, uptime >= target). For several "
+    "models: the share of the models with targets and traffic that met all of theirs. "
+    "Empty when no model has both.",
+)
+COST_USD = kpi_define(
+    id="cost_usd",
+    phase=PHASE,
+    label="Serving cost",
+    unit="USD",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Sum of the cost of the inferences in the window: each event's own cost_usd, "
+    "or its model's unit cost per prediction when it carries none.",
+)
+COST_PER_1000 = kpi_define(
+    id="cost_per_1000_predictions",
+    phase=PHASE,
+    label="Cost per 1,000 predictions",
+    unit="USD",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Serving cost divided by inferences, times 1,000; empty when there were none.",
+)
+ERRORS_BY_CLASS = kpi_define(
+    id="errors_by_failure_class",
+    phase=PHASE,
+    label="Errors by failure class",
+    unit="count",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Failed inferences in the window, counted per failure class (dependency, "
+    "deployment, hardware, downtime/crash, timeout, bad request, other).",
+)
+
+
+LABEL_COVERAGE = kpi_define(
+    id="label_coverage",
+    phase=PHASE,
+    label="Label coverage",
+    unit="fraction",
+    direction=Direction.HIGHER_IS_BETTER,
+    formula="Share of the window's inferences that have a ground-truth label (joined by "
+    "event_id, whenever the label arrived); empty when there were no inferences.",
+)
+LABEL_DELAY_P50 = kpi_define(
+    id="label_delay_p50_hours",
+    phase=PHASE,
+    label="Label delay (median)",
+    unit="h",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Median of label time minus event time, in hours, over the labelled "
+    "inferences of the window.",
+)
+LABEL_DELAY_P90 = kpi_define(
+    id="label_delay_p90_hours",
+    phase=PHASE,
+    label="Label delay (p90)",
+    unit="h",
+    direction=Direction.LOWER_IS_BETTER,
+    formula="90th percentile of label time minus event time, in hours, over the labelled "
+    "inferences of the window.",
+)

@@ -1,0 +1,55 @@
+"""Label coverage and delay: ground truth joined to its serving events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from django.db.models import OuterRef, Subquery
+
+from lifecycle.catalog.kpis import KpiValue
+from lifecycle.catalog.models import (
+    Label,
+)
+from lifecycle.monitoring.kpis.definitions import (
+    LABEL_COVERAGE,
+    LABEL_DELAY_P50,
+    LABEL_DELAY_P90,
+)
+from lifecycle.monitoring.kpis.scope import (
+    ServingScope,
+)
+
+
+@dataclass(frozen=True)
+class LabelSummary:
+    inferences: int
+    delays_hours: np.ndarray
+
+    @property
+    def coverage(self) -> float | None:
+        return len(self.delays_hours) / self.inferences if self.inferences else None
+
+    def kpis(self) -> list[KpiValue]:
+        has = len(self.delays_hours) > 0
+        return [
+            KpiValue(LABEL_COVERAGE, self.coverage),
+            KpiValue(LABEL_DELAY_P50, float(np.percentile(self.delays_hours, 50)) if has else None),
+            KpiValue(LABEL_DELAY_P90, float(np.percentile(self.delays_hours, 90)) if has else None),
+        ]
+
+
+def label_summary(scope: ServingScope, *, inferences: int) -> LabelSummary:
+    """Coverage and delay of the labels of the scope's inferences (raw events joined to
+    labels by event_id: meant for one model's page, not for the whole portfolio)."""
+    label_time = Label.objects.filter(event_id=OuterRef("event_id")).values("timestamp")[:1]
+    pairs = (
+        scope.events.filter(event_id__in=Label.objects.values("event_id"))
+        .order_by()
+        .annotate(label_time=Subquery(label_time))
+        .values_list("timestamp", "label_time")
+    )
+    delays = np.array(
+        [(labelled - served).total_seconds() / 3600 for served, labelled in pairs], dtype=float
+    )
+    return LabelSummary(inferences=inferences, delays_hours=delays)

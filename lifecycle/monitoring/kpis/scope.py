@@ -1,0 +1,195 @@
+"""The scope of a request: what its filters select, and its window cut into parts read
+at the coarsest granularity that fits (week, day and hour rollups, raw events)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Q, QuerySet
+from django.http import QueryDict
+
+from lifecycle.catalog.models import (
+    LatencyRollup,
+    RollupGranularity,
+    ServingEvent,
+    ServingRollup,
+)
+from lifecycle.catalog.windows import TimeRange
+from lifecycle.monitoring.filtersets import ServingRollupFilterSet
+
+_LEVELS = (RollupGranularity.WEEK, RollupGranularity.DAY, RollupGranularity.HOUR, None)
+
+
+# --- the scope: filters and window ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServingScope:
+    """What a set of filters selects: rollups by dimension (any time) and raw events by
+    dimension and window, plus the window itself."""
+
+    time_range: TimeRange
+    rollups: QuerySet[ServingRollup]
+    latency: QuerySet[LatencyRollup]
+    events: QuerySet[ServingEvent]
+    # No event is stored between the window's end and this moment (see `quiet_until`).
+    quiet_until: datetime | None = None
+
+    def segments(self, series: str | None = None) -> list[tuple[str | None, datetime, datetime]]:
+        """The window's parts; for a series by day or hour, no part coarser than its
+        buckets (a week row cannot be split into its days)."""
+        levels = {None: _LEVELS, "day": _LEVELS[1:], "hour": _LEVELS[2:]}[series]
+        return rollup_segments(
+            self.time_range.start,
+            self.time_range.end,
+            levels=levels,
+            quiet_until=self.quiet_until,
+        )
+
+
+def quiet_until(end: datetime) -> datetime:
+    """The first stored event time at or after `end` within the week (UTC, from Monday)
+    that `end` falls in, or the end of that week when there is none.
+
+    A window ending now finds no event after its end (unless a client's clock runs
+    ahead): the rollup of the hour or day it ends in then holds exactly the window's
+    part of that bucket, so the partial last bucket is read from it instead of from the
+    raw events. One look at the timestamp index decides it."""
+    week_end = _ceil(end, RollupGranularity.WEEK)
+    if week_end == end:
+        return end
+    first_after = (
+        ServingEvent.objects.filter(timestamp__gte=end, timestamp__lt=week_end)
+        .order_by("timestamp")
+        .values_list("timestamp", flat=True)
+        .first()
+    )
+    return first_after or week_end
+
+
+def serving_scope(params: QueryDict) -> tuple[ServingScope, dict[str, list[str]]]:
+    """The scope of `params` (SPEC.md's filters), and the filter errors if any.
+
+    One filter set, validated once, narrows the rollups, the latency rollups and the raw
+    events alike: they share the filtered fields (model, version, endpoint and the
+    model's industry, team and serving mode)."""
+    filters = ServingRollupFilterSet(params, queryset=ServingRollup.objects.all())
+    time_range = filters.time_range
+    if not filters.is_valid():
+        return (
+            ServingScope(
+                time_range=time_range,
+                rollups=ServingRollup.objects.none(),
+                latency=LatencyRollup.objects.none(),
+                events=ServingEvent.objects.none(),
+            ),
+            dict(filters.errors),
+        )
+    raw = filters.filter_queryset(ServingEvent.objects.all())
+    scope = ServingScope(
+        time_range=time_range,
+        rollups=filters.qs,
+        latency=filters.filter_queryset(LatencyRollup.objects.all()),
+        events=raw.filter(timestamp__gte=time_range.start, timestamp__lt=time_range.end),
+        quiet_until=quiet_until(time_range.end),
+    )
+    return scope, {}
+
+
+_STEP = {
+    RollupGranularity.WEEK: timedelta(days=7),
+    RollupGranularity.DAY: timedelta(days=1),
+    RollupGranularity.HOUR: timedelta(hours=1),
+    RollupGranularity.MINUTE: timedelta(minutes=1),
+}
+
+
+def _floor(moment: datetime, granularity: str) -> datetime:
+    moment = moment.replace(second=0, microsecond=0)
+    if granularity != RollupGranularity.MINUTE:
+        moment = moment.replace(minute=0)
+    if granularity in (RollupGranularity.DAY, RollupGranularity.WEEK):
+        moment = moment.replace(hour=0)
+    if granularity == RollupGranularity.WEEK:  # weeks start on Monday, as TruncWeek's
+        moment -= timedelta(days=moment.weekday())
+    return moment
+
+
+def _ceil(moment: datetime, granularity: str) -> datetime:
+    floored = _floor(moment, granularity)
+    return floored if floored == moment else floored + _STEP[granularity]
+
+
+def rollup_segments(
+    start: datetime,
+    end: datetime,
+    *,
+    levels: tuple = _LEVELS,
+    quiet_until: datetime | None = None,
+) -> list[tuple[str | None, datetime, datetime]]:
+    """[start, end) as (granularity, lo, hi) parts, coarsest first; granularity None
+    means raw events (the partial hours at either edge).
+
+    When no event lies in [end, quiet_until), a bucket that `end` cuts holds only the
+    window's events: it is read whole (that part's `hi` is then past `end`) if it starts
+    inside the window."""
+    segments: list[tuple[str | None, datetime, datetime]] = []
+
+    def split(lo: datetime, hi: datetime, levels: tuple) -> None:
+        level, finer = levels[0], levels[1:]
+        if level is None:
+            segments.append((None, lo, hi))
+            return
+        a, b = _ceil(lo, level), _floor(hi, level)
+        if (
+            hi == end
+            and b < hi
+            and b >= lo
+            and quiet_until is not None
+            and _ceil(hi, level) <= quiet_until
+        ):
+            hi = b = _ceil(hi, level)
+        if a < b:
+            if lo < a:
+                split(lo, a, finer)
+            segments.append((level, a, b))
+            if b < hi:
+                split(b, hi, finer)
+        else:
+            split(lo, hi, finer)
+
+    if start < end:
+        split(start, end, levels)
+    return segments
+
+
+def _any_of(parts: list[Q]) -> Q | None:
+    if not parts:
+        return None
+    q = parts[0]
+    for part in parts[1:]:
+        q |= part
+    return q
+
+
+def _rollup_q(scope: ServingScope, series: str | None = None) -> Q | None:
+    """The rollup rows of the window's parts that rollups answer (None: there are none)."""
+    return _any_of(
+        [
+            Q(granularity=g, bucket_start__gte=lo, bucket_start__lt=hi)
+            for g, lo, hi in scope.segments(series)
+            if g is not None
+        ]
+    )
+
+
+def _raw_q(scope: ServingScope, series: str | None = None) -> Q | None:
+    """The raw events of the window's partial hours (None: there are none)."""
+    return _any_of(
+        [
+            Q(timestamp__gte=lo, timestamp__lt=hi)
+            for g, lo, hi in scope.segments(series)
+            if g is None
+        ]
+    )

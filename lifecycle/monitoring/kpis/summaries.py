@@ -1,0 +1,231 @@
+"""Summaries and KPI values: the sums and histograms of a scope turned into numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from lifecycle.catalog.kpis import KpiValue
+from lifecycle.catalog.latency import (
+    Histogram,
+    histogram_quantiles,
+    histograms_merge,
+)
+from lifecycle.catalog.models import (
+    FailureClass,
+    RegisteredModel,
+)
+from lifecycle.catalog.windows import TimeRange
+from lifecycle.monitoring.kpis.definitions import (
+    COST_PER_1000,
+    COST_USD,
+    ERROR_RATE,
+    ERRORS,
+    INFERENCES,
+    LATENCY_P50,
+    LATENCY_P95,
+    LATENCY_P99,
+    SLA_COMPLIANCE,
+    THROUGHPUT_PER_DAY,
+    THROUGHPUT_PER_HOUR,
+    THROUGHPUT_PER_MINUTE,
+    UPTIME,
+)
+from lifecycle.monitoring.kpis.scope import (
+    ServingScope,
+    _raw_q,
+    _rollup_q,
+)
+from lifecycle.monitoring.kpis.sums import (
+    _COST,
+    _SUMS,
+    ERROR_COLUMNS,
+    serving_histograms,
+    serving_sums,
+    serving_totals,
+)
+
+_QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
+
+
+# --- summaries and KPI values ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServingSummary:
+    inferences: int
+    errors: int
+    latency_ms: dict[str, float | None]
+    errors_by_class: dict[str, int] = field(default_factory=dict)
+    cost_usd: Decimal = Decimal(0)
+
+    @property
+    def error_rate(self) -> float | None:
+        return self.errors / self.inferences if self.inferences else None
+
+    @property
+    def uptime(self) -> float | None:
+        if not self.inferences:
+            return None
+        return 1 - self.errors_by_class.get(FailureClass.DOWNTIME, 0) / self.inferences
+
+    @property
+    def cost_per_1000(self) -> float | None:
+        return float(self.cost_usd) / self.inferences * 1000 if self.inferences else None
+
+    def sla_checks(self, model: RegisteredModel) -> list[bool]:
+        """One verdict per SLA target the model has, over this summary's window."""
+        checks = []
+        if model.sla_latency_p95_ms is not None and self.latency_ms["p95"] is not None:
+            checks.append(self.latency_ms["p95"] <= model.sla_latency_p95_ms)
+        if model.sla_error_rate is not None and self.error_rate is not None:
+            checks.append(self.error_rate <= model.sla_error_rate)
+        if model.sla_uptime is not None and self.uptime is not None:
+            checks.append(self.uptime >= model.sla_uptime)
+        return checks
+
+    def sla_compliance(self, model: RegisteredModel) -> float | None:
+        checks = self.sla_checks(model)
+        return sum(checks) / len(checks) if checks else None
+
+    def kpis(self, time_range: TimeRange, model: RegisteredModel | None = None) -> list[KpiValue]:
+        minutes = time_range.minutes
+        values = [
+            KpiValue(INFERENCES, self.inferences),
+            KpiValue(THROUGHPUT_PER_MINUTE, self.inferences / minutes if minutes else None),
+            KpiValue(THROUGHPUT_PER_HOUR, self.inferences / (minutes / 60) if minutes else None),
+            KpiValue(THROUGHPUT_PER_DAY, self.inferences / (minutes / 1440) if minutes else None),
+            KpiValue(ERRORS, self.errors),
+            KpiValue(ERROR_RATE, self.error_rate),
+            KpiValue(LATENCY_P50, self.latency_ms["p50"]),
+            KpiValue(LATENCY_P95, self.latency_ms["p95"]),
+            KpiValue(LATENCY_P99, self.latency_ms["p99"]),
+            KpiValue(UPTIME, self.uptime),
+            KpiValue(COST_USD, float(self.cost_usd)),
+            KpiValue(COST_PER_1000, self.cost_per_1000),
+        ]
+        if model is not None:
+            values.append(KpiValue(SLA_COMPLIANCE, self.sla_compliance(model)))
+        return values
+
+
+EMPTY_SUMMARY = ServingSummary(0, 0, dict.fromkeys(_QUANTILES))
+
+
+def _latency(histogram: Histogram | None) -> dict[str, float | None]:
+    if histogram is None:
+        return dict.fromkeys(_QUANTILES)
+    return dict(
+        zip(_QUANTILES, histogram_quantiles(histogram, list(_QUANTILES.values())), strict=True)
+    )
+
+
+def _summary(sums: Sequence, histogram: Histogram | None) -> ServingSummary:
+    """A summary from the `_SUMS` (in that order) and the latency histogram."""
+    row = dict(zip(_SUMS, sums, strict=True))
+    return ServingSummary(
+        inferences=int(row["inferences"]),
+        errors=int(row["errors"]),
+        latency_ms=_latency(histogram),
+        errors_by_class={c: int(row[col]) for col, c in ERROR_COLUMNS.items() if row[col]},
+        cost_usd=Decimal(row["cost_usd"]),
+    )
+
+
+def _added(rows: Iterable[list]) -> list:
+    """Several `_SUMS` rows added up."""
+    total: list = [0] * _COST + [Decimal(0)]
+    for row in rows:
+        for i, value in enumerate(row):
+            total[i] += value
+    return total
+
+
+def serving_summary(scope: ServingScope) -> ServingSummary:
+    """Counts, cost and latency percentiles over everything the scope selects."""
+    sums = serving_totals(scope).get(())
+    if sums is None:
+        return EMPTY_SUMMARY
+    return _summary(sums, serving_histograms(scope).get(None))
+
+
+def serving_summary_by(scope: ServingScope, *, group_by: str) -> dict[Any, ServingSummary]:
+    """One ServingSummary per value of `group_by` (model, model_version or endpoint)."""
+    totals = serving_totals(scope, group_by=[group_by])
+    histograms = serving_histograms(scope, group_by=group_by)
+    return {key: _summary(sums, histograms.get(key)) for (key,), sums in totals.items()}
+
+
+def portfolio_sla_compliance(
+    summaries: dict[Any, ServingSummary], models: Iterable[RegisteredModel]
+) -> float | None:
+    """The share of the models with SLA targets and traffic that met all of them."""
+    verdicts = [
+        all(checks)
+        for model in models
+        if (checks := summaries.get(model.pk, EMPTY_SUMMARY).sla_checks(model))
+    ]
+    return sum(verdicts) / len(verdicts) if verdicts else None
+
+
+def serving_unique_callers(scope: ServingScope) -> int:
+    """Distinct non-empty callers among the inferences the scope selects."""
+    callers: set[str] = set()
+    for rows, where in ((scope.rollups, _rollup_q(scope)), (scope.events, _raw_q(scope))):
+        if where is not None:
+            named = rows.filter(where).exclude(caller="").order_by()
+            callers.update(named.values_list("caller", flat=True).distinct())
+    return len(callers)
+
+
+def serving_calls_by(scope: ServingScope, *, group_by: str) -> dict[str, int]:
+    """Inferences per caller (group_by "caller"), team ("model__team__name") or business
+    unit ("model__team__business_unit"), most first; no caller shows as "(unknown)"."""
+    sums = serving_sums(scope, group_by=[group_by])
+    result: dict[str, int] = {}
+    for _, row in sums.sort_values("inferences", ascending=False).iterrows():
+        value = row[group_by]
+        name = "(unknown)" if value is None or pd.isna(value) or value == "" else str(value)
+        result[name] = result.get(name, 0) + int(row["inferences"])
+    return result
+
+
+@dataclass(frozen=True)
+class ServingBreakdown:
+    """Everything the portfolio needs from serving events, from one query on the sums
+    (grouped by model and caller) and one on the latency histograms (by model)."""
+
+    total: ServingSummary
+    by_model: dict[Any, ServingSummary]
+    calls_by_caller: dict[str, int]
+    unique_callers: int
+
+
+def serving_breakdown(scope: ServingScope) -> ServingBreakdown:
+    totals = serving_totals(scope, group_by=["model", "caller"])
+    if not totals:
+        return ServingBreakdown(EMPTY_SUMMARY, {}, {}, 0)
+    histograms = serving_histograms(scope, group_by="model")
+    by_model_rows: dict[Any, list[list]] = {}
+    calls_by_caller: dict[str, int] = {}
+    for (model_id, caller), sums in totals.items():
+        by_model_rows.setdefault(model_id, []).append(sums)
+        name = caller or "(unknown)"
+        calls_by_caller[name] = calls_by_caller.get(name, 0) + sums[0]
+    by_model = {
+        model_id: _summary(_added(rows), histograms.get(model_id))
+        for model_id, rows in by_model_rows.items()
+    }
+    total = _summary(
+        _added(totals.values()), histograms_merge(histograms.values()) if histograms else None
+    )
+    return ServingBreakdown(
+        total=total,
+        by_model=by_model,
+        calls_by_caller=dict(sorted(calls_by_caller.items(), key=lambda kv: (-kv[1], kv[0]))),
+        unique_callers=len({caller for _, caller in totals if caller}),
+    )

@@ -1,0 +1,183 @@
+"""Counts, cost and latency histograms over a scope, per group and time bucket."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.db.models import Count, Q, Sum
+from django.db.models.functions import Coalesce, TruncHour
+
+from lifecycle.catalog.latency import (
+    Histogram,
+    HistogramSum,
+    latency_bucket_expression,
+)
+from lifecycle.catalog.models import (
+    EventStatus,
+    FailureClass,
+)
+from lifecycle.monitoring.kpis.scope import (
+    ServingScope,
+    _floor,
+    _raw_q,
+    _rollup_q,
+)
+
+ERROR_COLUMNS = {f"errors_{c}": c for c in FailureClass.values}
+_SUMS = ("inferences", "errors", *ERROR_COLUMNS, "cost_usd")
+_COST = len(_SUMS) - 1  # the position of cost_usd, the one decimal among the sums
+
+
+# --- sums ---------------------------------------------------------------------------
+
+
+def _raw_aggregates() -> dict[str, Any]:
+    """The `_SUMS` over raw events, in the same order."""
+    aggregates: dict[str, Any] = {
+        "inferences": Count("pk"),
+        "errors": Count("pk", filter=Q(status=EventStatus.ERROR)),
+    }
+    for column, failure_class in ERROR_COLUMNS.items():
+        aggregates[column] = Count("pk", filter=Q(error_type=failure_class))
+    # As in the rollups: an event stored without a cost costs its model's unit cost.
+    aggregates["cost_usd"] = Sum(Coalesce("cost_usd", "model__unit_cost_usd"))
+    return {name: aggregates[name] for name in _SUMS}
+
+
+def serving_totals(
+    scope: ServingScope,
+    *,
+    group_by: Iterable[str] = (),
+    series: str | None = None,
+    sums: Sequence[str] = _SUMS,
+) -> dict[tuple, list]:
+    """Inferences, errors (in all and per class) and cost (the `_SUMS`, in that order,
+    or the ones asked for) per value of `group_by` (fields of both ServingRollup and
+    ServingEvent: model, model_version, endpoint, caller, model__team ...), and per time
+    bucket when `series` ("hour" or "day") is given, as {key tuple: sums}.
+
+    The database sums each part of the window; the parts are added here in plain
+    Python: a portfolio has a few hundred keys, and building data frames for them cost
+    more than the database's work."""
+    group = list(group_by)
+    width = len(group) + (1 if series else 0)
+    counts = [i for i, name in enumerate(sums) if name != "cost_usd"]
+    totals: dict[tuple, list] = {}
+
+    def add(rows: Iterable[tuple]) -> None:
+        for row in rows:
+            if not row[width]:  # an aggregate over no rows
+                continue
+            key = row[:width]
+            if series:
+                key = (*key[:-1], _floor(key[-1], series))
+            values = list(row[width:])
+            for i in counts:
+                values[i] = int(values[i])
+            if len(counts) < len(values):  # the cost, the one decimal
+                cost = sums.index("cost_usd")
+                values[cost] = Decimal(values[cost] or 0)
+            current = totals.get(key)
+            if current is None:
+                totals[key] = values
+            else:
+                for i, value in enumerate(values):
+                    current[i] += value
+
+    rollup_q = _rollup_q(scope, series)
+    if rollup_q is not None:
+        fields = [*group, *(["bucket_start"] if series else [])]
+        # Callers are merged in the latency rollups, which have a fifth of the rows.
+        source = scope.rollups if "caller" in group else scope.latency
+        selected = source.filter(rollup_q).order_by()
+        summed = {c: Sum(c) for c in sums}
+        if fields:
+            add(selected.values_list(*fields).annotate(**summed))
+        else:  # values() without fields would group by every column
+            add([tuple(selected.aggregate(**summed).values())])
+    raw_q = _raw_q(scope, series)
+    if raw_q is not None:
+        events = scope.events.filter(raw_q).order_by()
+        fields = list(group)
+        if series:
+            events = events.annotate(bucket=TruncHour("timestamp"))
+            fields.append("bucket")
+        aggregates = _raw_aggregates()
+        aggregates = {name: aggregates[name] for name in sums}
+        if fields:
+            add(events.values_list(*fields).annotate(**aggregates))
+        else:
+            add([tuple(events.aggregate(**aggregates).values())])
+    return totals
+
+
+def serving_sums(
+    scope: ServingScope, *, group_by: Iterable[str] = (), series: str | None = None
+) -> pd.DataFrame:
+    """`serving_totals` as a frame: one row per key, sorted by key, columns `group_by`,
+    "bucket" with `series`, then the `_SUMS`."""
+    group = list(group_by)
+    keys = [*group, *(["bucket"] if series else [])]
+    totals = serving_totals(scope, group_by=group, series=series)
+    frame = pd.DataFrame.from_records(
+        [(*key, *values) for key, values in totals.items()], columns=[*keys, *_SUMS]
+    )
+    if series:
+        frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
+    if keys and len(frame):
+        frame = frame.sort_values(keys, na_position="last", kind="stable", ignore_index=True)
+    return frame
+
+
+def serving_histograms(
+    scope: ServingScope,
+    *,
+    group_by: str | Sequence[str] | None = None,
+    series: str | None = None,
+) -> dict[Any, Histogram]:
+    """Merged latency histograms of the successful inferences, per value of `group_by`
+    (model, model_version, endpoint or None for all) and per time bucket with `series`."""
+    if group_by is None:
+        keys_of: list[str] = []
+    else:
+        keys_of = [group_by] if isinstance(group_by, str) else list(group_by)
+    parts: dict[Any, HistogramSum] = {}
+
+    def key(values: tuple) -> Any:
+        return values[0] if len(values) == 1 else (values if values else None)
+
+    def part(k: Any) -> HistogramSum:
+        if k not in parts:
+            parts[k] = HistogramSum()
+        return parts[k]
+
+    rollup_q = _rollup_q(scope, series)
+    if rollup_q is not None:
+        fields = [*keys_of, *(["bucket_start"] if series else []), "histogram"]
+        for row in scope.latency.filter(rollup_q).order_by().values_list(*fields):
+            *values, blob = row
+            if series:
+                values[-1] = _floor(values[-1], series)
+            part(key(tuple(values))).add_blob(blob)
+    raw_q = _raw_q(scope, series)
+    if raw_q is not None:
+        ok = scope.events.filter(raw_q, status=EventStatus.OK, latency_ms__isnull=False)
+        ok = ok.order_by().annotate(index=latency_bucket_expression("latency_ms"))
+        fields = list(keys_of)
+        if series:
+            ok = ok.annotate(bucket=TruncHour("timestamp"))
+            fields.append("bucket")
+        counted: dict[Any, list[tuple[int, int]]] = {}
+        for *values, index, n in ok.values_list(*fields, "index").annotate(n=Count("pk")):
+            if series:
+                values[-1] = _floor(values[-1], series)
+            counted.setdefault(key(tuple(values)), []).append((int(index), n))
+        for k, pairs in counted.items():
+            indexes = np.array([i for i, _ in pairs], dtype=np.int16)
+            counts = np.array([n for _, n in pairs], dtype=np.int64)
+            part(k).add((indexes, counts))
+    return {k: v.histogram() for k, v in parts.items()}
