@@ -31,5 +31,6 @@ urlpatterns = [
     path("development/", include("lifecycle.development.urls")),
     path("deployment/", include("lifecycle.deployment.urls")),
     path("monitoring/", include("lifecycle.monitoring.urls")),
-    path("value/", include("lifecycle.value.urls")),
+    # Business value reads the monitoring phase's rollups, so its page is composed here.
+    path("value/", include(([path("", views.value, name="index")], "value"))),
 ]

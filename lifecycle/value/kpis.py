@@ -1,13 +1,11 @@
-"""Business-value KPIs: filtered serving events in, typed KPI values out."""
+"""Business-value KPI definitions. The numbers are read from the serving rollups by the
+page that composes phases (`kpiboard.views.value`), as the portfolio's are."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet
-
 from lifecycle.catalog.kpis import Direction, kpi_define
-from lifecycle.catalog.models import ServingEvent
 
 PHASE = "value"
 
@@ -34,13 +32,3 @@ CALLS = kpi_define(
 class CallCount:
     key: str
     calls: int
-
-
-def calls_by(events: QuerySet[ServingEvent], *, group_by: str) -> list[CallCount]:
-    """Calls per value of `group_by` (caller, model__team__name, ...), most first."""
-    rows = events.order_by().values(group_by).annotate(calls=Count("pk")).order_by("-calls")
-    return [CallCount(row[group_by] or "(unknown)", row["calls"]) for row in rows]
-
-
-def unique_callers(events: QuerySet[ServingEvent]) -> int:
-    return events.exclude(caller="").order_by().values("caller").distinct().count()
