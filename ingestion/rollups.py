@@ -39,6 +39,7 @@ from lifecycle.catalog.latency import (
     latency_bucket_expression,
 )
 from lifecycle.catalog.models import (
+    ROLLUP_COUNTS,
     EventStatus,
     FailureClass,
     LatencyRollup,
@@ -132,10 +133,7 @@ _SERVING_FIELDS = (
     "model_version_id",
     "endpoint_id",
     "caller",
-    "inferences",
-    "errors",
-    *ERROR_COLUMNS,
-    "cost_usd",
+    *ROLLUP_COUNTS,
     "latency_count",
     "latency_sum_ms",
     "prediction_count",
@@ -145,10 +143,7 @@ _SERVING_FIELDS = (
     "prediction_max",
 )
 _SUMMED = (
-    "inferences",
-    "errors",
-    *ERROR_COLUMNS,
-    "cost_usd",
+    *ROLLUP_COUNTS,
     "latency_count",
     "latency_sum_ms",
     "prediction_count",
@@ -249,9 +244,9 @@ def _hour_histograms(version_ids: list[int], lo: datetime, hi: datetime) -> dict
 
 
 _EMPTY_HISTOGRAM = histogram_encode((np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int64)))
-# The ServingRollup columns a LatencyRollup row sums over its callers, in _SERVING_FIELDS
-# order right after the caller.
-_COUNTED = ("inferences", "errors", *ERROR_COLUMNS, "cost_usd")
+# The ServingRollup columns a LatencyRollup row sums over its callers (in _SERVING_FIELDS
+# they come right after the caller, in this order).
+_COUNTED = ROLLUP_COUNTS
 _LATENCY_FIELDS = (
     "granularity",
     "bucket_start",

@@ -17,6 +17,7 @@ from lifecycle.catalog.latency import (
     latency_bucket_expression,
 )
 from lifecycle.catalog.models import (
+    ROLLUP_COUNTS,
     EventStatus,
     FailureClass,
 )
@@ -28,7 +29,7 @@ from lifecycle.monitoring.kpis.scope import (
 )
 
 ERROR_COLUMNS = {f"errors_{c}": c for c in FailureClass.values}
-_SUMS = ("inferences", "errors", *ERROR_COLUMNS, "cost_usd")
+_SUMS = ROLLUP_COUNTS  # inferences, errors, errors per failure class, cost_usd
 _COST = len(_SUMS) - 1  # the position of cost_usd, the one decimal among the sums
 
 
