@@ -67,6 +67,7 @@ def serving_totals(
     group = list(group_by)
     width = len(group) + (1 if series else 0)
     counts = [i for i, name in enumerate(sums) if name != "cost_usd"]
+    cost = sums.index("cost_usd") if "cost_usd" in sums else None  # the one decimal
     totals: dict[tuple, list] = {}
 
     def add(rows: Iterable[tuple]) -> None:
@@ -79,8 +80,7 @@ def serving_totals(
             values = list(row[width:])
             for i in counts:
                 values[i] = int(values[i])
-            if len(counts) < len(values):  # the cost, the one decimal
-                cost = sums.index("cost_usd")
+            if cost is not None:
                 values[cost] = Decimal(values[cost] or 0)
             current = totals.get(key)
             if current is None:
