@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from datetime import UTC, datetime, timedelta
+
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from kpiboard.celery import app as celery_app
@@ -14,6 +18,29 @@ from tests import factories
 # few tests that send work to a real worker.
 celery_app.conf.task_always_eager = True
 celery_app.conf.task_eager_propagates = True
+
+# The suite's clock: every test date derives from `now`. KPIBOARD_TEST_CLOCK_SHIFT_DAYS moves
+# the whole session's clock (e.g. 365, a year ahead) to prove no test depends on the date.
+_CLOCK_SHIFT = timedelta(days=int(os.environ.get("KPIBOARD_TEST_CLOCK_SHIFT_DAYS", "0") or 0))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shifted_clock():
+    if not _CLOCK_SHIFT:
+        yield
+        return
+    with time_machine.travel(datetime.now().astimezone() + _CLOCK_SHIFT, tick=True):
+        yield
+
+
+@pytest.fixture
+def now(time_machine) -> datetime:
+    """The moment a test happens: half past the current hour (UTC), with the clock moved
+    there and ticking on, so a test never straddles an hour. Derive every date from it."""
+    current = datetime.now().astimezone(UTC)
+    moment = current.replace(minute=30, second=0, microsecond=0)
+    time_machine.move_to(moment, tick=True)
+    return moment
 
 
 @pytest.fixture
