@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ingestion.events import events_ingest
-from ingestion.kserve import kserve_message_ingest
+from ingestion.kserve import KServeTooLarge, kserve_message_ingest
 from ingestion.labels import labels_ingest, metrics_ingest
 from ingestion.validation import BatchRejected, IngestResult
 from lifecycle.catalog.auth import ApiTokenAuthentication, TokenPrincipal
@@ -178,12 +178,19 @@ class MetricsPushView(_PushView):
 
 
 class QueryTokenAuthentication(ApiTokenAuthentication):
-    """`?token=<key>` for KServe's logger, which cannot add an Authorization header."""
+    """`?token=<key>` for KServe's logger, which sends no headers of its own (its spec has
+    a URL but no headers); `KPIBOARD_KSERVE_QUERY_TOKEN = False` refuses it where a proxy
+    adds the Authorization header instead. Logs redact it (kpiboard.logs)."""
 
     def authenticate(self, request: Request) -> tuple[TokenPrincipal, ApiToken] | None:
         key = request.query_params.get("token")
         if not key:
             return None
+        if not getattr(settings, "KPIBOARD_KSERVE_QUERY_TOKEN", True):
+            raise exceptions.AuthenticationFailed(
+                "?token= is turned off here (KPIBOARD_KSERVE_QUERY_TOKEN); send "
+                "`Authorization: Token <key>`."
+            )
         token = api_token_authenticate(key=key)
         if token is None:
             raise exceptions.AuthenticationFailed("Invalid, revoked or expired API token.")
@@ -202,8 +209,9 @@ class QueryTokenScheme(OpenApiAuthenticationExtension):
 
 class KServeEventsView(APIView):
     """KServe's inference logger (binary-mode CloudEvents, ce-* headers). Point the
-    InferenceService's `logger.url` here, with `?token=<key>` when no proxy adds an
-    Authorization header. Request and response join by ce-id."""
+    InferenceService's `logger.url` here. Authenticate with `Authorization: Token <key>`
+    when a proxy or mesh in between can add it, else with `?token=<key>` (KServe's logger
+    cannot send headers). Request and response join by ce-id within the model's team."""
 
     parser_classes: Sequence = ()
     authentication_classes = [
@@ -223,6 +231,8 @@ class KServeEventsView(APIView):
             result, pending = kserve_message_ingest(
                 headers=headers, body=body, principal=request.user
             )
+        except KServeTooLarge as rejected:
+            return Response(rejected.as_dict(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         except BatchRejected as rejected:
             code = status.HTTP_403_FORBIDDEN if rejected.forbidden else status.HTTP_400_BAD_REQUEST
             return Response(rejected.as_dict(), status=code)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from ingestion.events import events_store, events_validate
@@ -45,8 +46,44 @@ _KINDS = {
 }
 
 
+# The columns of KServePending and ServingEvent that hold these headers.
+HEADER_MAX_CHARS = 200
+
+
+class KServeTooLarge(BatchRejected):
+    """More rows in one message than a push may carry (answered 413)."""
+
+
 def _reject(field: str, reason: str) -> BatchRejected:
     return BatchRejected([ItemError(0, field, reason)])
+
+
+def _max_rows() -> int:
+    return getattr(settings, "KPIBOARD_INGEST_MAX_ITEMS", 50_000)
+
+
+def _constant_refuse(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _float_finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text[:40]} is beyond the range of a float")
+    return value
+
+
+def kserve_body_parse(*, body: bytes) -> Any:
+    """The JSON body of a KServe message. Python's json reads NaN and Infinity (and turns
+    1e999 into infinity), none of which JSON allows or a KPI can sum, so all are refused."""
+    try:
+        return json.loads(
+            body or b"null", parse_constant=_constant_refuse, parse_float=_float_finite
+        )
+    except RecursionError:
+        raise _reject("data", "the JSON is nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, bad UTF-8, 4,300+ digit integers too
+        raise _reject("data", f"not valid JSON: {error}") from None
 
 
 def _scalar(value: Any) -> bool:
@@ -61,11 +98,12 @@ def _request_rows(body: Any) -> list[dict[str, Any] | None]:
     instances = body.get("instances")
     if instances is None and isinstance(body.get("inputs"), list):
         tensors = body["inputs"]
-        if tensors and all(isinstance(t, dict) and "shape" in t for t in tensors):
+        if tensors and any(isinstance(t, dict) and "shape" in t for t in tensors):
             return _tensor_rows(tensors)
         instances = tensors
     if not isinstance(instances, list) or not instances:
         raise _reject("data", "expected v1 `instances` or Open Inference Protocol `inputs`")
+    _rows_bound(len(instances))
     rows: list[dict[str, Any] | None] = []
     for instance in instances:
         if isinstance(instance, dict):
@@ -77,36 +115,79 @@ def _request_rows(body: Any) -> list[dict[str, Any] | None]:
     return rows
 
 
+def _rows_bound(count: int) -> None:
+    if count > _max_rows():
+        raise KServeTooLarge(
+            [ItemError(0, "data", f"{count} rows in one message; the limit is {_max_rows()}")]
+        )
+
+
 def _flat(data: Any) -> list[Any]:
-    if isinstance(data, list):
-        return [item for part in data for item in _flat(part)]
-    return [data]
+    """The values of a (possibly nested) list, depth first; iterative, so no nesting the
+    JSON decoder accepted can exhaust the stack."""
+    out: list[Any] = []
+    stack = [iter(data if isinstance(data, list) else [data])]
+    while stack:
+        for item in stack[-1]:
+            if isinstance(item, list):
+                stack.append(iter(item))
+                break
+            out.append(item)
+        else:
+            stack.pop()
+    return out
+
+
+def _tensor_shape(tensor: Any, index: int) -> list[int]:
+    field = f"inputs[{index}].shape"
+    if not isinstance(tensor, dict):
+        raise _reject(f"inputs[{index}]", "each input tensor must be an object")
+    shape = tensor.get("shape")
+    if not isinstance(shape, list) or not shape:
+        raise _reject(field, "must be a non-empty list of positive integers")
+    for dimension in shape:
+        if not isinstance(dimension, int) or isinstance(dimension, bool) or dimension < 1:
+            raise _reject(field, f"must be a list of positive integers, not {dimension!r}")
+    return shape
 
 
 def _tensor_rows(tensors: list[dict[str, Any]]) -> list[dict[str, Any] | None]:
-    batch = None
-    for tensor in tensors:
-        shape = tensor.get("shape") or [1]
+    """Rows of Open Inference Protocol tensors. Every shape is checked against its data
+    before anything is allocated: a declared batch of ten million in a 60-byte body
+    must cost nothing."""
+    batch: int | None = None
+    columns: list[tuple[str, int, list[Any]]] = []
+    for index, tensor in enumerate(tensors):
+        shape = _tensor_shape(tensor, index)
         if batch is None:
-            batch = int(shape[0])
-        elif int(shape[0]) != batch:
-            raise _reject("data", "inputs disagree on the batch size (first dimension)")
-    rows: list[dict[str, Any]] = [{} for _ in range(batch or 0)]
-    for tensor in tensors:
-        shape = [int(s) for s in tensor.get("shape") or [1]]
+            batch = shape[0]
+        elif shape[0] != batch:
+            raise _reject(
+                f"inputs[{index}].shape",
+                f"the batch size (first dimension) {shape[0]} differs from {batch}",
+            )
         data = _flat(tensor.get("data", []))
-        width = 1
-        for s in shape[1:]:
-            width *= s
+        width = math.prod(shape[1:])
         name = str(tensor.get("name", "input"))
         if len(data) != batch * width:
-            raise _reject("data", f"tensor {name!r} holds {len(data)} values, not {batch * width}")
-        for i in range(batch):
+            raise _reject(
+                f"inputs[{index}].data",
+                f"tensor {name!r} holds {len(data)} values; its shape {shape} needs "
+                f"{batch * width}",
+            )
+        if not all(_scalar(v) for v in data):
+            raise _reject(f"inputs[{index}].data", "must hold numbers, strings, booleans or nulls")
+        columns.append((name, width, data))
+    # Each row holds at least one value, so the batch is now bounded by the body's size.
+    _rows_bound(batch or 0)
+    rows: list[dict[str, Any] | None] = [{} for _ in range(batch or 0)]
+    for name, width, data in columns:
+        for i, row in enumerate(rows):
             part = data[i * width : (i + 1) * width]
             if width == 1:
-                rows[i][name] = part[0]
+                row[name] = part[0]
             else:
-                rows[i].update({f"{name}[{j}]": v for j, v in enumerate(part)})
+                row.update({f"{name}[{j}]": v for j, v in enumerate(part)})
     return rows
 
 
@@ -161,7 +242,9 @@ def _version_for(model: RegisteredModel, at: datetime, named: str | None) -> Mod
 def _event_rows(request: KServePending, response: KServePending | None) -> list[dict[str, Any]]:
     features = _request_rows(request.body)
     n = len(features)
-    model = RegisteredModel.objects.filter(name=request.inference_service).first()
+    model = RegisteredModel.objects.filter(
+        name=request.inference_service, team_id=request.team_id
+    ).first()
     if model is None:
         raise _reject(
             "ce-inferenceservicename", f"no registered model named {request.inference_service!r}"
@@ -209,7 +292,7 @@ def _store_pair(request: KServePending, response: KServePending | None) -> Inges
     accepted = events_store(events=batch.events)
     if accepted:
         rollups_schedule()
-    KServePending.objects.filter(ce_id=request.ce_id).delete()
+    KServePending.objects.filter(team_id=request.team_id, ce_id=request.ce_id).delete()
     return IngestResult(accepted=accepted, repeats=len(batch.events) - accepted)
 
 
@@ -222,6 +305,9 @@ def kserve_message_ingest(
     for required in ("ce-id", "ce-type", "ce-specversion", "ce-source", "ce-inferenceservicename"):
         if not lower.get(required):
             raise _reject(required, "is required (binary-mode CloudEvent from KServe's logger)")
+    for field in ("ce-id", "ce-inferenceservicename", "ce-endpoint"):
+        if len(lower.get(field, "")) > HEADER_MAX_CHARS:
+            raise _reject(field, f"is over {HEADER_MAX_CHARS} characters")
     kind = _KINDS.get(lower["ce-type"])
     if kind is None:
         raise _reject("ce-type", f"expected one of {', '.join(_KINDS)}")
@@ -231,10 +317,7 @@ def kserve_message_ingest(
         if isinstance(parsed, str):
             raise _reject("ce-time", parsed)
         event_time = parsed.astimezone(UTC)
-    try:
-        data = json.loads(body or b"null")
-    except ValueError as error:
-        raise _reject("data", f"not valid JSON: {error}") from None
+    data = kserve_body_parse(body=body)
     service = lower["ce-inferenceservicename"]
     model = RegisteredModel.objects.filter(name=service).first()
     if model is None:
@@ -248,14 +331,26 @@ def kserve_message_ingest(
             ],
             forbidden=True,
         )
-    if kind == KServeMessageKind.REQUEST:
-        _request_rows(data)  # a malformed request is refused now, not at the timeout
     ce_id = lower["ce-id"]
-    if ServingEvent.objects.filter(event_id__in=[ce_id, f"{ce_id}:0"]).exists():
+    if kind == KServeMessageKind.REQUEST:
+        rows = _request_rows(data)  # a malformed request is refused now, not at the timeout
+        if len(rows) > 1 and len(f"{ce_id}:{len(rows) - 1}") > HEADER_MAX_CHARS:
+            raise _reject(
+                "ce-id",
+                f"is too long for a batch of {len(rows)} rows: each row's event id is "
+                f"<ce-id>:<row>, at most {HEADER_MAX_CHARS} characters",
+            )
+    # Event ids are unique per team, so a pair already stored is looked for among the
+    # team's own events only (the lead reconciles this with ServingEvent's team column).
+    stored = ServingEvent.objects.filter(
+        model_version__model__team_id=model.team_id, event_id__in=[ce_id, f"{ce_id}:0"]
+    )
+    if stored.exists():
         return IngestResult(0, 1), False  # a redelivery of a pair already stored
     with transaction.atomic():
         message, _ = KServePending.objects.get_or_create(
-            ce_id=lower["ce-id"],
+            team_id=model.team_id,
+            ce_id=ce_id,
             kind=kind,
             defaults={
                 "inference_service": service,
@@ -272,7 +367,7 @@ def kserve_message_ingest(
         )
         other = (
             KServePending.objects.select_for_update()
-            .filter(ce_id=message.ce_id, kind=other_kind)
+            .filter(team_id=message.team_id, ce_id=message.ce_id, kind=other_kind)
             .first()
         )
         if other is None:
@@ -292,23 +387,24 @@ def kserve_pending_expire(*, now: datetime | None = None) -> int:
     stored = 0
     requests = KServePending.objects.filter(kind=KServeMessageKind.REQUEST)
     responded = KServePending.objects.filter(kind=KServeMessageKind.RESPONSE)
-    due = requests.filter(
-        Q(ce_id__in=responded.values("ce_id")) | Q(received_at__lt=now - timeout)
-    ).values_list("pk", flat=True)
+    # Halves pair up only within one team: another team's ce-id is another message.
+    has_response = Exists(responded.filter(team_id=OuterRef("team_id"), ce_id=OuterRef("ce_id")))
+    has_request = Exists(requests.filter(team_id=OuterRef("team_id"), ce_id=OuterRef("ce_id")))
+    due = requests.filter(has_response | Q(received_at__lt=now - timeout)).values_list(
+        "pk", flat=True
+    )
     for pk in list(due):
         with transaction.atomic():
             request = KServePending.objects.select_for_update().filter(pk=pk).first()
             if request is None:
                 continue
-            response = responded.filter(ce_id=request.ce_id).first()
+            response = responded.filter(team_id=request.team_id, ce_id=request.ce_id).first()
             try:
                 stored += _store_pair(request, response).accepted
             except BatchRejected as rejected:
                 logger.warning("KServe message %s dropped: %s", request.ce_id, rejected.errors)
-                KServePending.objects.filter(ce_id=request.ce_id).delete()
-    orphans = responded.filter(received_at__lt=now - timeout).exclude(
-        ce_id__in=requests.values("ce_id")
-    )
+                KServePending.objects.filter(team_id=request.team_id, ce_id=request.ce_id).delete()
+    orphans = responded.filter(received_at__lt=now - timeout).exclude(has_request)
     dropped, _ = orphans.delete()
     if dropped:
         logger.warning("dropped %s KServe responses whose request never arrived", dropped)

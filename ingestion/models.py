@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from lifecycle.catalog.models import ModelVersion
+from lifecycle.catalog.models import ModelVersion, Team
 
 
 class RollupMark(models.Model):
@@ -51,8 +51,11 @@ class KServeMessageKind(models.TextChoices):
 
 
 class KServePending(models.Model):
-    """Half of a KServe request/response pair, waiting for the other half (same ce-id)."""
+    """Half of a KServe request/response pair, waiting for the other half (same ce-id,
+    same team: a ce-id is the sender's to choose, so two teams may use the same one)."""
 
+    # The team of the model the message is for, not of the token that sent it.
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
     ce_id = models.CharField(max_length=200)
     kind = models.CharField(max_length=8, choices=KServeMessageKind.choices)
     inference_service = models.CharField(max_length=200)
@@ -63,7 +66,9 @@ class KServePending(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["ce_id", "kind"], name="kserve_pending_once")
+            models.UniqueConstraint(
+                fields=["team", "ce_id", "kind"], name="kserve_pending_once_per_team"
+            )
         ]
         indexes = [models.Index(fields=["received_at"], name="kserve_pending_age")]
 

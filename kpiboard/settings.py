@@ -244,13 +244,35 @@ if not EMBEDDED:
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Every handler redacts `token=<key>` (KServe's logger sends its key in the URL). Django's
+# own loggers are named so they use these handlers, not the unfiltered defaults.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "redact_tokens": {"()": "kpiboard.logs.TokenRedactFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["require_debug_false", "redact_tokens"],
+        },
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
+DEFAULT_EXCEPTION_REPORTER_FILTER = "kpiboard.logs.TokenSafeExceptionReporterFilter"
 
 # --- kpiboard --------------------------------------------------------------------------
 # Uploaded files that are kept (see DATASET_KEEP_RAW_FILES) live here.
@@ -283,6 +305,9 @@ if EMBEDDED and not env_str("KPIBOARD_SERVING_LOG_DIR"):
 # KServe logs a response only for HTTP 200: a request still unanswered after this many
 # seconds becomes an error event of class "other".
 KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS = env_int("KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS", 60)
+# KServe's logger sends no headers of its own, so it authenticates with ?token=<key> in
+# its URL; turn that off where a proxy or mesh adds `Authorization: Token <key>` instead.
+KPIBOARD_KSERVE_QUERY_TOKEN = env_bool("KPIBOARD_KSERVE_QUERY_TOKEN", True)
 # Stale hours a rollup refresh recomputes per transaction (smaller: shorter locks).
 KPIBOARD_ROLLUP_BATCH_MARKS = env_int("KPIBOARD_ROLLUP_BATCH_MARKS", 2000)
 # Raw serving events older than this many days are deleted nightly; their rollups stay.

@@ -92,6 +92,18 @@ def _metadata(data: Any) -> ProfileMetadata:
     )
 
 
+def _json_kind(data: Any) -> str:
+    if isinstance(data, list):
+        return "a list"
+    if isinstance(data, str):
+        return "a string"
+    if data is None:
+        return "null"
+    return (
+        "a number" if isinstance(data, int | float) and not isinstance(data, bool) else "a boolean"
+    )
+
+
 def _team(request: Request) -> Team | None:
     principal_team = getattr(request.user, "team", None)
     name = request.data.get("team") or None
@@ -157,6 +169,13 @@ class DatasetVersionUploadView(DatasetVersionListView):
 
     def _store(self, request: Request, name: str):
         data = request.data
+        if not hasattr(data, "get"):  # a JSON list, number or string
+            raise UploadRejected(
+                "body", f'must be a JSON object ({{"profile": {{...}}}}), not {_json_kind(data)}.'
+            )
+        for field in ("version", "team", "format", "delimiter"):
+            if data.get(field) is not None and not isinstance(data.get(field), str):
+                raise UploadRejected(field, "must be a string.")
         token_team = getattr(request.user, "team", None)
         if token_team is not None and role_of(request.user) != Role.ADMIN:
             # A team's token adds versions to that team's datasets only (admins: any).

@@ -8,11 +8,14 @@ reading, decompressed bytes are counted and reading stops once past the limit.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import gzip
 import io
 import re
+import zlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -32,6 +35,12 @@ SNIFF_BYTES = 64 * 1024
 # measured 120 MiB of Arrow memory at peak, 2 MiB 80 MiB, at about the same speed).
 CSV_BLOCK_BYTES = 2 * 1024 * 1024
 PARQUET_BATCH_ROWS = 65_536
+# The header is read whole (however long its line) to count its columns before Arrow
+# parses anything; no real header of DATASET_MAX_COLUMNS names comes near this.
+HEADER_MAX_BYTES = 16 * 1024 * 1024
+# Python's csv refuses fields over 128 KiB by default; Arrow reads any field that fits in
+# memory, so the Python scans (header, ragged-row search) allow as much as a block.
+CSV_FIELD_MAX_BYTES = CSV_BLOCK_BYTES
 DELIMITERS = ",;\t|"
 # pandas' default missing-value markers, so a CSV's missing % matches pandas.read_csv.
 NULL_VALUES = sorted(pd._libs.parsers.STR_NA_VALUES)
@@ -94,7 +103,7 @@ class _CountingReader(io.RawIOBase):
     def readinto(self, buffer: memoryview) -> int:
         try:
             n = self._inner.readinto(buffer)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise Unreadable(f"{self._name} is not a valid gzip file: {exc}") from exc
         self.count += n
         limits = self._limits
@@ -223,7 +232,7 @@ def _csv_open(
         try:
             with gzip.open(path, "rb") as handle:
                 head = handle.read(SNIFF_BYTES)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise Unreadable(f"{name} is not a valid gzip file: {exc}") from exc
         if not head:
             raise EmptyFile(f"{name} is an empty gzip file.")
@@ -243,11 +252,13 @@ def _csv_open(
         lines = text.splitlines()
         sample = "\n".join(lines[:-1] if len(lines) > 1 else lines)
         delimiter = _sniff_delimiter(sample)
-    header = next(csv.reader([text.splitlines()[0]], delimiter=delimiter))
-    if len(header) > limits.max_columns:
-        raise TooLarge(
-            f"{name} has {len(header):,} columns, over the {limits.max_columns:,} limit."
-        )
+    header = _header_read(
+        path=path,
+        gzipped=gzipped,
+        name=name,
+        delimiter=delimiter,
+        limits=limits,
+    )
     if len(set(header)) != len(header):
         duplicated = sorted({h for h in header if header.count(h) > 1})
         raise Unreadable(f"{name} repeats column names in its header: {', '.join(duplicated)}.")
@@ -264,7 +275,109 @@ def _csv_open(
     return Source("csv", batches, details)
 
 
+def _binary_open(path: Path, *, gzipped: bool) -> BinaryIO:
+    return gzip.open(path, "rb") if gzipped else open(path, "rb")
+
+
+def _header_read(
+    *, path: Path, gzipped: bool, name: str, delimiter: str, limits: Limits
+) -> list[str]:
+    """The column names of the first record, however long its line: the columns are
+    counted while the bytes are read, so a header over the limit is refused before it is
+    held, parsed, or seen by Arrow."""
+    quote, sep, newline = ord('"'), ord(delimiter) if ord(delimiter) < 128 else -1, ord("\n")
+    columns, quoted, size = 1, False, 0
+    parts: list[bytes] = []
+    try:
+        with _binary_open(path, gzipped=gzipped) as handle:
+            while True:
+                chunk = handle.read(SNIFF_BYTES)
+                if not chunk:
+                    break
+                end = None
+                for match in _HEADER_TOKENS.finditer(chunk):
+                    byte = match.group()[0]
+                    if byte == quote:
+                        quoted = not quoted
+                    elif quoted:
+                        continue
+                    elif byte == newline:
+                        end = match.start()
+                        break
+                    elif byte == sep:
+                        columns += 1
+                if columns > limits.max_columns:
+                    raise TooLarge(
+                        f"{name} has more than {limits.max_columns:,} columns in its header, "
+                        "the limit."
+                    )
+                parts.append(chunk if end is None else chunk[:end])
+                size += len(parts[-1])
+                if end is not None:
+                    break
+                if size > HEADER_MAX_BYTES:
+                    raise TooLarge(
+                        f"{name}'s header line is over {_fmt_bytes(HEADER_MAX_BYTES)}, the limit."
+                    )
+    except (OSError, EOFError, zlib.error) as exc:
+        raise Unreadable(f"{name} is not a valid gzip file: {exc}") from exc
+    try:
+        text = b"".join(parts).decode("utf-8").rstrip("\r")
+    except UnicodeDecodeError as exc:
+        raise WrongType(
+            f"{name} is not a UTF-8 CSV file: {exc.reason} at byte {exc.start}."
+        ) from exc
+    try:
+        with _csv_fields_allowed():
+            header = next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error as exc:
+        raise Unreadable(f"{name}, line 1 (the header): {exc}.") from exc
+    if len(header) > limits.max_columns:
+        raise TooLarge(
+            f"{name} has {len(header):,} columns, over the {limits.max_columns:,} limit."
+        )
+    return header
+
+
+_HEADER_TOKENS = re.compile(rb'["\n,;\t|]')
+
+
+@contextmanager
+def _csv_fields_allowed() -> Iterator[None]:
+    """Python's csv field limit raised to what Arrow reads, for one scan. The limit is
+    process-wide: a concurrent scan sees the larger one too, never less than 128 KiB, and
+    a field past it is reported, not crashed on."""
+    previous = csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_MAX_BYTES))
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 _CONVERSION = re.compile(r"In CSV column #(\d+): CSV conversion error")
+_INVALID_UTF8 = "invalid UTF8"
+
+
+def _utf8_error(*, path: Path, gzipped: bool, name: str) -> Unreadable:
+    """Where the file stops being UTF-8 (line and byte), read once in a stream: Arrow
+    says only that a column holds invalid UTF-8 somewhere."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    with _binary_open(path, gzipped=gzipped) as handle:
+        while chunk := handle.read(SNIFF_BYTES):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                # The decoder may still hold up to 3 bytes of the previous chunk.
+                pending = len(decoder.getstate()[0]) if exc.start == 0 else 0
+                at = max(exc.start - pending, 0)
+                line = lines + chunk.count(b"\n", 0, at) + 1
+                return Unreadable(
+                    f"{name}, line {line:,} (byte {offset + at:,}): not UTF-8 ({exc.reason})."
+                )
+            lines += chunk.count(b"\n")
+            offset += len(chunk)
+    return Unreadable(f"{name} holds text that is not UTF-8.")
 
 
 def _csv_batches(
@@ -293,8 +406,13 @@ def _csv_batches(
             return
         except pa.ArrowInvalid as exc:
             match = _CONVERSION.search(str(exc))
+            if match and _INVALID_UTF8 in str(exc):
+                # Reading it again as strings cannot help: the bytes are not text.
+                raise _utf8_error(path=path, gzipped=gzipped, name=name) from exc
             if match:
                 column = header[int(match.group(1))]
+                if as_strings.get(column) == pa.string():
+                    raise Unreadable(f"{name}, column {column!r}: {exc}") from exc
                 as_strings[column] = pa.string()
                 yield Restart(column)
                 continue
@@ -325,16 +443,22 @@ def _ragged_error(*, path: Path, name: str, delimiter: str, gzipped: bool) -> Ra
     path is the file read again, by Python's csv module). None when every row is right:
     then a quoted value held a line break."""
     opener = gzip.open if gzipped else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle:
+    with (
+        opener(path, "rt", encoding="utf-8", errors="replace", newline="") as handle,
+        _csv_fields_allowed(),
+    ):
         reader = csv.reader(handle, delimiter=delimiter)
         expected = None
-        for row in reader:
-            if expected is None:
-                expected = len(row)
-                continue
-            if row and len(row) != expected:
-                return RaggedRow(
-                    f"{name}, line {reader.line_num}: {len(row)} fields where the header "
-                    f"has {expected}."
-                )
+        try:
+            for row in reader:
+                if expected is None:
+                    expected = len(row)
+                    continue
+                if row and len(row) != expected:
+                    return RaggedRow(
+                        f"{name}, line {reader.line_num}: {len(row)} fields where the header "
+                        f"has {expected}."
+                    )
+        except csv.Error as exc:
+            return RaggedRow(f"{name}, line {reader.line_num + 1}: {exc}.")
     return None

@@ -4,16 +4,29 @@ outlier counts, rows needing imputation, dates, time series and row-level shares
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 from ingestion.profiling.columns import HISTOGRAM_BINS, QUANTILES
-from ingestion.profiling.errors import EmptyFile, TooLarge, WrongType
+from ingestion.profiling.errors import EmptyFile, ProfileError, TooLarge, Unreadable, WrongType
 from lifecycle.dataprep import profiles as fmt
 
 MAX_PROFILE_BYTES = 64 * 1024 * 1024
+# Reading a real profile takes a second or two (most of it importing whylogs).
+READ_TIMEOUT_SECONDS = 60
+_PROJECT_DIR = Path(__file__).resolve().parents[2]
+_CHILD = (
+    "import sys; from ingestion.profiling.whylogs_map import _child_main; _child_main(sys.argv)"
+)
+_ERRORS: dict[str, type[ProfileError]] = {
+    cls.code: cls for cls in (EmptyFile, TooLarge, WrongType, Unreadable)
+}
 
 
 def _finite(value: Any) -> float | None:
@@ -68,12 +81,45 @@ def _numeric(metric: Any, summary: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def whylogs_profile(*, path: Path, name: str) -> dict[str, Any]:
-    """The kpiboard profile of a whylogs `.bin` profile. Raises ProfileError."""
+    """The kpiboard profile of a whylogs `.bin` profile. Raises ProfileError.
+
+    whylogs hands the sketches' bytes to native code (Apache DataSketches) that crashes
+    the process on a damaged sketch, so the profile is read in a child process: a crash
+    there is a refused file, not a dead web worker."""
     size = path.stat().st_size
     if size == 0:
         raise EmptyFile(f"{name} is empty (0 bytes).")
     if size > MAX_PROFILE_BYTES:
         raise TooLarge(f"{name} is over the {MAX_PROFILE_BYTES // 1024**2} MiB profile limit.")
+    try:
+        child = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(path), name],
+            cwd=_PROJECT_DIR,
+            env={**os.environ, "WHYLOGS_NO_ANALYTICS": "True"},
+            capture_output=True,
+            timeout=READ_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise Unreadable(
+            f"{name} took over {READ_TIMEOUT_SECONDS} s to read as a whylogs profile."
+        ) from exc
+    if child.returncode < 0:
+        cause = signal.Signals(-child.returncode).name
+        raise WrongType(f"{name} is not a whylogs profile: it crashed the reader ({cause}).")
+    lines = child.stdout.decode("utf-8", "replace").strip().splitlines()
+    try:
+        answer = json.loads(lines[-1])
+    except (IndexError, ValueError) as exc:
+        raise WrongType(f"{name} is not a whylogs profile: the reader failed.") from exc
+    if "error" in answer:
+        raise _ERRORS.get(answer["error"], Unreadable)(answer["message"])
+    return answer["profile"]
+
+
+def _profile_read(*, path: Path, name: str) -> dict[str, Any]:
+    """The mapping itself (in the child process)."""
+    size = path.stat().st_size
     # whylogs phones home with usage statistics unless told not to; kpiboard runs offline.
     os.environ.setdefault("WHYLOGS_NO_ANALYTICS", "True")
     from whylogs.core import DatasetProfileView  # slow to import; only pushes need it
@@ -126,3 +172,12 @@ def whylogs_profile(*, path: Path, name: str) -> dict[str, Any]:
     }
     fmt.dataset_shares_fill(profile)
     return profile
+
+
+def _child_main(argv: list[str]) -> None:
+    path, name = Path(argv[1]), argv[2]
+    try:
+        answer: dict[str, Any] = {"profile": _profile_read(path=path, name=name)}
+    except ProfileError as exc:
+        answer = {"error": exc.code, "message": exc.message}
+    sys.stdout.write("\n" + json.dumps(answer) + "\n")
