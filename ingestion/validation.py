@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from lifecycle.catalog.models import RegisteredModel, Role
-from lifecycle.catalog.roles import role_of
+from lifecycle.catalog.models import RegisteredModel
+from lifecycle.catalog.ownership import principal_may_write
 
 MAX_ERRORS_REPORTED = 100
 # Ids and names of pushed items fit the catalog's 200-character columns.
@@ -77,17 +77,9 @@ def timestamp_parse(value: Any) -> datetime | str:
 
 
 def principal_may_push_for(principal: Any, model: RegisteredModel) -> bool:
-    """Admins (and trusted in-process sources, principal None) push for any model; a
-    token pushes only for its own team's models; a logged-in user by role alone, since
-    users belong to no team."""
-    if principal is None:
-        return True
-    if role_of(principal) == Role.ADMIN:
-        return True
-    team = getattr(principal, "team", None)
-    if team is not None:
-        return model.team_id == team.pk
-    return True
+    """The one write rule (lifecycle.catalog.ownership): a token pushes only for its own
+    team's models unless it is an admin's; users and in-process sources for any."""
+    return principal_may_write(principal=principal, team=model.team)
 
 
 def is_number(value: Any) -> bool:

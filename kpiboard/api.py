@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db.models import ProtectedError, RestrictedError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -15,6 +16,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from kpiboard.portfolio import model_overview, portfolio_overview
 from lifecycle.catalog.models import RegisteredModel
+from lifecycle.catalog.services import protected_delete_body
 
 DATABASE_RETRY_AFTER_SECONDS = 5
 
@@ -31,6 +33,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response
+    if isinstance(exc, ProtectedError | RestrictedError):
+        # Still referenced: the client's conflict to resolve, and nothing was deleted.
+        objects = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
+        return Response(protected_delete_body(protected=objects), status=status.HTTP_409_CONFLICT)
     return drf_exception_handler(exc, context)
 
 

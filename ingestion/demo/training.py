@@ -138,7 +138,7 @@ def training_write(
             )
         serializer = TrainingRunSerializer(data=_make_up(v, rows, rand))
         serializer.is_valid(raise_exception=True)
-        training_run_record(data=serializer.validated_data)
+        training_run_record(data=serializer.validated_data, principal=None)
     stored = metrics_ingest(rows=metrics, principal=None, source="demo")
     progress(f"training runs: {len(plan.versions)} with {stored.accepted} metrics")
     return TrainingSummary(runs=len(plan.versions), metrics=stored.accepted)

@@ -29,7 +29,7 @@ from ingestion.profiling.service import (
     dataset_profile_push,
 )
 from lifecycle.catalog.models import Dataset, Role, Team
-from lifecycle.catalog.roles import role_of
+from lifecycle.catalog.ownership import principal_may_write
 from lifecycle.dataprep.api import DatasetVersionListView, version_summary
 from lifecycle.dataprep.profiles import LABELING_TECHNIQUES, PARTIES
 
@@ -176,16 +176,18 @@ class DatasetVersionUploadView(DatasetVersionListView):
         for field in ("version", "team", "format", "delimiter"):
             if data.get(field) is not None and not isinstance(data.get(field), str):
                 raise UploadRejected(field, "must be a string.")
-        token_team = getattr(request.user, "team", None)
-        if token_team is not None and role_of(request.user) != Role.ADMIN:
-            # A team's token adds versions to that team's datasets only (admins: any).
-            owner = Dataset.objects.filter(name=name).values_list("team__name", flat=True)
-            if owner and owner[0] != token_team.name:
-                raise UploadRejected(
-                    "dataset",
-                    f"{name!r} belongs to team {owner[0]!r}, not {token_team.name!r}.",
-                    403,
-                )
+        existing = Dataset.objects.select_related("team").filter(name=name).first()
+        owner = existing.team if existing is not None else _team(request)
+        if owner is not None and not principal_may_write(principal=request.user, team=owner):
+            # A team's token writes its own team's datasets only (admins: any).
+            field = "dataset" if existing is not None else "team"
+            raise UploadRejected(
+                field,
+                f"{name!r} {'belongs' if existing else 'would belong'} to team {owner.name!r}; "
+                f"a token of team {request.user.team.name!r} writes only its own team's "
+                "datasets.",
+                403,
+            )
         target = VersionTarget(
             dataset=name,
             version=(data.get("version") or None),

@@ -27,9 +27,8 @@ from lifecycle.catalog.models import (
     Endpoint,
     ModelVersion,
     RegisteredModel,
-    Role,
 )
-from lifecycle.catalog.roles import role_of
+from lifecycle.catalog.ownership import principal_may_use_endpoint, principal_may_write
 from lifecycle.deployment.models import ChangeKind, ChangeSource, LifecycleChange
 
 MAX_EVENTS = 1000
@@ -232,6 +231,9 @@ def events_validate(*, rows: list[Any], principal: Any) -> list[RegistryEvent]:
                 endpoint = endpoints.get(values["endpoint"])
                 if endpoint is None:
                     bad("endpoint", "unknown endpoint")
+                elif not principal_may_use_endpoint(principal=principal, endpoint=endpoint):
+                    bad("endpoint", "the endpoint belongs to another team")
+                    forbidden = True
         if kind == "rolled_back" and role != DeploymentRole.PRODUCTION:
             bad("role", "a rollback restores the production version")
         version = values.get("version")
@@ -270,12 +272,7 @@ def events_validate(*, rows: list[Any], principal: Any) -> list[RegistryEvent]:
 
 
 def _may_push_for(principal: Any, model: RegisteredModel) -> bool:
-    """Admins push for any model; a token only for its own team's models; a logged-in
-    user by role alone (users belong to no team)."""
-    if principal is None or role_of(principal) == Role.ADMIN:
-        return True
-    team = getattr(principal, "team", None)
-    return team is None or model.team_id == team.pk
+    return principal_may_write(principal=principal, team=model.team)
 
 
 def registry_events_ingest(*, payload: Any, principal: Any) -> EventsResult:

@@ -1,10 +1,12 @@
-"""The catalog API: everything looked up by name; writes by admins and MLOps engineers."""
+"""The catalog API: everything looked up by name; writes by admins and MLOps engineers,
+each through `services` (a token writes only its own team's objects; a delete never
+cascades away other data)."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.shortcuts import get_object_or_404
-from rest_framework import viewsets
+from rest_framework import serializers, viewsets
 
 from lifecycle.catalog.filtersets import (
     DeploymentFilterSet,
@@ -30,11 +32,36 @@ from lifecycle.catalog.serializers import (
     RegisteredModelSerializer,
     TeamSerializer,
 )
+from lifecycle.catalog.services import catalog_create, catalog_delete, catalog_update
 
 _NAME_IN_URL = r"[^/]+"
 
 
-class IndustryViewSet(viewsets.ModelViewSet):
+class CatalogViewSet(viewsets.ModelViewSet):
+    """A ModelViewSet whose writes go through the catalog services, not serializer.save()."""
+
+    def creation_data(self, serializer: serializers.BaseSerializer) -> dict:
+        return dict(serializer.validated_data)
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = catalog_create(
+            principal=self.request.user,
+            model_class=self.get_queryset().model,
+            data=self.creation_data(serializer),
+        )
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = catalog_update(
+            principal=self.request.user,
+            instance=serializer.instance,
+            data=serializer.validated_data,
+        )
+
+    def perform_destroy(self, instance: Model) -> None:
+        catalog_delete(principal=self.request.user, instance=instance)
+
+
+class IndustryViewSet(CatalogViewSet):
     queryset = Industry.objects.all()
     serializer_class = IndustrySerializer
     filterset_class = IndustryFilterSet
@@ -42,7 +69,7 @@ class IndustryViewSet(viewsets.ModelViewSet):
     lookup_value_regex = _NAME_IN_URL
 
 
-class TeamViewSet(viewsets.ModelViewSet):
+class TeamViewSet(CatalogViewSet):
     queryset = Team.objects.all()
     serializer_class = TeamSerializer
     filterset_class = TeamFilterSet
@@ -50,7 +77,7 @@ class TeamViewSet(viewsets.ModelViewSet):
     lookup_value_regex = _NAME_IN_URL
 
 
-class RegisteredModelViewSet(viewsets.ModelViewSet):
+class RegisteredModelViewSet(CatalogViewSet):
     queryset = RegisteredModel.objects.select_related("team", "industry")
     serializer_class = RegisteredModelSerializer
     filterset_class = RegisteredModelFilterSet
@@ -58,7 +85,7 @@ class RegisteredModelViewSet(viewsets.ModelViewSet):
     lookup_value_regex = _NAME_IN_URL
 
 
-class ModelVersionViewSet(viewsets.ModelViewSet):
+class ModelVersionViewSet(CatalogViewSet):
     serializer_class = ModelVersionSerializer
     filterset_class = ModelVersionFilterSet
     lookup_field = "version"
@@ -78,11 +105,11 @@ class ModelVersionViewSet(viewsets.ModelViewSet):
             context["registered_model"] = self.registered_model()
         return context
 
-    def perform_create(self, serializer: ModelVersionSerializer) -> None:
-        serializer.save(model=self.registered_model())
+    def creation_data(self, serializer: serializers.BaseSerializer) -> dict:
+        return {**serializer.validated_data, "model": self.registered_model()}
 
 
-class EndpointViewSet(viewsets.ModelViewSet):
+class EndpointViewSet(CatalogViewSet):
     queryset = Endpoint.objects.select_related("team")
     serializer_class = EndpointSerializer
     filterset_class = EndpointFilterSet
@@ -90,7 +117,7 @@ class EndpointViewSet(viewsets.ModelViewSet):
     lookup_value_regex = _NAME_IN_URL
 
 
-class DeploymentViewSet(viewsets.ModelViewSet):
+class DeploymentViewSet(CatalogViewSet):
     queryset = Deployment.objects.select_related("model_version__model", "endpoint")
     serializer_class = DeploymentSerializer
     filterset_class = DeploymentFilterSet

@@ -100,6 +100,12 @@ class RegisteredModel(models.Model):
         help_text="Target uptime, as a fraction (0.999 = 99.9%).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    archived_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the model was retired. A model with serving history is archived, "
+        "never deleted, so every number it served stays.",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -41,6 +41,7 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
             "sla_error_rate",
             "sla_uptime",
             "created_at",
+            "archived_at",
         ]
         read_only_fields = ["created_at"]
 

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from lifecycle.catalog.models import Role
 from lifecycle.catalog.roles import role_of
+from lifecycle.catalog.services import catalog_delete
 from lifecycle.deployment.filtersets import LifecycleChangeFilterSet
 from lifecycle.deployment.kpis import Comparison
 from lifecycle.deployment.models import LifecycleChange, Registry
@@ -35,6 +36,14 @@ class RegistryViewSet(viewsets.ModelViewSet):
     permission_classes = [AdminsOnly]
     lookup_field = "name"
     lookup_value_regex = r"[^/]+"
+
+    def perform_destroy(self, instance: Registry) -> None:
+        # The ledger's changes name the registry that saw them: deleting it would unlink them.
+        catalog_delete(
+            principal=self.request.user,
+            instance=instance,
+            instead="disable it instead (PATCH enabled=false); what it recorded stays",
+        )
 
 
 class LifecycleChangeViewSet(viewsets.ReadOnlyModelViewSet):

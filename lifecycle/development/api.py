@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lifecycle.catalog.models import DatasetVersion, LifecycleMetric, ModelVersion, Role
+from lifecycle.catalog.ownership import principal_write_check
 from lifecycle.development.filtersets import TrainingMetricFilterSet, TrainingRunFilterSet
 from lifecycle.development.kpis import training_runs
 from lifecycle.development.models import TrainingRun
@@ -72,9 +73,14 @@ class TrainingRunSerializer(serializers.Serializer):
         return attrs
 
 
-def training_run_record(*, data: dict[str, Any]) -> tuple[TrainingRun, bool]:
+def training_run_record(*, data: dict[str, Any], principal: Any) -> tuple[TrainingRun, bool]:
     """Create or update a run's make-up; its dataset version joins the model version's
-    lineage (the catalog's ModelVersion.datasets), which the dataset pages read."""
+    lineage (the catalog's ModelVersion.datasets), which the dataset pages read. A token
+    records runs of its own team's models only."""
+    model = data["model_version"].model
+    principal_write_check(
+        principal=principal, team=model.team, subject=f"model {model.name!r}", field="model"
+    )
     labeling = data.get("labeling") or {}
     with transaction.atomic():
         run, created = TrainingRun.objects.update_or_create(
@@ -137,7 +143,7 @@ class TrainingRunsView(APIView):
     def post(self, request: Request) -> Response:
         serializer = TrainingRunSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        run, created = training_run_record(data=serializer.validated_data)
+        run, created = training_run_record(data=serializer.validated_data, principal=request.user)
         return Response(
             {
                 "model": run.model_version.model.name,
