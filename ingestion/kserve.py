@@ -18,7 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from ingestion.events import events_store, events_validate
+from ingestion.events import events_store, events_stored, events_validate
 from ingestion.models import KServeMessageKind, KServePending
 from ingestion.rollups import rollups_schedule
 from ingestion.validation import (
@@ -34,7 +34,6 @@ from lifecycle.catalog.models import (
     Endpoint,
     ModelVersion,
     RegisteredModel,
-    ServingEvent,
 )
 
 logger = logging.getLogger(__name__)
@@ -251,7 +250,7 @@ def kserve_message_ingest(
     if kind == KServeMessageKind.REQUEST:
         _request_rows(data)  # a malformed request is refused now, not at the timeout
     ce_id = lower["ce-id"]
-    if ServingEvent.objects.filter(event_id__in=[ce_id, f"{ce_id}:0"]).exists():
+    if events_stored(event_ids=[ce_id, f"{ce_id}:0"], team_id=model.team_id, model_id=model.pk):
         return IngestResult(0, 1), False  # a redelivery of a pair already stored
     with transaction.atomic():
         message, _ = KServePending.objects.get_or_create(
