@@ -142,28 +142,30 @@ def test_a_moved_model_keeps_counting_repeats_once_and_its_new_team_labels_it(
     assert _kpis(reader, "fraud-scorer")["label_coverage"] == 1
 
 
-def _metric(model: str, **overrides) -> dict:
+def _metric(now, model: str, **overrides) -> dict:
     return {
         "metric_id": "m-1",
         "model": model,
         "phase": "value",
         "name": "revenue_usd",
         "value": 10.0,
-        "timestamp": "2026-01-01T00:00:00Z",  # the metric's own time; no clock involved
+        "timestamp": (now - timedelta(days=1)).isoformat(),
         **overrides,
     }
 
 
-def test_metric_ids_are_each_models_own(fraud_v1, reco_v1, fraud_scorer, growth_team, risk, growth):
-    assert risk.post(METRICS, [_metric("fraud-scorer")], format="json").json()["accepted"] == 1
-    response = growth.post(METRICS, [_metric("recommender", value=3.0)], format="json")
+def test_metric_ids_are_each_models_own(
+    fraud_v1, reco_v1, fraud_scorer, growth_team, risk, growth, now
+):
+    assert risk.post(METRICS, [_metric(now, "fraud-scorer")], format="json").json()["accepted"] == 1
+    response = growth.post(METRICS, [_metric(now, "recommender", value=3.0)], format="json")
     assert response.json() == {"accepted": 1, "repeats": 0}
     assert sorted(LifecycleMetric.objects.values_list("model__name", "value")) == [
         ("fraud-scorer", 10.0),
         ("recommender", 3.0),
     ]
     RegisteredModel.objects.filter(pk=fraud_scorer.pk).update(team=growth_team)
-    retried = [_metric("fraud-scorer", value=11.0)] * 2
+    retried = [_metric(now, "fraud-scorer", value=11.0)] * 2
     assert growth.post(METRICS, retried, format="json").json() == {"accepted": 0, "repeats": 2}
 
 
