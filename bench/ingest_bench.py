@@ -37,8 +37,8 @@ VERSIONS_PER_MODEL = 2
 ENDPOINTS = 10
 CALLERS = [f"app-{i}" for i in range(12)] + [""]
 COLUMNS = (
-    'event_id, "timestamp", received_at, model_id, model_version_id, endpoint_id, status, '
-    "error_type, latency_ms, caller, features, prediction, cost_usd"
+    'event_id, "timestamp", received_at, model_id, team_id, model_version_id, endpoint_id, '
+    "status, error_type, latency_ms, caller, features, prediction, cost_usd"
 )
 
 
@@ -113,6 +113,7 @@ def catalog_make() -> dict:
     return {
         "versions": [(v.model_id, v.pk, v.model.name, v.version) for v in versions],
         "endpoints": [(e.pk, e.name) for e in endpoints],
+        "teams": {v.model_id: v.model.team_id for v in versions},
     }
 
 
@@ -190,6 +191,7 @@ class Events:
     def copy_rows(self, received: str):
         """The same events in COPY text format, ids resolved: what the raw COPY gets."""
         versions, endpoints = self.catalog["versions"], self.catalog["endpoints"]
+        teams = self.catalog["teams"]
         for c in self.chunks():
             stamps = self.timestamps(c)
             out = []
@@ -203,6 +205,7 @@ class Events:
                             stamps[j],
                             received,
                             str(model_id),
+                            str(teams[model_id]),
                             str(version_id),
                             str(endpoints[c["e"][j]][0]),
                             "error" if failed else "ok",

@@ -155,7 +155,8 @@ class EventsPushView(_PushView):
 
 
 class LabelsPushView(_PushView):
-    """Push labels: event_id, label, timestamp; joined to events by event_id."""
+    """Push labels: event_id, label, timestamp, optional model; joined by event_id to
+    the events of the label's team (docs/ingestion.md says which team that is)."""
 
     key = "labels"
     ingest = staticmethod(labels_ingest)

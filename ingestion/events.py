@@ -4,9 +4,13 @@ Every source (REST push, log files, KServe) ends in `events_store`, so the same
 guarantees hold for all of them: an `event_id` is stored once, a batch is stored whole or
 not at all, and rollup marks are written in the same transaction as the events.
 
+An event_id is unique within the team that owned the model when the event came in
+(two teams may use the same id), and an id the same model already has is a repeat too,
+so a retry after the model moved to another team still counts once.
+
 On PostgreSQL the rows go through COPY into a temporary staging table and one
-`INSERT ... ON CONFLICT (event_id) DO NOTHING`; elsewhere (SQLite, the embedded default)
-through the ORM.
+`INSERT ... ON CONFLICT (event_id, team_id) DO NOTHING`; elsewhere (SQLite, the embedded
+default) through the ORM.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ingestion.models import RollupMark
@@ -67,6 +72,7 @@ class PreparedEvent:
     event_id: str
     timestamp: datetime
     model_id: int
+    team_id: int  # the model's team at intake: the namespace of event_id
     model_version_id: int
     endpoint_id: int | None
     status: str
@@ -144,7 +150,7 @@ def _fast_event(row: Any, targets: dict, endpoints: dict[str, int]) -> PreparedE
     target = targets.get((get("model"), get("version")))
     if target is None:
         return None
-    model_id, version_id, unit_cost, allowed = target
+    model_id, team_id, version_id, unit_cost, allowed = target
     if not allowed:
         return None
     status, latency = get("status"), get("latency_ms")
@@ -181,6 +187,7 @@ def _fast_event(row: Any, targets: dict, endpoints: dict[str, int]) -> PreparedE
         event_id,
         timestamp,
         model_id,
+        team_id,
         version_id,
         endpoint_id,
         status,
@@ -203,6 +210,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
     targets = {
         (model.name, version): (
             model.pk,
+            model.team_id,
             version_id,
             model.unit_cost_usd,
             principal_may_push_for(principal, model),
@@ -316,6 +324,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
                 event_id=event_id,
                 timestamp=timestamp.astimezone(UTC),
                 model_id=model.pk,
+                team_id=model.team_id,
                 model_version_id=version_id,
                 endpoint_id=endpoint_id,
                 status=status,
@@ -354,20 +363,26 @@ def _json_or_null(value: Any) -> str:
 _STAGING_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS ingest_event_staging (
     event_id varchar(200), "timestamp" timestamptz, received_at timestamptz,
-    model_id bigint, model_version_id bigint, endpoint_id bigint, status varchar(8),
-    error_type varchar(16), latency_ms double precision, caller varchar(200),
-    features jsonb, prediction jsonb, cost_usd numeric(14, 8)
+    model_id bigint, team_id bigint, model_version_id bigint, endpoint_id bigint,
+    status varchar(8), error_type varchar(16), latency_ms double precision,
+    caller varchar(200), features jsonb, prediction jsonb, cost_usd numeric(14, 8)
 ) ON COMMIT DELETE ROWS
 """
 _COLUMNS = (
-    'event_id, "timestamp", received_at, model_id, model_version_id, endpoint_id, status, '
-    "error_type, latency_ms, caller, features, prediction, cost_usd"
+    'event_id, "timestamp", received_at, model_id, team_id, model_version_id, endpoint_id, '
+    "status, error_type, latency_ms, caller, features, prediction, cost_usd"
 )
 _INSERT_FROM_STAGING = f"""
 WITH inserted AS (
     INSERT INTO catalog_servingevent ({_COLUMNS})
-    SELECT {_COLUMNS} FROM ingest_event_staging
-    ON CONFLICT (event_id) DO NOTHING
+    SELECT {_COLUMNS} FROM ingest_event_staging AS staged
+    -- Stored by the same model under the team it had before it moved: a repeat. The
+    -- unique index (event_id, team_id) finds the id's few rows.
+    WHERE NOT EXISTS (
+        SELECT 1 FROM catalog_servingevent AS stored
+        WHERE stored.event_id = staged.event_id AND stored.model_id = staged.model_id
+    )
+    ON CONFLICT (event_id, team_id) DO NOTHING
     RETURNING model_version_id, "timestamp"
 ), marks AS (
     INSERT INTO ingestion_rollupmark (model_version_id, hour_start)
@@ -392,6 +407,7 @@ def events_copy_text(events: list[PreparedEvent], received_at: datetime) -> str:
                     e.timestamp.isoformat(),
                     received,
                     str(e.model_id),
+                    str(e.team_id),
                     str(e.model_version_id),
                     "\\N" if e.endpoint_id is None else str(e.endpoint_id),
                     e.status,
@@ -422,26 +438,38 @@ def _store_postgresql(copy_text: str) -> int:
     return accepted
 
 
+def events_stored(*, event_ids: Sequence[str], team_id: int, model_id: int) -> set[str]:
+    """The ids among `event_ids` that an event of this team and model would repeat: ids
+    the team stored, or the model stored under the team it had before it moved."""
+    return set(
+        ServingEvent.objects.filter(event_id__in=list(event_ids))
+        .filter(Q(team_id=team_id) | Q(model_id=model_id))
+        .values_list("event_id", flat=True)
+    )
+
+
 def _store_orm(events: list[PreparedEvent], received_at: datetime) -> int:
-    ids = [e.event_id for e in events]
-    existing: set[str] = set()
+    ids = sorted({e.event_id for e in events})
+    # ("team", id, team) and ("model", id, model): either makes an event a repeat.
+    existing: set[tuple[str, str, int]] = set()
     for start in range(0, len(ids), 500):
-        existing.update(
-            ServingEvent.objects.filter(event_id__in=ids[start : start + 500]).values_list(
-                "event_id", flat=True
-            )
-        )
+        for event_id, team_id, model_id in ServingEvent.objects.filter(
+            event_id__in=ids[start : start + 500]
+        ).values_list("event_id", "team_id", "model_id"):
+            existing.update((("team", event_id, team_id), ("model", event_id, model_id)))
     fresh = []
     for e in events:
-        if e.event_id in existing:
+        keys = (("team", e.event_id, e.team_id), ("model", e.event_id, e.model_id))
+        if not existing.isdisjoint(keys):
             continue
-        existing.add(e.event_id)  # a repeat inside the batch counts once, too
+        existing.update(keys)  # a repeat inside the batch counts once, too
         fresh.append(
             ServingEvent(
                 event_id=e.event_id,
                 timestamp=e.timestamp,
                 received_at=received_at,
                 model_id=e.model_id,
+                team_id=e.team_id,
                 model_version_id=e.model_version_id,
                 endpoint_id=e.endpoint_id,
                 status=e.status,

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from ingestion.events import events_store, events_validate
+from ingestion.events import events_store, events_stored, events_validate
 from ingestion.models import KServeMessageKind, KServePending
 from ingestion.rollups import rollups_schedule
 from ingestion.validation import (
@@ -35,7 +35,6 @@ from lifecycle.catalog.models import (
     Endpoint,
     ModelVersion,
     RegisteredModel,
-    ServingEvent,
 )
 
 logger = logging.getLogger(__name__)
@@ -340,12 +339,7 @@ def kserve_message_ingest(
                 f"is too long for a batch of {len(rows)} rows: each row's event id is "
                 f"<ce-id>:<row>, at most {HEADER_MAX_CHARS} characters",
             )
-    # Event ids are unique per team, so a pair already stored is looked for among the
-    # team's own events only (the lead reconciles this with ServingEvent's team column).
-    stored = ServingEvent.objects.filter(
-        model_version__model__team_id=model.team_id, event_id__in=[ce_id, f"{ce_id}:0"]
-    )
-    if stored.exists():
+    if events_stored(event_ids=[ce_id, f"{ce_id}:0"], team_id=model.team_id, model_id=model.pk):
         return IngestResult(0, 1), False  # a redelivery of a pair already stored
     with transaction.atomic():
         message, _ = KServePending.objects.get_or_create(

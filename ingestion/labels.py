@@ -1,4 +1,12 @@
-"""Labels (ground truth) and lifecycle metrics in: validated whole, stored once."""
+"""Labels (ground truth) and lifecycle metrics in: validated whole, stored once.
+
+A label belongs to a team and joins only that team's event of its id. Its team is the
+team of the one stored event of its id that its pusher may label (of the `model` it
+names, when it names one); with no such event yet, it waits in the named model's team,
+else in the pushing token's team. An admin's label, a session's and an in-process one
+(none of them have a team of their own) must name the model when no event of the id has
+arrived, and any label must when events of several teams carry the id.
+"""
 
 from __future__ import annotations
 
@@ -25,34 +33,39 @@ from lifecycle.catalog.models import (
     LifecyclePhase,
     ModelVersion,
     RegisteredModel,
+    Role,
     ServingEvent,
     lifecycle_metric_key,
 )
+from lifecycle.catalog.roles import role_of
 
-LABEL_FIELDS = frozenset({"event_id", "label", "timestamp"})
+LABEL_FIELDS = frozenset({"event_id", "label", "timestamp", "model"})
 METRIC_FIELDS = frozenset(
     {"metric_id", "model", "version", "phase", "name", "value", "timestamp", "dimensions"}
 )
 
 
-def _existing(model: type, field: str, keys: list[str]) -> set[str]:
-    found: set[str] = set()
+def _existing(model: type, fields: tuple[str, str], objects: list) -> set[tuple]:
+    """The (id, scope) pairs of `objects` already stored; the id is the first field."""
+    key_field, scope_field = fields
+    keys = sorted({getattr(o, key_field) for o in objects})
+    found: set[tuple] = set()
     for start in range(0, len(keys), 500):
         found.update(
-            model.objects.filter(**{f"{field}__in": keys[start : start + 500]}).values_list(
-                field, flat=True
+            model.objects.filter(**{f"{key_field}__in": keys[start : start + 500]}).values_list(
+                key_field, scope_field
             )
         )
     return found
 
 
-def _store(model: type, key_field: str, objects: list) -> IngestResult:
-    """Store the objects whose key is not stored yet (nor earlier in the batch)."""
+def _store(model: type, fields: tuple[str, str], objects: list) -> IngestResult:
+    """Store the objects whose (id, scope) is not stored yet (nor earlier in the batch)."""
     with transaction.atomic():
-        seen = _existing(model, key_field, [getattr(o, key_field) for o in objects])
+        seen = _existing(model, fields, objects)
         fresh = []
         for obj in objects:
-            key = getattr(obj, key_field)
+            key = tuple(getattr(obj, f) for f in fields)
             if key not in seen:
                 seen.add(key)
                 fresh.append(obj)
@@ -61,18 +74,60 @@ def _store(model: type, key_field: str, objects: list) -> IngestResult:
     return IngestResult(accepted=len(fresh), repeats=len(objects) - len(fresh))
 
 
+def _own_team_id(principal: Any) -> int | None:
+    """The team a label waits in when it names no model: a team token's own. Admins
+    label for every team, so theirs says nothing about the label."""
+    team = getattr(principal, "team", None)
+    if team is None or role_of(principal) == Role.ADMIN:
+        return None
+    return team.pk
+
+
+class _LabelTargets:
+    """The stored events of one batch's ids, with their teams and models."""
+
+    def __init__(self, rows: Sequence[Any], principal: Any) -> None:
+        dicts = [r for r in rows if isinstance(r, dict)]
+        ids = sorted({r.get("event_id") for r in dicts if isinstance(r.get("event_id"), str)})
+        names = {r.get("model") for r in dicts if isinstance(r.get("model"), str)}
+        self.named = {m.name: m for m in RegisteredModel.objects.filter(name__in=names)}
+        self.events: dict[str, list[tuple[int, int]]] = {}
+        for start in range(0, len(ids), 500):
+            for event_id, team_id, model_id in ServingEvent.objects.filter(
+                event_id__in=ids[start : start + 500]
+            ).values_list("event_id", "team_id", "model_id"):
+                self.events.setdefault(event_id, []).append((team_id, model_id))
+        owners = RegisteredModel.objects.in_bulk(
+            {m for pairs in self.events.values() for _, m in pairs}
+        )
+        self.allowed = {pk: principal_may_push_for(principal, m) for pk, m in owners.items()}
+        self.own_team_id = _own_team_id(principal)
+
+    def team_of(self, event_id: str, model: RegisteredModel | None) -> int | str:
+        """The label's team, or why it has none."""
+        teams = {
+            team_id
+            for team_id, model_id in self.events.get(event_id, ())
+            if self.allowed[model_id] and (model is None or model_id == model.pk)
+        }
+        if len(teams) == 1:
+            return teams.pop()
+        if teams:
+            return "events of several teams have this id: name the label's model"
+        if model is not None:
+            return model.team_id
+        if self.own_team_id is not None:
+            return self.own_team_id
+        return "no event with this id has arrived: name the label's model, so it can wait"
+
+
 def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> IngestResult:
-    """Labels joined to events by event_id; a label for an unknown event is kept."""
+    """Labels joined to their team's event by event_id; a label for an unknown event is
+    kept and joins when the event arrives."""
     errors: list[ItemError] = []
     labels: list[Label] = []
     now = timezone.now()
-    ids = [r.get("event_id") for r in rows if isinstance(r, dict)]
-    owners = dict(
-        ServingEvent.objects.filter(event_id__in=[i for i in ids if isinstance(i, str)])
-        .select_related(None)
-        .values_list("event_id", "model_id")
-    )
-    models = RegisteredModel.objects.in_bulk(set(owners.values()))
+    targets = _LabelTargets(rows, principal)
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             errors.append(ItemError(i, "", "each label must be a JSON object"))
@@ -80,13 +135,24 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
         before = len(errors)
         for key in row.keys() - LABEL_FIELDS:
             errors.append(ItemError(i, str(key), "unknown field"))
+        model = None
+        model_name = row.get("model")
+        if problem := string_problem(model_name, required=False):
+            errors.append(ItemError(i, "model", problem))
+        elif model_name and (model := targets.named.get(model_name)) is None:
+            errors.append(ItemError(i, "model", f"no registered model named {model_name!r}"))
+        elif model is not None and not principal_may_push_for(principal, model):
+            errors.append(
+                ItemError(i, "model", f"this token's team may not label {model.name!r}'s events")
+            )
         event_id = row.get("event_id")
+        team_id: int | str = ""
         if problem := string_problem(event_id, required=True):
             errors.append(ItemError(i, "event_id", problem))
-        elif event_id in owners and not principal_may_push_for(principal, models[owners[event_id]]):
-            errors.append(
-                ItemError(i, "event_id", "this token's team may not label that model's events")
-            )
+        elif len(errors) == before:
+            team_id = targets.team_of(event_id, model)
+            if isinstance(team_id, str):
+                errors.append(ItemError(i, "model", team_id))
         if row.get("label") is None:
             errors.append(ItemError(i, "label", "is required"))
         timestamp = timestamp_parse(row.get("timestamp"))
@@ -96,6 +162,7 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
             labels.append(
                 Label(
                     event_id=event_id,
+                    team_id=team_id,
                     label=row["label"],
                     timestamp=timestamp.astimezone(UTC),
                     received_at=now,
@@ -103,7 +170,7 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
             )
     if errors:
         raise BatchRejected(errors, forbidden=all("may not" in e.reason for e in errors))
-    return _store(Label, "event_id", labels)
+    return _store(Label, ("event_id", "team_id"), labels)
 
 
 def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> IngestResult:
@@ -192,4 +259,4 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
         )
     if errors:
         raise BatchRejected(errors, forbidden=all("may not" in e.reason for e in errors))
-    return _store(LifecycleMetric, "metric_id", metrics)
+    return _store(LifecycleMetric, ("metric_id", "model_id"), metrics)

@@ -122,6 +122,7 @@ def event_build(
         timestamp=timestamp,
         received_at=timestamp,
         model_id=version.model_id,
+        team_id=version.model.team_id,
         model_version=version,
         endpoint=endpoint,
         status=status,

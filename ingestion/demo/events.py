@@ -30,6 +30,7 @@ _FIELDS = (
     "timestamp",
     "received_at",
     "model",
+    "team",
     "model_version",
     "endpoint",
     "status",
@@ -124,6 +125,7 @@ def events_write(
         deployments = rows.deployments
         version_of = np.array([d.model_version_id for d in deployments])[traffic.dep].tolist()
         model_of = np.array([d.model_version.model_id for d in deployments])[traffic.dep].tolist()
+        team_of = np.array([d.model_version.model.team_id for d in deployments])[traffic.dep]
         codes = traffic.error.tolist()
         latency = [None if v != v else v for v in traffic.latency.tolist()]  # nan: no answer
         cost = [
@@ -135,6 +137,7 @@ def events_write(
             _db_times(traffic.ts // 1000 * 1000),  # event times in milliseconds
             _db_times(received),
             model_of,
+            team_of.tolist(),
             version_of,
             [rows.endpoints[spec.name].pk] * n,
             [EventStatus.ERROR.value if c else EventStatus.OK.value for c in codes],

@@ -66,6 +66,7 @@ def labels_write(
         rows = [
             {
                 "event_id": events.event_ids[i],
+                "model": name,
                 "label": int(label[i]),
                 "timestamp": (EPOCH + timedelta(microseconds=int(arrives[i]))).isoformat(),
             }

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import ProtectedError
+from django.db.models import Exists, OuterRef, ProtectedError
 
 from ingestion.demo.datasets import DATASET_ROWS, PROFILED_VERSIONS, SHIFTED_DATASET
 from ingestion.demo.events import events_write
@@ -200,8 +200,11 @@ def demo_portfolio_delete(*, progress: Callable[[str], None] = _quiet) -> None:
     models = [m.name for m in MODELS]
     with transaction.atomic():
         events = ServingEvent.objects.filter(model__name__in=models)
-        # Labels join events by event_id, not a foreign key: they go with their events.
-        Label.objects.filter(event_id__in=events.values("event_id")).delete()
+        # Labels join events by (event_id, team), not a foreign key: they go with their
+        # events.
+        Label.objects.filter(
+            Exists(events.filter(event_id=OuterRef("event_id"), team_id=OuterRef("team_id")))
+        ).delete()
         # Events as one DELETE: cascading them from the models would collect hundreds of
         # thousands of rows in Python.
         deleted, _ = events.delete()

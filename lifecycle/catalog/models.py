@@ -246,9 +246,10 @@ class FailureClass(models.TextChoices):
 
 
 class ServingEvent(models.Model):
-    """One inference, as pushed, logged or captured. `event_id` makes repeats harmless."""
+    """One inference, as pushed, logged or captured. `event_id` makes repeats harmless
+    within a team: each team names its events as it likes, so two teams may use one id."""
 
-    event_id = models.CharField(max_length=200, unique=True)
+    event_id = models.CharField(max_length=200)
     timestamp = models.DateTimeField(help_text="When the inference happened (event time).")
     received_at = models.DateTimeField(help_text="When kpiboard stored it.")
     # The model is reachable through the version, but every panel filters by it, so it is
@@ -261,6 +262,10 @@ class ServingEvent(models.Model):
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.CASCADE, related_name="serving_events", db_index=False
     )
+    # The team that owned the model when the event came in, kept when the model moves:
+    # the namespace of its event_id and of the labels that join it. Indexed only by the
+    # unique constraint, which starts with event_id because every lookup names the id.
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+", db_index=False)
     endpoint = models.ForeignKey(
         Endpoint, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -283,6 +288,7 @@ class ServingEvent(models.Model):
             models.Index(fields=["timestamp"], name="event_time"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["event_id", "team"], name="event_id_per_team"),
             models.CheckConstraint(
                 condition=Q(status="ok", error_type="") | Q(status="error") & ~Q(error_type=""),
                 name="event_error_type_iff_error",
@@ -313,9 +319,13 @@ class LifecycleMetric(models.Model):
     not, it is the SHA-256 of model, version, phase, name, timestamp and the canonical JSON
     of the dimensions (see `lifecycle_metric_key`). A repeat is ignored, not updated, so a
     corrected value needs a new timestamp, other dimensions or its own metric_id.
+
+    A metric_id is unique per model: every metric names its model and nothing joins on
+    the id, so another model's id (another team's, above all) never hides a metric, and a
+    retry after the model moved to another team is still the repeat it is.
     """
 
-    metric_id = models.CharField(max_length=200, unique=True)
+    metric_id = models.CharField(max_length=200)
     model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="metrics")
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.CASCADE, null=True, blank=True, related_name="metrics"
@@ -331,6 +341,9 @@ class LifecycleMetric(models.Model):
         ordering = ["timestamp"]
         indexes = [
             models.Index(fields=["model", "phase", "name", "timestamp"], name="metric_lookup"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["metric_id", "model"], name="metric_id_per_model"),
         ]
 
     def __str__(self) -> str:
@@ -357,16 +370,25 @@ def lifecycle_metric_key(
 
 
 class Label(models.Model):
-    """Ground truth for one serving event, joined by `event_id` rather than a foreign key
-    so that a label arriving before its event is kept and joins when the event lands."""
+    """Ground truth for one serving event, joined by (`event_id`, `team`) rather than a
+    foreign key so that a label arriving before its event is kept and joins when the
+    event lands; never across teams (see `ingestion.labels` for how its team is chosen)."""
 
-    event_id = models.CharField(max_length=200, unique=True)
+    event_id = models.CharField(max_length=200)
+    # Null only for labels stored before labels had a team whose event had not arrived:
+    # nothing says whose they were, so they join no event.
+    team = models.ForeignKey(
+        Team, on_delete=models.PROTECT, null=True, related_name="+", db_index=False
+    )
     label = models.JSONField()
     timestamp = models.DateTimeField(help_text="When the truth became known.")
     received_at = models.DateTimeField(help_text="When kpiboard stored it.")
 
     class Meta:
         ordering = ["timestamp"]
+        constraints = [
+            models.UniqueConstraint(fields=["event_id", "team"], name="label_event_id_per_team"),
+        ]
 
     def __str__(self) -> str:
         return f"label of {self.event_id}"

@@ -160,9 +160,13 @@ def portfolio(now, fraud_scorer, recommender):
             )
         )
     ServingEvent.objects.bulk_create(events)
+    team = fraud_scorer.team
     Label.objects.bulk_create(
-        [Label(event_id=f"c{i}", label=i % 2, timestamp=now, received_at=now) for i in range(10)]
-        + [Label(event_id=f"s{i}", label=i % 2, timestamp=now, received_at=now) for i in range(10)]
+        [
+            Label(event_id=f"{side}{i}", team=team, label=i % 2, timestamp=now, received_at=now)
+            for side in ("c", "s")
+            for i in range(10)
+        ]
     )
     return {"f3_shadow": f3_shadow, "f2_prod": f2_prod}
 

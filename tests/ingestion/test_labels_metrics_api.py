@@ -11,25 +11,28 @@ T = "2026-11-20T12:00:00Z"
 
 def test_a_label_for_an_unknown_event_is_kept_and_joins_later(fraud_v1, root, api_as, event):
     client = api_as(root)
-    response = client.post(
-        "/api/v1/labels/", [{"event_id": "e-1", "label": 1, "timestamp": T}], format="json"
-    )
+    # An admin belongs to no team: a label waiting for its event names the model.
+    row = {"event_id": "e-1", "label": 1, "timestamp": T, "model": "fraud-scorer"}
+    response = client.post("/api/v1/labels/", [row], format="json")
     assert response.status_code == 202 and response.json() == {"accepted": 1, "repeats": 0}
     client.post("/api/v1/events/", [event(1)], format="json")
     label = Label.objects.get()
     assert ServingEvent.objects.filter(event_id=label.event_id).exists()
 
 
-def test_a_repeated_label_counts_once(root, api_as):
-    rows = [{"event_id": "e-1", "label": "fraud", "timestamp": T}] * 2
+def test_a_repeated_label_counts_once(fraud_scorer, root, api_as):
+    rows = [{"event_id": "e-1", "label": "fraud", "timestamp": T, "model": "fraud-scorer"}] * 2
     assert api_as(root).post("/api/v1/labels/", rows, format="json").json() == {
         "accepted": 1,
         "repeats": 1,
     }
 
 
-def test_a_bad_label_rejects_the_batch(root, api_as):
-    rows = [{"event_id": "e-1", "label": 1, "timestamp": T}, {"event_id": "e-2", "timestamp": T}]
+def test_a_bad_label_rejects_the_batch(fraud_scorer, root, api_as):
+    rows = [
+        {"event_id": "e-1", "label": 1, "timestamp": T, "model": "fraud-scorer"},
+        {"event_id": "e-2", "timestamp": T, "model": "fraud-scorer"},
+    ]
     response = api_as(root).post("/api/v1/labels/", rows, format="json")
     assert response.status_code == 400
     assert response.json()["errors"] == [{"index": 1, "field": "label", "reason": "is required"}]
@@ -38,7 +41,7 @@ def test_a_bad_label_rejects_the_batch(root, api_as):
 
 def test_a_token_may_not_label_another_teams_events(fraud_v1, growth_team, token_client):
     ServingEvent.objects.bulk_create([factories.event_build(fraud_v1, event_id="e-1")])
-    rows = [{"event_id": "e-1", "label": 1, "timestamp": T}]
+    rows = [{"event_id": "e-1", "label": 1, "timestamp": T, "model": "fraud-scorer"}]
     response = token_client(growth_team).post("/api/v1/labels/", rows, format="json")
     assert response.status_code == 403
 

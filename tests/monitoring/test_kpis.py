@@ -290,19 +290,28 @@ def test_every_hour_of_the_series_equals_a_recomputation(mixed_events):
 
 def test_label_coverage_and_delay_equal_a_recomputation(mixed_events):
     rng = np.random.default_rng(9)
-    events = list(ServingEvent.objects.values_list("event_id", "timestamp"))
+    events = list(ServingEvent.objects.values_list("event_id", "team_id", "timestamp"))
     labelled = [events[i] for i in rng.choice(len(events), 150, replace=False)]
     Label.objects.bulk_create(
         [
             Label(
                 event_id=event_id,
+                team_id=team_id,
                 label=1,
                 timestamp=served + timedelta(hours=float(rng.exponential(6))),
                 received_at=timezone.now(),
             )
-            for event_id, served in labelled
+            for event_id, team_id, served in labelled
         ]
-        + [Label(event_id="never-served", label=0, timestamp=T_ANY, received_at=T_ANY)]
+        + [
+            Label(
+                event_id="never-served",
+                team_id=events[0][1],
+                label=0,
+                timestamp=T_ANY,
+                received_at=T_ANY,
+            )
+        ]
     )
     scope = _scope("window=7d")
     summary = label_summary(scope, inferences=serving_summary(scope).inferences)

@@ -145,6 +145,17 @@ def _prediction_correct(prediction: Any, label: Any) -> bool:
     return _same_prediction(prediction, label)
 
 
+_SIDE_COLUMNS = (
+    "event_id",
+    "team_id",
+    "timestamp",
+    "status",
+    "latency_ms",
+    "features",
+    "prediction",
+)
+
+
 def _side_events(version_id: int, endpoint_id: int, time_range: TimeRange) -> pd.DataFrame:
     rows = (
         ServingEvent.objects.filter(
@@ -154,28 +165,26 @@ def _side_events(version_id: int, endpoint_id: int, time_range: TimeRange) -> pd
             timestamp__lt=time_range.end,
         )
         .order_by("-timestamp")
-        .values_list("event_id", "timestamp", "status", "latency_ms", "features", "prediction")[
-            :MAX_COMPARED_EVENTS
-        ]
+        .values_list(*_SIDE_COLUMNS)[:MAX_COMPARED_EVENTS]
     )
-    frame = pd.DataFrame(
-        list(rows),
-        columns=["event_id", "timestamp", "status", "latency_ms", "features", "prediction"],
-    )
+    frame = pd.DataFrame(list(rows), columns=list(_SIDE_COLUMNS))
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     return frame
 
 
 def _summary(version: str, role: str, frame: pd.DataFrame) -> SideSummary:
     ok = frame.loc[frame["status"] == EventStatus.OK, "latency_ms"].dropna().astype(float)
-    labels = dict(
-        Label.objects.filter(event_id__in=frame["event_id"].tolist()).values_list(
-            "event_id", "label"
-        )
-    )
-    labelled = frame[frame["event_id"].isin(labels)]
+    # A label joins the event of its id in its own team only.
+    labels = {
+        (event_id, team_id): label
+        for event_id, team_id, label in Label.objects.filter(
+            event_id__in=frame["event_id"].tolist()
+        ).values_list("event_id", "team_id", "label")
+    }
+    pairs = zip(frame["event_id"], frame["team_id"], strict=True)
+    labelled = frame[np.array([pair in labels for pair in pairs], dtype=bool)]
     correct = sum(
-        _prediction_correct(row.prediction, labels[row.event_id])
+        _prediction_correct(row.prediction, labels[(row.event_id, row.team_id)])
         for row in labelled.itertuples(index=False)
     )
     return SideSummary(

@@ -140,7 +140,8 @@ LABEL_COVERAGE = kpi_define(
     unit="fraction",
     direction=Direction.HIGHER_IS_BETTER,
     formula="Share of the window's inferences that have a ground-truth label (joined by "
-    "event_id, whenever the label arrived); empty when there were no inferences.",
+    "event_id within the event's team, whenever the label arrived); empty when there were "
+    "no inferences.",
 )
 LABEL_DELAY_P50 = kpi_define(
     id="label_delay_p50_hours",

@@ -41,12 +41,15 @@ class LabelSummary:
 
 def label_summary(scope: ServingScope, *, inferences: int) -> LabelSummary:
     """Coverage and delay of the labels of the scope's inferences (raw events joined to
-    labels by event_id: meant for one model's page, not for the whole portfolio)."""
-    label_time = Label.objects.filter(event_id=OuterRef("event_id")).values("timestamp")[:1]
+    their team's labels by event_id: meant for one model's page, not for the whole
+    portfolio)."""
+    label_time = Label.objects.filter(
+        event_id=OuterRef("event_id"), team_id=OuterRef("team_id")
+    ).values("timestamp")[:1]
     pairs = (
-        scope.events.filter(event_id__in=Label.objects.values("event_id"))
-        .order_by()
+        scope.events.order_by()
         .annotate(label_time=Subquery(label_time))
+        .filter(label_time__isnull=False)
         .values_list("timestamp", "label_time")
     )
     delays = np.array(

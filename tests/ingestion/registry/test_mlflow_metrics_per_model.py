@@ -1,0 +1,27 @@
+"""MLflow runs' metrics under ids unique per model: each model keeps its own, and a
+repeated poll stores nothing twice (no MLflow server needed: the poll's diff is applied
+as the sync applies it)."""
+
+import pytest
+
+from ingestion.registry.mlflow import MlflowRun, MlflowSnapshot
+from ingestion.registry.sync import _Applier
+from lifecycle.catalog.models import LifecycleMetric
+from tests import factories
+from tests.deployment.factories import registry_make
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_runs_metrics_are_stored_once_per_model(fraud_scorer, recommender, now):
+    applier = _Applier(registry_make(), MlflowSnapshot())
+    stamp = int(now.timestamp() * 1000)
+    run = MlflowRun("r-1", now, [{"key": "auc", "value": 0.9, "timestamp": stamp, "step": 0}])
+    for model in (fraud_scorer, recommender):
+        version = factories.version_make(model, "1")
+        applier.run_metrics_store(model, version, run)
+        applier.run_metrics_store(model, version, run)  # the next poll sees the run again
+    assert sorted(LifecycleMetric.objects.values_list("model__name", "name")) == [
+        ("fraud-scorer", "auc"),
+        ("recommender", "auc"),
+    ]
