@@ -17,9 +17,9 @@ from lifecycle.catalog.models import FailureClass, LifecyclePhase
 from lifecycle.catalog.schema import (
     BATCH_ERROR,
     CONFLICT,
-    ErrorSerializer,
     PAYLOAD_TOO_LARGE,
     UNSUPPORTED_MEDIA_TYPE,
+    ErrorSerializer,
     FieldErrorSerializer,
     PushBatchSerializer,
 )
@@ -141,7 +141,13 @@ KSERVE_RESPONSES: dict[int, object] = {
 
 REGISTRY_EVENTS_RESPONSES: dict[int, object] = {
     200: OpenApiResponse(IngestResultSerializer, description="Stored"),
-    400: BATCH_ERROR,
+    # DRF's JSON parser reads this body, so one that is not JSON answers its {detail}.
+    400: OpenApiResponse(
+        ErrorSerializer,
+        description="Rejected whole, nothing stored: the batch error body (detail, "
+        "error_count, errors: [{index, field, reason}]), or only {detail} when the body is "
+        "not JSON",
+    ),
     403: OpenApiResponse(
         ErrorSerializer,
         description="Your role may not push, or (with errors, as for 400) an event is for "
