@@ -54,3 +54,4 @@ test: | $(PY)
 	$(EMBEDDED) $(PY) manage.py makemigrations --check --dry-run
 	$(PRODUCTION) $(PY) manage.py check --deploy --fail-level WARNING
 	bash .ci/test-suites
+	PY=$(PY) bash .ci/schemathesis

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.request import Request
@@ -23,7 +23,17 @@ from rest_framework.views import APIView
 from ingestion.events import events_ingest
 from ingestion.kserve import KServeTooLarge, kserve_message_ingest
 from ingestion.labels import labels_ingest, metrics_ingest
-from ingestion.validation import BatchRejected, IngestResult
+from ingestion.schema import (
+    KSERVE_BODY,
+    KSERVE_HEADERS,
+    KSERVE_RESPONSES,
+    PUSH_RESPONSES,
+    LabelSerializer,
+    MetricSerializer,
+    ServingEventSerializer,
+    push_request,
+)
+from ingestion.validation import BatchRejected, IngestResult, ItemError
 from lifecycle.catalog.auth import ApiTokenAuthentication, TokenPrincipal
 from lifecycle.catalog.models import ApiToken
 from lifecycle.catalog.tokens import api_token_authenticate
@@ -53,13 +63,10 @@ def _max_items() -> int:
     return getattr(settings, "KPIBOARD_INGEST_MAX_ITEMS", 50_000)
 
 
-def _bad_body(reason: str, index: int | None = None) -> exceptions.ValidationError:
-    return exceptions.ValidationError(
-        {
-            "detail": "The body could not be read; nothing was stored.",
-            "errors": [{"index": index, "field": "", "reason": reason}],
-        }
-    )
+def _bad_body(reason: str, index: int | None = None) -> BatchRejected:
+    # The batch error body, like any other rejected push: a ValidationError would turn
+    # the index into a string and leave out error_count.
+    return BatchRejected([ItemError(index, "body", reason)])  # type: ignore[arg-type]
 
 
 def body_read(request: Request) -> bytes:
@@ -115,26 +122,16 @@ def items_parse(*, body: bytes, content_type: str, key: str) -> list[Any]:
     return items
 
 
-_PUSH_RESPONSES = {
-    202: OpenApiResponse(description="Stored: {accepted, repeats}"),
-    400: OpenApiResponse(description="Rejected whole: {detail, errors: [{index, field, reason}]}"),
-    403: OpenApiResponse(description="An item is for a model of another team"),
-    413: OpenApiResponse(description="Body or batch too large"),
-    415: OpenApiResponse(description="Not JSON or NDJSON"),
-    503: OpenApiResponse(description="Database unavailable; see Retry-After"),
-}
-
-
 class _PushView(APIView):
     parser_classes: Sequence = ()
     key: str = ""
     ingest: Callable[..., IngestResult]
 
     def post(self, request: Request) -> Response:
-        items = items_parse(
-            body=body_read(request), content_type=request.content_type, key=self.key
-        )
         try:
+            items = items_parse(
+                body=body_read(request), content_type=request.content_type, key=self.key
+            )
             result = type(self).ingest(rows=items, principal=request.user, source="api")
         except BatchRejected as rejected:
             code = status.HTTP_403_FORBIDDEN if rejected.forbidden else status.HTTP_400_BAD_REQUEST
@@ -149,7 +146,7 @@ class EventsPushView(_PushView):
     key = "events"
     ingest = staticmethod(events_ingest)
 
-    @extend_schema(request=None, responses=_PUSH_RESPONSES)
+    @extend_schema(request=push_request(ServingEventSerializer, "events"), responses=PUSH_RESPONSES)
     def post(self, request: Request) -> Response:
         return super().post(request)
 
@@ -161,7 +158,7 @@ class LabelsPushView(_PushView):
     key = "labels"
     ingest = staticmethod(labels_ingest)
 
-    @extend_schema(request=None, responses=_PUSH_RESPONSES)
+    @extend_schema(request=push_request(LabelSerializer, "labels"), responses=PUSH_RESPONSES)
     def post(self, request: Request) -> Response:
         return super().post(request)
 
@@ -173,7 +170,7 @@ class MetricsPushView(_PushView):
     key = "metrics"
     ingest = staticmethod(metrics_ingest)
 
-    @extend_schema(request=None, responses=_PUSH_RESPONSES)
+    @extend_schema(request=push_request(MetricSerializer, "metrics"), responses=PUSH_RESPONSES)
     def post(self, request: Request) -> Response:
         return super().post(request)
 
@@ -221,7 +218,7 @@ class KServeEventsView(APIView):
         SessionAuthentication,
     ]
 
-    @extend_schema(request=None, responses=_PUSH_RESPONSES)
+    @extend_schema(request=KSERVE_BODY, parameters=KSERVE_HEADERS, responses=KSERVE_RESPONSES)
     def post(self, request: Request) -> Response:
         body = body_read(request)
         media = (request.content_type or "").split(";")[0].strip().lower()

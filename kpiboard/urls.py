@@ -34,3 +34,5 @@ urlpatterns = [
     # Business value reads the monitoring phase's rollups, so its page is composed here.
     path("value/", include(([path("", views.value, name="index")], "value"))),
 ]
+
+handler404 = views.not_found

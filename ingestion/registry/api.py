@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import permissions, status
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import permissions, serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,8 +21,15 @@ from ingestion.registry.webhooks import (
     WebhookRejected,
     registry_webhook_receive,
 )
+from ingestion.schema import (
+    REGISTRY_EVENTS_RESPONSES,
+    WEBHOOK_HEADERS,
+    WEBHOOK_RESPONSES,
+    RegistryEventSerializer,
+)
 from lifecycle.catalog.models import Role
 from lifecycle.catalog.roles import role_of
+from lifecycle.catalog.schema import PushBatchSerializer
 from lifecycle.deployment.models import Registry
 
 MAX_EVENTS_BODY_BYTES = 4 * 1024 * 1024
@@ -40,13 +48,12 @@ class RegistryEventsView(APIView):
     parser_classes = [JSONParser]
 
     @extend_schema(
-        request={"application/json": {"type": "object"}},
-        responses={
-            200: OpenApiResponse(description="accepted and repeats counted"),
-            400: OpenApiResponse(description="the batch was rejected: index, field, reason"),
-            413: OpenApiResponse(description="body too large"),
-            415: OpenApiResponse(description="not JSON"),
+        request={
+            "application/json": PushBatchSerializer(
+                item=RegistryEventSerializer, key="events", single=True
+            )
         },
+        responses=REGISTRY_EVENTS_RESPONSES,
         description='One event, a list, or {"events": [...]}; fields: event_id, event '
         "(registered, promoted, deployed, rolled_back, archived), timestamp, model, version, "
         "and as they apply registry, endpoint, role, traffic_share, alias, outcome "
@@ -74,7 +81,11 @@ class RegistryWebhookView(APIView):
     authentication_classes: list = []
     permission_classes = [permissions.AllowAny]
 
-    @extend_schema(request=None, responses={200: OpenApiResponse(description="recorded")})
+    @extend_schema(
+        request={"application/json": OpenApiTypes.OBJECT},
+        parameters=WEBHOOK_HEADERS,
+        responses=WEBHOOK_RESPONSES,
+    )
     def post(self, request: Request, name: str) -> Response:
         headers = {
             header: request.headers.get(header, "")
@@ -94,7 +105,15 @@ class RegistrySyncView(APIView):
 
     permission_classes = [AdminsOnly]
 
-    @extend_schema(request=None, responses={202: OpenApiResponse(description="queued")})
+    @extend_schema(
+        request=None,
+        responses={
+            202: OpenApiResponse(
+                inline_serializer("RegistrySyncQueued", {"queued": serializers.CharField()}),
+                description="A poll of the registry is queued",
+            )
+        },
+    )
     def post(self, request: Request, name: str) -> Response:
         registry = get_object_or_404(Registry, name=name)
         registry_poll.delay(registry.pk)

@@ -72,6 +72,7 @@ class EventsRejected(Exception):
     def as_dict(self) -> dict[str, Any]:
         return {
             "detail": "The batch was rejected; nothing of it was stored.",
+            "error_count": len(self.errors),
             "errors": [e.as_dict() for e in self.errors[:100]],
         }
 
