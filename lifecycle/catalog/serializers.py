@@ -94,7 +94,14 @@ class DeploymentSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict) -> dict:
         mv = attrs.pop("model_version", None)
         if mv is not None:
-            model_name, version = mv["model"]["name"], mv["version"]
+            # A partial update may name only the model or only the version: the other
+            # half is the deployment's current one.
+            current = getattr(self.instance, "model_version", None)
+            model_name = mv.get("model", {}).get("name") or (current and current.model.name)
+            version = mv.get("version") or (current and current.version)
+            if not model_name or not version:
+                missing = "version" if model_name else "model"
+                raise serializers.ValidationError({missing: "This field is required."})
             found = ModelVersion.objects.filter(model__name=model_name, version=version).first()
             if found is None:
                 raise serializers.ValidationError(
