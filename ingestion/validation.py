@@ -22,7 +22,7 @@ _COST_FIELD = ServingEvent._meta.get_field("cost_usd")
 MAX_COST_USD = Decimal(10) ** (_COST_FIELD.max_digits - _COST_FIELD.decimal_places)
 # A NUL or a lone surrogate: json.loads makes both from escapes, and the database refuses
 # both as text.
-_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def string_problem(value: Any, *, required: bool) -> str | None:
@@ -38,7 +38,7 @@ def string_problem(value: Any, *, required: bool) -> str | None:
 
 def text_problem(value: str) -> str | None:
     """Why a string is not text the database can store, or None."""
-    if _NOT_TEXT.search(value) is None:
+    if NOT_TEXT.search(value) is None:
         return None
     if "\x00" in value:
         return "may not contain a NUL character"
@@ -110,6 +110,23 @@ def is_finite_number(value: Any) -> bool:
     """A number a float holds: not NaN or infinite, and not an integer beyond a float's
     range (comparing an int with a float is exact, where float() would overflow)."""
     return is_number(value) and -FLOAT_MAX <= value <= FLOAT_MAX
+
+
+def flat_object_problem(value: Any) -> str | None:
+    """Why `value` is not a flat object of numbers, strings, booleans and nulls (features,
+    dimensions), or None."""
+    if not isinstance(value, dict):
+        return "must be a flat object"
+    for key, item in value.items():
+        if problem := text_problem(key):
+            return f"the key {key!r} {problem}"
+        if isinstance(item, dict | list):
+            return f"{key!r} must be a number, string, boolean or null (the object is flat)"
+        if is_number(item) and not is_finite_number(item):
+            return f"{key!r} must be a finite number"
+        if isinstance(item, str) and (problem := text_problem(item)):
+            return f"{key!r} {problem}"
+    return None
 
 
 def cost_problem(value: Any) -> str | None:

@@ -6,11 +6,11 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import permissions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ingestion.api import body_length_check
 from ingestion.registry.events import EventsRejected, registry_events_ingest
 from ingestion.registry.tasks import registry_poll
 from ingestion.registry.webhooks import (
@@ -20,6 +20,7 @@ from ingestion.registry.webhooks import (
     WebhookRejected,
     registry_webhook_receive,
 )
+from lifecycle.catalog.jsonbody import StrictJSONParser
 from lifecycle.catalog.models import Role
 from lifecycle.catalog.roles import role_of
 from lifecycle.deployment.models import Registry
@@ -37,13 +38,14 @@ class AdminsOnly(permissions.BasePermission):
 class RegistryEventsView(APIView):
     """Registry events from registries kpiboard does not poll."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         request={"application/json": {"type": "object"}},
         responses={
             200: OpenApiResponse(description="accepted and repeats counted"),
             400: OpenApiResponse(description="the batch was rejected: index, field, reason"),
+            411: OpenApiResponse(description="sent without Content-Length (chunked)"),
             413: OpenApiResponse(description="body too large"),
             415: OpenApiResponse(description="not JSON"),
         },
@@ -53,6 +55,7 @@ class RegistryEventsView(APIView):
         "(succeeded/failed), reason, run_id, run_ended_at, description.",
     )
     def post(self, request: Request) -> Response:
+        body_length_check(request.META)
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > MAX_EVENTS_BODY_BYTES:
             # Django alone would answer an oversized body with a bare 400.
@@ -76,6 +79,7 @@ class RegistryWebhookView(APIView):
 
     @extend_schema(request=None, responses={200: OpenApiResponse(description="recorded")})
     def post(self, request: Request, name: str) -> Response:
+        body_length_check(request.META)
         headers = {
             header: request.headers.get(header, "")
             for header in (SIGNATURE_HEADER, DELIVERY_HEADER, TIMESTAMP_HEADER)

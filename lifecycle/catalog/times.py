@@ -62,11 +62,14 @@ def time_from_unix(seconds: Any, *, now: datetime | None = None) -> datetime | s
         # isdigit alone would let "²" through, which int() refuses.
         if not (text.isascii() and text.lstrip("-").isdigit()):
             return "must be a number of seconds since 1970-01-01 (UTC)"
-        seconds = int(text)
+        if len(text.lstrip("-").lstrip("0")) > 18:  # centuries away, and int() has a limit
+            seconds = -math.inf if text.startswith("-") else math.inf
+        else:
+            seconds = int(text)
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         return "must be a number of seconds since 1970-01-01 (UTC)"
-    if isinstance(seconds, float) and not math.isfinite(seconds):
-        return "must be a finite number of seconds"
+    if seconds != seconds:
+        return "must be a number of seconds, not NaN"
     # Compared before converting: fromtimestamp overflows (or errs) far out of range.
     if seconds < EARLIEST.timestamp():
         return f"before {EARLIEST:%Y-%m-%d} (UTC), the earliest time accepted"
