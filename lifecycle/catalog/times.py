@@ -36,9 +36,12 @@ def time_problem(moment: datetime, *, now: datetime | None = None) -> str | None
     return None
 
 
-def time_parse(value: Any, *, now: datetime | None = None) -> datetime | str:
+def time_parse(
+    value: Any, *, now: datetime | None = None, assume_utc: bool = False
+) -> datetime | str:
     """An ISO 8601 time with a zone, in UTC and within the accepted range, or the reason
-    it is not one."""
+    it is not one. With `assume_utc` a time without a zone is taken as UTC (the filter
+    bar's inputs send none)."""
     if not isinstance(value, str):
         return "must be an ISO 8601 string with a time zone"
     try:
@@ -46,7 +49,9 @@ def time_parse(value: Any, *, now: datetime | None = None) -> datetime | str:
     except ValueError:
         return "not an ISO 8601 date and time"
     if parsed.tzinfo is None or parsed.utcoffset() is None:
-        return "needs a time zone (e.g. Z or +00:00)"
+        if not assume_utc:
+            return "needs a time zone (e.g. Z or +00:00)"
+        parsed = parsed.replace(tzinfo=UTC)
     try:
         moment = parsed.astimezone(UTC)
     except OverflowError:
