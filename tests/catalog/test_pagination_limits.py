@@ -4,7 +4,9 @@ import pytest
 from django.urls import URLResolver, get_resolver
 
 from kpiboard.pagination import CappedLimitOffsetPagination
+from lifecycle.deployment.models import ChangeKind
 from tests import factories
+from tests.deployment.factories import change_make, registry_make
 
 pytestmark = pytest.mark.django_db
 HUGE = "18446744073709551617"  # 2**64 + 1
@@ -38,16 +40,19 @@ def test_the_tested_lists_are_every_paginated_list_of_the_url_conf():
 
 
 @pytest.fixture
-def catalog(fraud_scorer):
+def catalog(fraud_scorer, now):
+    """A row in every list: an empty list answers before it slices."""
     version = factories.version_make(fraud_scorer, "1")
     factories.deployment_make(version)
+    registry_make()
+    change_make(version, ChangeKind.REGISTERED, happened_before=now)
 
 
 @pytest.mark.parametrize("url", LISTS)
-@pytest.mark.parametrize("query", [f"limit={HUGE}", f"limit={HUGE}&offset={HUGE}"])
-def test_a_limit_past_the_database_range_is_clamped(api_as, root, catalog, url, query):
-    response = api_as(root).get(f"{url}?{query}")
+def test_a_limit_past_the_database_range_is_clamped(api_as, root, catalog, url):
+    response = api_as(root).get(f"{url}?limit={HUGE}")
     assert response.status_code == 200, response.content
+    assert response.json()["count"] >= 1
     assert len(response.json()["results"]) <= CappedLimitOffsetPagination.max_limit
 
 
