@@ -1,21 +1,21 @@
 """The push API: serving events, labels and lifecycle metrics.
 
-The views read the body themselves instead of through DRF's parsers, to answer an
-oversized body with 413 (Django alone would answer 400) and a wrong type with 415, and
-to accept NDJSON as well as JSON.
+The views take the body as bytes (`RawBodyParser`) and parse it themselves, to answer an
+oversized body with 413 (Django alone would answer 400), a body sent without a length
+with 411, and a wrong type with 415, and to accept NDJSON as well as JSON.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import IO, Any
 
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.parsers import BaseParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -33,8 +33,9 @@ from ingestion.schema import (
     ServingEventSerializer,
     push_request,
 )
-from ingestion.validation import BatchRejected, IngestResult, ItemError
+from ingestion.validation import BatchRejected, IngestResult
 from lifecycle.catalog.auth import ApiTokenAuthentication, TokenPrincipal
+from lifecycle.catalog.jsonbody import JsonRejected, json_parse
 from lifecycle.catalog.models import ApiToken
 from lifecycle.catalog.tokens import api_token_authenticate
 
@@ -63,25 +64,100 @@ def _max_items() -> int:
     return getattr(settings, "KPIBOARD_INGEST_MAX_ITEMS", 50_000)
 
 
-def _bad_body(reason: str, index: int | None = None) -> BatchRejected:
-    # The batch error body, like any other rejected push: a ValidationError would turn
-    # the index into a string and leave out error_count.
-    return BatchRejected([ItemError(index, "body", reason)])  # type: ignore[arg-type]
+class LengthRequired(exceptions.APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_code = "length_required"
 
 
-def body_read(request: Request) -> bytes:
-    """The raw body, refusing more than KPIBOARD_INGEST_MAX_BODY_BYTES with 413."""
+class BadBody(exceptions.APIException):
+    """400 with the push API's error body, kept as it is (DRF would turn a null index
+    into the text "None")."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "bad_body"
+
+    def __init__(self, errors: list[dict[str, Any]]) -> None:
+        super().__init__()
+        self.detail = {
+            "detail": "The body could not be read; nothing was stored.",
+            "error_count": len(errors),
+            "errors": errors[:100],
+        }
+
+
+def _bad_body(reason: str, index: int | None = None, field: str = "body") -> BadBody:
+    return BadBody([{"index": index, "field": field, "reason": reason}])
+
+
+def body_length_check(meta: dict[str, Any]) -> None:
+    """Refuse a body sent without Content-Length (chunked): under WSGI, Django reads such
+    a body as empty, and an empty batch must not pass for the one that was sent."""
+    if meta.get("HTTP_TRANSFER_ENCODING") and not meta.get("CONTENT_LENGTH"):
+        raise LengthRequired(
+            "Send the body with a Content-Length header; a chunked body "
+            "(Transfer-Encoding: chunked) cannot be read here."
+        )
+
+
+def body_read(request: Any, stream: IO[bytes] | None = None) -> bytes:
+    """The raw body, refusing more than KPIBOARD_INGEST_MAX_BODY_BYTES with 413 and a
+    body without a length with 411. `request` is Django's or DRF's."""
+    meta = request.META
+    body_length_check(meta)
     limit = _max_bytes()
     try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        declared = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
     if declared > limit:
         raise PayloadTooLarge(f"The body is {declared} bytes; the limit is {limit}.")
-    body = request._request.read(limit + 1)
+    source = stream if stream is not None else getattr(request, "_request", request)
+    body = source.read(limit + 1)
     if len(body) > limit:
         raise PayloadTooLarge(f"The body is over the limit of {limit} bytes.")
     return body
+
+
+class RawBodyParser(BaseParser):
+    """The body as bytes, whatever its type; the view checks the type and parses it.
+
+    Without a parser, DRF answers 415 as soon as anything reads `request.POST`, and the
+    CSRF check of a logged-in user's request does: sessions could not push at all."""
+
+    media_type = "*/*"
+
+    def parse(
+        self, stream: IO[bytes], media_type: str | None = None, parser_context: Any = None
+    ) -> bytes:
+        return body_read(parser_context["request"], stream)
+
+
+def push_body(request: Request) -> bytes:
+    """The body of a push, read once through RawBodyParser (b"" when none was sent)."""
+    body_length_check(request.META)
+    data = request.data
+    return data if isinstance(data, bytes) else b""
+
+
+def _json_rejected(
+    rejected: JsonRejected, *, key: str, index: int | None = None, line: int | None = None
+) -> BadBody:
+    """The parse problems as push errors: index and field of the item, where in it."""
+    errors = []
+    for problem in rejected.problems:
+        path = problem.path
+        if path[:1] == (key,):
+            path = path[1:]
+        at = index
+        if at is None and path and isinstance(path[0], int):
+            at, path = path[0], path[1:]
+        field = str(path[0]) if path else ""
+        inner = ".".join(str(part) for part in path[1:])
+        reason = f"{inner}: {problem.reason}" if inner else problem.reason
+        if line is not None and problem.path == ():
+            reason = f"line {line}: {reason}"
+        errors.append({"index": at, "field": field, "reason": reason})
+    return BadBody(errors)
 
 
 def items_parse(*, body: bytes, content_type: str, key: str) -> list[Any]:
@@ -92,15 +168,17 @@ def items_parse(*, body: bytes, content_type: str, key: str) -> list[Any]:
             media or "(none)",
             detail=f"Send application/json or application/x-ndjson, not {media or 'nothing'}.",
         )
+    if not body.strip():
+        raise _bad_body("the body is empty; send a JSON list or NDJSON lines")
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
         raise _bad_body(f"the body is not UTF-8 ({error.reason} at byte {error.start})") from None
     if media in JSON_TYPES:
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as error:
-            raise _bad_body(f"not valid JSON: {error.msg} at line {error.lineno}") from None
+            data = json_parse(text)
+        except JsonRejected as rejected:
+            raise _json_rejected(rejected, key=key) from None
         if isinstance(data, dict) and isinstance(data.get(key), list) and len(data) == 1:
             data = data[key]
         if not isinstance(data, list):
@@ -112,26 +190,24 @@ def items_parse(*, body: bytes, content_type: str, key: str) -> list[Any]:
             if not line.strip():
                 continue
             try:
-                items.append(json.loads(line))
-            except json.JSONDecodeError as error:
-                raise _bad_body(
-                    f"line {number} is not valid JSON: {error.msg}", len(items)
-                ) from None
+                items.append(json_parse(line))
+            except JsonRejected as rejected:
+                raise _json_rejected(rejected, key=key, index=len(items), line=number) from None
     if len(items) > _max_items():
         raise PayloadTooLarge(f"{len(items)} items in one batch; the limit is {_max_items()}.")
     return items
 
 
 class _PushView(APIView):
-    parser_classes: Sequence = ()
+    parser_classes: Sequence = (RawBodyParser,)
     key: str = ""
     ingest: Callable[..., IngestResult]
 
     def post(self, request: Request) -> Response:
+        items = items_parse(
+            body=push_body(request), content_type=request.content_type or "", key=self.key
+        )
         try:
-            items = items_parse(
-                body=body_read(request), content_type=request.content_type, key=self.key
-            )
             result = type(self).ingest(rows=items, principal=request.user, source="api")
         except BatchRejected as rejected:
             code = status.HTTP_403_FORBIDDEN if rejected.forbidden else status.HTTP_400_BAD_REQUEST
@@ -211,7 +287,7 @@ class KServeEventsView(APIView):
     when a proxy or mesh in between can add it, else with `?token=<key>` (KServe's logger
     cannot send headers). Request and response join by ce-id within the model's team."""
 
-    parser_classes: Sequence = ()
+    parser_classes: Sequence = (RawBodyParser,)
     authentication_classes = [
         ApiTokenAuthentication,
         QueryTokenAuthentication,
@@ -220,7 +296,7 @@ class KServeEventsView(APIView):
 
     @extend_schema(request=KSERVE_BODY, parameters=KSERVE_HEADERS, responses=KSERVE_RESPONSES)
     def post(self, request: Request) -> Response:
-        body = body_read(request)
+        body = push_body(request)
         media = (request.content_type or "").split(";")[0].strip().lower()
         if media and media not in JSON_TYPES:
             raise exceptions.UnsupportedMediaType(media)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,13 +30,19 @@ from django.utils import timezone
 
 from ingestion.models import RollupMark
 from ingestion.validation import (
+    FLOAT_MAX,
+    MAX_COST_USD,
     MAX_NAME_LENGTH,
+    NOT_TEXT,
     BatchRejected,
     IngestResult,
     ItemError,
-    is_number,
+    cost_problem,
+    flat_object_problem,
+    is_finite_number,
     principal_may_push_for,
     string_problem,
+    text_problem,
     timestamp_parse,
 )
 from lifecycle.catalog.models import (
@@ -47,6 +52,7 @@ from lifecycle.catalog.models import (
     RegisteredModel,
     ServingEvent,
 )
+from lifecycle.catalog.times import EARLIEST, time_latest
 
 EVENT_FIELDS = frozenset(
     {
@@ -93,18 +99,7 @@ class ValidatedBatch:
 
 
 def _features_problem(features: Any) -> str | None:
-    if features is None:
-        return None
-    if not isinstance(features, dict):
-        return "must be a flat object"
-    for key, value in features.items():
-        if isinstance(value, dict | list):
-            return f"{key!r} must be a number, string, boolean or null (the object is flat)"
-        if isinstance(value, float) and not math.isfinite(value):
-            return f"{key!r} must be a finite number"
-        if (isinstance(value, str) and "\x00" in value) or "\x00" in key:
-            return f"{key!r} may not contain a NUL character"
-    return None
+    return None if features is None else flat_object_problem(features)
 
 
 class _Catalog:
@@ -124,11 +119,21 @@ class _Catalog:
         )
 
 
+def _plain_text(value: str) -> bool:
+    """No NUL and no lone surrogate; isascii() is a flag lookup, so ASCII (nearly every
+    id and caller) skips the search."""
+    if value.isascii():
+        return "\x00" not in value
+    return NOT_TEXT.search(value) is None
+
+
 _STATUS_OK = "ok"
 _FLOAT_OR_INT = (float, int)
 
 
-def _fast_event(row: Any, targets: dict, endpoints: dict[str, int]) -> PreparedEvent | None:
+def _fast_event(
+    row: Any, targets: dict, endpoints: dict[str, int], latest: datetime
+) -> PreparedEvent | None:
     """The event when `row` is plainly valid, else None (then the full check runs and
     says what is wrong). Most rows are valid, and this path is several times faster."""
     if type(row) is not dict or not row.keys() <= EVENT_FIELDS:
@@ -138,16 +143,22 @@ def _fast_event(row: Any, targets: dict, endpoints: dict[str, int]) -> PreparedE
     if (
         type(event_id) is not str
         or not 0 < len(event_id) <= MAX_NAME_LENGTH
-        or "\x00" in event_id
+        or not _plain_text(event_id)
         or type(stamp) is not str
         or get("features") is not None
         or (
             caller is not None
-            and (type(caller) is not str or len(caller) > MAX_NAME_LENGTH or "\x00" in caller)
+            and (
+                type(caller) is not str or len(caller) > MAX_NAME_LENGTH or not _plain_text(caller)
+            )
         )
     ):
         return None
-    target = targets.get((get("model"), get("version")))
+    model_name, version_name = get("model"), get("version")
+    # A list or object here would be unhashable: the full check names the field.
+    if type(model_name) is not str or type(version_name) is not str:
+        return None
+    target = targets.get((model_name, version_name))
     if target is None:
         return None
     model_id, team_id, version_id, unit_cost, allowed = target
@@ -155,7 +166,8 @@ def _fast_event(row: Any, targets: dict, endpoints: dict[str, int]) -> PreparedE
         return None
     status, latency = get("status"), get("latency_ms")
     if status == _STATUS_OK:
-        if get("error_type") or type(latency) not in _FLOAT_OR_INT or not 0 <= latency < math.inf:
+        # <= FLOAT_MAX, not < inf: an integer beyond a float compares below inf.
+        if get("error_type") or type(latency) not in _FLOAT_OR_INT or not 0 <= latency <= FLOAT_MAX:
             return None
         error_type = ""
     else:
@@ -163,16 +175,16 @@ def _fast_event(row: Any, targets: dict, endpoints: dict[str, int]) -> PreparedE
     endpoint_name = get("endpoint")
     endpoint_id = None
     if endpoint_name is not None:
-        endpoint_id = endpoints.get(endpoint_name)
+        endpoint_id = endpoints.get(endpoint_name) if type(endpoint_name) is str else None
         if endpoint_id is None:
             return None
     prediction, cost = get("prediction"), get("cost_usd")
     if prediction is not None and not (
-        (type(prediction) is str and "\x00" not in prediction)
-        or (type(prediction) in _FLOAT_OR_INT and math.isfinite(prediction))
+        (type(prediction) is str and _plain_text(prediction))
+        or (type(prediction) in _FLOAT_OR_INT and -FLOAT_MAX <= prediction <= FLOAT_MAX)
     ):
         return None
-    if cost is not None and (type(cost) not in _FLOAT_OR_INT or not 0 <= cost < math.inf):
+    if cost is not None and (type(cost) not in _FLOAT_OR_INT or not 0 <= cost < MAX_COST_USD):
         return None
     try:
         timestamp = datetime.fromisoformat(stamp)
@@ -182,7 +194,12 @@ def _fast_event(row: Any, targets: dict, endpoints: dict[str, int]) -> PreparedE
     if offset is None:
         return None
     if offset:
-        timestamp = timestamp.astimezone(UTC)
+        try:
+            timestamp = timestamp.astimezone(UTC)
+        except OverflowError:
+            return None
+    if not EARLIEST <= timestamp <= latest:
+        return None
     return PreparedEvent(
         event_id,
         timestamp,
@@ -203,6 +220,8 @@ def _fast_event(row: Any, targets: dict, endpoints: dict[str, int]) -> PreparedE
 def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
     """Check every item; collect each bad item's index, field and reason."""
     catalog = _Catalog(rows)
+    now = timezone.now()
+    latest = time_latest(now=now)
     allowed: dict[int, bool] = {}
     events: list[PreparedEvent] = []
     indexes: list[int] = []
@@ -221,7 +240,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
     }
 
     for i, row in enumerate(rows):
-        fast = _fast_event(row, targets, catalog.endpoints)
+        fast = _fast_event(row, targets, catalog.endpoints, latest)
         if fast is not None:
             events.append(fast)
             indexes.append(i)
@@ -241,7 +260,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
         if problem := string_problem(event_id, required=True):
             bad("event_id", problem)
 
-        timestamp = timestamp_parse(row.get("timestamp"))
+        timestamp = timestamp_parse(row.get("timestamp"), now=now)
         if isinstance(timestamp, str):
             bad("timestamp", "is required" if row.get("timestamp") is None else timestamp)
 
@@ -279,7 +298,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
         elif status == "error":
             if not error_type:
                 bad("error_type", "is required when status is error")
-            elif error_type not in _ERROR_TYPES:
+            elif not isinstance(error_type, str) or error_type not in _ERROR_TYPES:
                 bad("error_type", f"must be one of {', '.join(sorted(_ERROR_TYPES))}")
         elif error_type:
             bad("error_type", "only events with status error have an error_type")
@@ -288,7 +307,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
         if latency is None:
             if status == "ok":
                 bad("latency_ms", "is required when status is ok")
-        elif not is_number(latency) or not math.isfinite(latency) or latency < 0:
+        elif not is_finite_number(latency) or latency < 0:
             bad("latency_ms", "must be a number >= 0")
 
         caller = row.get("caller")
@@ -301,15 +320,15 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
 
         prediction = row.get("prediction")
         if prediction is not None and not (
-            isinstance(prediction, str) or (is_number(prediction) and math.isfinite(prediction))
+            isinstance(prediction, str) or is_finite_number(prediction)
         ):
-            bad("prediction", "must be a number or a string")
-        elif isinstance(prediction, str) and "\x00" in prediction:
-            bad("prediction", "may not contain a NUL character")
+            bad("prediction", "must be a finite number or a string")
+        elif isinstance(prediction, str) and (problem := text_problem(prediction)):
+            bad("prediction", problem)
 
         cost = row.get("cost_usd")
-        if cost is not None and (not is_number(cost) or not math.isfinite(cost) or cost < 0):
-            bad("cost_usd", "must be a number >= 0")
+        if cost is not None and (problem := cost_problem(cost)):
+            bad("cost_usd", problem)
 
         if model is not None:
             if model.pk not in allowed:
@@ -322,7 +341,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
         events.append(
             PreparedEvent(
                 event_id=event_id,
-                timestamp=timestamp.astimezone(UTC),
+                timestamp=timestamp,
                 model_id=model.pk,
                 team_id=model.team_id,
                 model_version_id=version_id,

@@ -10,9 +10,7 @@ arrived, and any label must when events of several teams carry the id.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from datetime import UTC
 from typing import Any
 
 from django.db import transaction
@@ -22,11 +20,13 @@ from ingestion.validation import (
     BatchRejected,
     IngestResult,
     ItemError,
-    is_number,
+    flat_object_problem,
+    is_finite_number,
     principal_may_push_for,
     string_problem,
     timestamp_parse,
 )
+from lifecycle.catalog.jsonbody import json_problems
 from lifecycle.catalog.models import (
     Label,
     LifecycleMetric,
@@ -39,6 +39,9 @@ from lifecycle.catalog.models import (
 )
 from lifecycle.catalog.roles import role_of
 
+# A label is any JSON value; nested deeper than this it is surely not a label, and
+# storing or comparing it would recurse that deep.
+MAX_LABEL_DEPTH = 32
 LABEL_FIELDS = frozenset({"event_id", "label", "timestamp", "model"})
 METRIC_FIELDS = frozenset(
     {"metric_id", "model", "version", "phase", "name", "value", "timestamp", "dimensions"}
@@ -121,6 +124,32 @@ class _LabelTargets:
         return "no event with this id has arrived: name the label's model, so it can wait"
 
 
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth > MAX_LABEL_DEPTH:
+            break
+        if isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+        elif isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+    return deepest
+
+
+def label_problem(value: Any) -> str | None:
+    """Why a label value cannot be stored and compared, or None."""
+    if value is None:
+        return "is required"
+    if _depth(value) > MAX_LABEL_DEPTH:
+        return f"nested more than {MAX_LABEL_DEPTH} levels deep"
+    if problems := json_problems(value, limit=1):
+        where = problems[0].field
+        return f"{where}: {problems[0].reason}" if where else problems[0].reason
+    return None
+
+
 def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> IngestResult:
     """Labels joined to their team's event by event_id; a label for an unknown event is
     kept and joins when the event arrives."""
@@ -153,9 +182,9 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
             team_id = targets.team_of(event_id, model)
             if isinstance(team_id, str):
                 errors.append(ItemError(i, "model", team_id))
-        if row.get("label") is None:
-            errors.append(ItemError(i, "label", "is required"))
-        timestamp = timestamp_parse(row.get("timestamp"))
+        if problem := label_problem(row.get("label")):
+            errors.append(ItemError(i, "label", problem))
+        timestamp = timestamp_parse(row.get("timestamp"), now=now)
         if isinstance(timestamp, str):
             errors.append(ItemError(i, "timestamp", timestamp))
         if len(errors) == before:
@@ -164,7 +193,7 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
                     event_id=event_id,
                     team_id=team_id,
                     label=row["label"],
-                    timestamp=timestamp.astimezone(UTC),
+                    timestamp=timestamp,
                     received_at=now,
                 )
             )
@@ -215,27 +244,26 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
             version_id = versions.get((model.pk, version))
             if version_id is None:
                 bad("version", f"model {model.name!r} has no version {version!r}")
-        if row.get("phase") not in phases:
+        if not isinstance(row.get("phase"), str) or row["phase"] not in phases:
             bad("phase", f"must be one of {', '.join(LifecyclePhase.values)}")
         if problem := string_problem(row.get("name"), required=True):
             bad("name", problem)
         value = row.get("value")
-        if not is_number(value) or not math.isfinite(value):
+        if not is_finite_number(value):
             bad("value", "must be a finite number")
-        timestamp = timestamp_parse(row.get("timestamp"))
+        timestamp = timestamp_parse(row.get("timestamp"), now=now)
         if isinstance(timestamp, str):
             bad("timestamp", timestamp)
         dimensions = row.get("dimensions")
         if dimensions is None:
             dimensions = {}
-        elif not isinstance(dimensions, dict):
-            bad("dimensions", "must be an object")
+        elif problem := flat_object_problem(dimensions):
+            bad("dimensions", problem)
         metric_id = row.get("metric_id")
         if problem := string_problem(metric_id, required=False):
             bad("metric_id", problem)
         if len(errors) > before:
             continue
-        timestamp = timestamp.astimezone(UTC)
         metrics.append(
             LifecycleMetric(
                 metric_id=metric_id

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import json
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -27,6 +26,7 @@ from django.utils import timezone
 from ingestion.events import PreparedEvent, events_copy_text, events_store, events_validate
 from ingestion.models import LogFileOffset
 from ingestion.rollups import rollups_schedule
+from lifecycle.catalog.jsonbody import json_parse
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def _csv_row(header: list[str], line: str) -> dict[str, Any]:
         if name in _NUMBER_COLUMNS:
             row[name] = float(value)
         elif name == "features":
-            row[name] = json.loads(value)
+            row[name] = json_parse(value)
         elif name == "prediction":
             try:
                 row[name] = float(value)
@@ -252,7 +252,9 @@ def _chunk_prepare(
     numbers: list[int] = []
     texts: list[str] = []
     rejected = 0
-    loads = json.loads
+    # json_parse refuses what json.loads lets through (NaN, lone surrogates, nesting deep
+    # enough to raise RecursionError): each such line is a reject, not a failed chunk.
+    loads = json_parse
     for number, text in chunk:
         if not text.strip():
             continue

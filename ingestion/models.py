@@ -18,6 +18,11 @@ class RollupMark(models.Model):
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
     hour_start = models.DateTimeField()
+    # Set when recomputing this hour failed: the refresh then leaves the mark alone, so one
+    # poison hour cannot stop the others; `rebuild_rollups` over it tries again. Database
+    # defaults, because the push path inserts marks with raw SQL.
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, db_default="")
 
     class Meta:
         indexes = [models.Index(fields=["model_version", "hour_start"], name="mark_lookup")]

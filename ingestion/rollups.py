@@ -26,10 +26,11 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, FloatField, Max, Min, Q, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncWeek
+from django.utils import timezone
 
 from ingestion.models import RollupMark
 from ingestion.retention import retention_cutoff
@@ -428,37 +429,83 @@ def _lock(*, wait: bool = True) -> bool:
     return True
 
 
+def _marks_recompute(pairs: set[tuple[int, datetime]]) -> None:
+    """Recompute the (version, hour) `pairs`, their days and their weeks."""
+    # Runs of stale hours, every version's at once, from the raw events (a short gap is
+    # read through rather than split into more queries) ...
+    for lo, hi in _clusters(sorted({hour for _, hour in pairs}), _HOUR, 3 * _HOUR):
+        _recompute_hours({p for p in pairs if lo <= p[1] < hi}, lo, hi)
+    # ... then each version's whole days from its hours, and weeks from days.
+    days: dict[int, set[datetime]] = defaultdict(set)
+    for version_id, hour in pairs:
+        days[version_id].add(_day(hour))
+    for version_id, moments in days.items():
+        for lo, hi in _clusters(sorted(moments), _DAY, _DAY):
+            _recompute(version_id, lo, hi, RollupGranularity.DAY)
+        weeks = sorted({_week(d) for d in moments})
+        for lo, hi in _clusters(weeks, _WEEK, _WEEK):
+            _recompute(version_id, lo, hi, RollupGranularity.WEEK)
+
+
+# A database that cannot be reached is not the marks' fault: they stay for the next run.
+_TRANSIENT = (OperationalError, InterfaceError)
+
+
+def _marks_isolate(marks: list[tuple[int, int, datetime]]) -> set[int]:
+    """Recompute the marks' hours one (version, hour) at a time, each in a savepoint;
+    records the failure on the marks of each hour that fails and returns their ids."""
+    by_pair: dict[tuple[int, datetime], list[int]] = defaultdict(list)
+    for pk, version_id, hour in marks:
+        by_pair[(version_id, _hour(hour))].append(pk)
+    failed: set[int] = set()
+    for pair, ids in sorted(by_pair.items()):
+        try:
+            with transaction.atomic():
+                _marks_recompute({pair})
+        except _TRANSIENT:
+            raise
+        except Exception as error:
+            logger.exception(
+                "rollups of model version %s at %s failed; the mark is kept and skipped",
+                *pair,
+            )
+            RollupMark.objects.filter(pk__in=ids).update(
+                failed_at=timezone.now(), error=f"{type(error).__name__}: {error}"[:1000]
+            )
+            failed.update(ids)
+    return failed
+
+
 def rollups_refresh_batch(*, max_marks: int = 2000, wait: bool = True) -> int:
     """Recompute the hours (and their days) of up to `max_marks` marks in one
     transaction; returns how many marks it consumed (0 when there was nothing to do, or
-    when another refresh is at work and `wait` is False)."""
+    when another refresh is at work and `wait` is False).
+
+    When the batch fails, its hours are recomputed one by one: a failing hour (say, an
+    event whose next week would overflow the calendar) is logged, recorded on its marks
+    (`failed_at`, `error`) and left out of later refreshes, and every other hour is
+    rolled up."""
     with transaction.atomic():
         if not _lock(wait=wait):
             return 0
         marks = list(
-            RollupMark.objects.order_by("pk").values_list("pk", "model_version_id", "hour_start")[
-                :max_marks
-            ]
+            RollupMark.objects.filter(failed_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "model_version_id", "hour_start")[:max_marks]
         )
         if not marks:
             return 0
         pairs = {(version_id, _hour(hour)) for _, version_id, hour in marks}
         fault_point("before_write")
-        # Runs of stale hours, every version's at once, from the raw events (a short gap
-        # is read through rather than split into more queries) ...
-        for lo, hi in _clusters(sorted({hour for _, hour in pairs}), _HOUR, 3 * _HOUR):
-            _recompute_hours({p for p in pairs if lo <= p[1] < hi}, lo, hi)
-        # ... then each version's whole days from its hours, and weeks from days.
-        days: dict[int, set[datetime]] = defaultdict(set)
-        for version_id, hour in pairs:
-            days[version_id].add(_day(hour))
-        for version_id, moments in days.items():
-            for lo, hi in _clusters(sorted(moments), _DAY, _DAY):
-                _recompute(version_id, lo, hi, RollupGranularity.DAY)
-            weeks = sorted({_week(d) for d in moments})
-            for lo, hi in _clusters(weeks, _WEEK, _WEEK):
-                _recompute(version_id, lo, hi, RollupGranularity.WEEK)
-        ids = [pk for pk, _, _ in marks]
+        failed: set[int] = set()
+        try:
+            with transaction.atomic():
+                _marks_recompute(pairs)
+        except _TRANSIENT:
+            raise
+        except Exception:
+            failed = _marks_isolate(marks)
+        ids = [pk for pk, _, _ in marks if pk not in failed]
         for start in range(0, len(ids), _CHUNK):
             RollupMark.objects.filter(pk__in=ids[start : start + _CHUNK]).delete()
     return len(marks)

@@ -121,6 +121,11 @@ def push_request(item: type[serializers.Serializer], key: str) -> dict[str, obje
     }
 
 
+LENGTH_REQUIRED = OpenApiResponse(
+    ErrorSerializer,
+    description="Sent without Content-Length (chunked): send the body with its length",
+)
+
 PUSH_RESPONSES: dict[int, object] = {
     202: OpenApiResponse(IngestResultSerializer, description="Stored"),
     400: BATCH_ERROR,
@@ -130,6 +135,7 @@ PUSH_RESPONSES: dict[int, object] = {
         "an item is for another team's model",
     ),
     409: CONFLICT,
+    411: LENGTH_REQUIRED,
     413: PAYLOAD_TOO_LARGE,
     415: UNSUPPORTED_MEDIA_TYPE,
 }
@@ -153,6 +159,7 @@ REGISTRY_EVENTS_RESPONSES: dict[int, object] = {
         description="Your role may not push, or (with errors, as for 400) an event is for "
         "another team's model",
     ),
+    411: LENGTH_REQUIRED,
     413: OpenApiResponse(FieldErrorSerializer, description="The body is too large"),
     415: UNSUPPORTED_MEDIA_TYPE,
 }
@@ -234,4 +241,5 @@ WEBHOOK_RESPONSES: dict[int, object] = {
             (413, "The body is too large"),
         )
     },
+    411: LENGTH_REQUIRED,
 }

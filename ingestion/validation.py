@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from lifecycle.catalog.models import RegisteredModel
+from lifecycle.catalog.models import RegisteredModel, ServingEvent
 from lifecycle.catalog.ownership import principal_may_write
+from lifecycle.catalog.times import time_parse
 
 MAX_ERRORS_REPORTED = 100
 # Ids and names of pushed items fit the catalog's 200-character columns.
 MAX_NAME_LENGTH = 200
+FLOAT_MAX = sys.float_info.max
+_COST_FIELD = ServingEvent._meta.get_field("cost_usd")
+# The largest cost its column holds: numeric(14, 8) keeps six digits before the point.
+MAX_COST_USD = Decimal(10) ** (_COST_FIELD.max_digits - _COST_FIELD.decimal_places)
+# A NUL or a lone surrogate: json.loads makes both from escapes, and the database refuses
+# both as text.
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 
 
 def string_problem(value: Any, *, required: bool) -> str | None:
@@ -22,9 +33,16 @@ def string_problem(value: Any, *, required: bool) -> str | None:
         return "must be a string"
     if len(value) > MAX_NAME_LENGTH:
         return f"at most {MAX_NAME_LENGTH} characters"
+    return text_problem(value)
+
+
+def text_problem(value: str) -> str | None:
+    """Why a string is not text the database can store, or None."""
+    if NOT_TEXT.search(value) is None:
+        return None
     if "\x00" in value:
         return "may not contain a NUL character"
-    return None
+    return "contains a lone surrogate (an unpaired \\ud800-\\udfff), which is not text"
 
 
 @dataclass(frozen=True)
@@ -63,17 +81,10 @@ class IngestResult:
         return {"accepted": self.accepted, "repeats": self.repeats}
 
 
-def timestamp_parse(value: Any) -> datetime | str:
-    """A datetime with a zone, or the reason it is not one."""
-    if not isinstance(value, str):
-        return "must be an ISO 8601 string with a time zone"
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return "not an ISO 8601 date and time"
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        return "needs a time zone (e.g. Z or +00:00)"
-    return parsed
+def timestamp_parse(value: Any, *, now: datetime | None = None) -> datetime | str:
+    """A UTC datetime within the accepted range (lifecycle.catalog.times), or the reason
+    it is not one."""
+    return time_parse(value, now=now)
 
 
 def principal_may_push_for(principal: Any, model: RegisteredModel) -> bool:
@@ -85,3 +96,35 @@ def principal_may_push_for(principal: Any, model: RegisteredModel) -> bool:
 def is_number(value: Any) -> bool:
     # bool is an int in Python, but `true` is not a latency.
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def is_finite_number(value: Any) -> bool:
+    """A number a float holds: not NaN or infinite, and not an integer beyond a float's
+    range (comparing an int with a float is exact, where float() would overflow)."""
+    return is_number(value) and -FLOAT_MAX <= value <= FLOAT_MAX
+
+
+def flat_object_problem(value: Any) -> str | None:
+    """Why `value` is not a flat object of numbers, strings, booleans and nulls (features,
+    dimensions), or None."""
+    if not isinstance(value, dict):
+        return "must be a flat object"
+    for key, item in value.items():
+        if problem := text_problem(key):
+            return f"the key {key!r} {problem}"
+        if isinstance(item, dict | list):
+            return f"{key!r} must be a number, string, boolean or null (the object is flat)"
+        if is_number(item) and not is_finite_number(item):
+            return f"{key!r} must be a finite number"
+        if isinstance(item, str) and (problem := text_problem(item)):
+            return f"{key!r} {problem}"
+    return None
+
+
+def cost_problem(value: Any) -> str | None:
+    """Why a cost in USD is not one the cost column holds, or None."""
+    if not is_finite_number(value) or value < 0:
+        return "must be a number >= 0"
+    if value >= MAX_COST_USD:
+        return f"must be less than {MAX_COST_USD:,} (the cost column's limit)"
+    return None

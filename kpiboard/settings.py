@@ -174,7 +174,14 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["lifecycle.catalog.permissions.RoleWritePermission"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "kpiboard.pagination.CappedLimitOffsetPagination",
+    # JSON read by lifecycle.catalog.jsonbody: NaN, lone surrogates, NUL and deep nesting
+    # are a 400 naming the field, not a 500 from the database.
+    "DEFAULT_PARSER_CLASSES": [
+        "lifecycle.catalog.jsonbody.StrictJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "PAGE_SIZE": 100,
     # Documents the error answers every operation can give (lifecycle/catalog/schema.py).
     "DEFAULT_SCHEMA_CLASS": "lifecycle.catalog.schema.AutoSchema",

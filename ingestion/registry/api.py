@@ -7,11 +7,11 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import permissions, serializers, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ingestion.api import body_length_check
 from ingestion.registry.events import EventsRejected, registry_events_ingest
 from ingestion.registry.tasks import registry_poll
 from ingestion.registry.webhooks import (
@@ -27,6 +27,7 @@ from ingestion.schema import (
     WEBHOOK_RESPONSES,
     RegistryEventSerializer,
 )
+from lifecycle.catalog.jsonbody import StrictJSONParser
 from lifecycle.catalog.models import Role
 from lifecycle.catalog.roles import role_of
 from lifecycle.catalog.schema import PushBatchSerializer
@@ -45,7 +46,7 @@ class AdminsOnly(permissions.BasePermission):
 class RegistryEventsView(APIView):
     """Registry events from registries kpiboard does not poll."""
 
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         request={
@@ -60,6 +61,7 @@ class RegistryEventsView(APIView):
         "(succeeded/failed), reason, run_id, run_ended_at, description.",
     )
     def post(self, request: Request) -> Response:
+        body_length_check(request.META)
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > MAX_EVENTS_BODY_BYTES:
             # Django alone would answer an oversized body with a bare 400.
@@ -87,6 +89,7 @@ class RegistryWebhookView(APIView):
         responses=WEBHOOK_RESPONSES,
     )
     def post(self, request: Request, name: str) -> Response:
+        body_length_check(request.META)
         headers = {
             header: request.headers.get(header, "")
             for header in (SIGNATURE_HEADER, DELIVERY_HEADER, TIMESTAMP_HEADER)

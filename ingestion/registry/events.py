@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from ingestion.registry.ledger import (
     catalog_version_ensure,
@@ -22,6 +23,7 @@ from ingestion.registry.ledger import (
     deployment_stop,
     traffic_share_for,
 )
+from ingestion.validation import text_problem
 from lifecycle.catalog.models import (
     DeploymentRole,
     Endpoint,
@@ -29,6 +31,7 @@ from lifecycle.catalog.models import (
     RegisteredModel,
 )
 from lifecycle.catalog.ownership import principal_may_use_endpoint, principal_may_write
+from lifecycle.catalog.times import time_parse
 from lifecycle.deployment.models import ChangeKind, ChangeSource, LifecycleChange
 
 MAX_EVENTS = 1000
@@ -107,18 +110,6 @@ class EventsResult:
         return {"accepted": self.accepted, "repeats": self.repeats}
 
 
-def _timestamp(value: Any) -> datetime | str:
-    if not isinstance(value, str):
-        return "must be an ISO 8601 string with a time zone"
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return "not an ISO 8601 date and time"
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        return "needs a time zone (e.g. Z or +00:00)"
-    return parsed
-
-
 def _text(item: dict[str, Any], name: str, *, required: bool, limit: int = 200) -> str | None:
     value = item.get(name)
     if value is None or value == "":
@@ -127,6 +118,8 @@ def _text(item: dict[str, Any], name: str, *, required: bool, limit: int = 200) 
         raise ValueError("must be a string")
     if len(value) > limit:
         raise ValueError(f"longer than {limit} characters")
+    if problem := text_problem(value):
+        raise ValueError(problem)
     return value.strip()
 
 
@@ -161,6 +154,7 @@ def events_validate(*, rows: list[Any], principal: Any) -> list[RegistryEvent]:
     }
     registered_in_batch: set[tuple[int, str]] = set()
     forbidden = False
+    now = timezone.now()
     for index, item in enumerate(rows):
         bad_before = len(errors)
 
@@ -195,14 +189,14 @@ def events_validate(*, rows: list[Any], principal: Any) -> list[RegistryEvent]:
         kind = values.get("event")
         if kind and kind not in EVENT_KINDS:
             bad("event", f"must be one of {', '.join(EVENT_KINDS)}")
-        timestamp = _timestamp(item.get("timestamp"))
+        timestamp = time_parse(item.get("timestamp"), now=now)
         if "timestamp" not in item:
             bad("timestamp", "is required")
         elif isinstance(timestamp, str):
             bad("timestamp", timestamp)
         run_ended_at = None
         if item.get("run_ended_at") is not None:
-            run_ended_at = _timestamp(item["run_ended_at"])
+            run_ended_at = time_parse(item["run_ended_at"], now=now)
             if isinstance(run_ended_at, str):
                 bad("run_ended_at", run_ended_at)
         model = models.get(values.get("model") or "")

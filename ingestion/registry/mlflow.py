@@ -8,13 +8,17 @@ which does move it).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from ingestion.registry.http import RegistryError, auth_header, json_get
+from lifecycle.catalog.times import time_from_unix
 from lifecycle.deployment.models import Registry
+
+logger = logging.getLogger(__name__)
 
 API = "/api/2.0/mlflow"
 # MLflow answers at most 1,000 registered models per search page.
@@ -24,9 +28,19 @@ MAX_RUNS_PER_POLL = 200
 
 
 def ms_to_datetime(value: Any) -> datetime | None:
+    """MLflow's milliseconds since the epoch as a UTC time; None when absent, and when
+    out of the accepted range (logged), so one broken clock does not stop a poll."""
     if value in (None, ""):
         return None
-    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    try:
+        seconds = int(value) / 1000
+    except (TypeError, ValueError, OverflowError):
+        seconds = value  # time_from_unix names what is wrong with it
+    moment = time_from_unix(seconds)
+    if isinstance(moment, str):
+        logger.warning("MLflow sent the time %r (ms), which kpiboard ignores: %s", value, moment)
+        return None
+    return moment
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from django.db import models, transaction
 from django.utils import timezone
@@ -25,7 +25,13 @@ from ingestion.registry.ledger import (
     deployment_stop,
     traffic_share_for,
 )
-from ingestion.registry.mlflow import MlflowReader, MlflowRun, MlflowSnapshot, MlflowVersion
+from ingestion.registry.mlflow import (
+    MlflowReader,
+    MlflowRun,
+    MlflowSnapshot,
+    MlflowVersion,
+    ms_to_datetime,
+)
 from lifecycle.catalog.models import (
     DeploymentRole,
     LifecycleMetric,
@@ -533,11 +539,7 @@ class _Applier:
                     phase=LifecyclePhase.DEVELOPMENT,
                     name=str(metric["key"])[:200],
                     value=value,
-                    timestamp=(
-                        datetime.fromtimestamp(int(stamp) / 1000, tz=UTC)
-                        if stamp is not None
-                        else run.ended_at or received
-                    ),
+                    timestamp=ms_to_datetime(stamp) or run.ended_at or received,
                     dimensions={"run_id": run.run_id, "registry": self.registry.name, "step": step},
                     received_at=received,
                 )

@@ -12,9 +12,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -27,7 +26,9 @@ from ingestion.registry.ledger import (
     deployment_stop,
     traffic_share_for,
 )
+from lifecycle.catalog.jsonbody import JsonRejected, json_parse
 from lifecycle.catalog.models import Deployment, DeploymentRole, ModelVersion, RegisteredModel
+from lifecycle.catalog.times import time_from_unix, time_parse
 from lifecycle.deployment.models import (
     ChangeKind,
     ChangeSource,
@@ -83,10 +84,10 @@ def webhook_verify(
         if not headers.get(header):
             raise WebhookRejected(401, header, "missing")
     stamp = headers[TIMESTAMP_HEADER]
-    if not stamp.isdigit():
+    if not (stamp.isascii() and stamp.isdigit()):
         raise WebhookRejected(400, TIMESTAMP_HEADER, "must be Unix seconds")
-    signed_at = datetime.fromtimestamp(int(stamp), tz=UTC)
-    if abs(now - signed_at) > TOLERANCE:
+    signed_at = time_from_unix(stamp, now=now)
+    if isinstance(signed_at, str) or abs(now - signed_at) > TOLERANCE:
         raise WebhookRejected(400, TIMESTAMP_HEADER, "too far from now (a replay?)")
     expected = webhook_signature(
         secret=registry.webhook_secret,
@@ -108,9 +109,10 @@ def registry_webhook_receive(
     signed_at = webhook_verify(registry=registry, headers=headers, body=body, now=now)
     assert registry is not None
     try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise WebhookRejected(400, "body", "not JSON") from exc
+        payload = json_parse(body)
+    except JsonRejected as exc:
+        problem = exc.problems[0]
+        raise WebhookRejected(400, problem.field or "body", problem.reason) from None
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), dict):
         raise WebhookRejected(400, "data", "must be an object")
     action = f"{payload.get('entity')}.{payload.get('action')}"
@@ -130,14 +132,11 @@ def registry_webhook_receive(
 
 
 def _payload_time(value: Any) -> datetime | None:
-    # The payload's own ISO time is signed with it and finer than the header's seconds.
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
+    """The payload's own ISO time, signed with it and finer than the header's seconds;
+    None (the signed time is taken) when it is missing, unreadable or out of range, since
+    refusing the delivery would only make MLflow send it again."""
+    parsed = time_parse(value)
+    return parsed if isinstance(parsed, datetime) else None
 
 
 def _text(data: dict[str, Any], name: str) -> str:

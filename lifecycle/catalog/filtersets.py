@@ -25,7 +25,26 @@ from lifecycle.catalog.models import (
     ServingMode,
     Team,
 )
+from lifecycle.catalog.times import time_parse
 from lifecycle.catalog.windows import WINDOW_LABELS, TimeRange, time_range_resolve
+
+
+class AcceptedTimeField(forms.CharField):
+    """An ISO 8601 time (UTC when it has no zone) within the accepted range: a query for
+    year 1 or 9999 would overflow the window's arithmetic or the database adapter."""
+
+    def to_python(self, value: object) -> object:
+        text = super().to_python(value)
+        if not text:
+            return None
+        moment = time_parse(text, assume_utc=True)
+        if isinstance(moment, str):
+            raise forms.ValidationError(f"{text!r}: {moment}.", code="invalid")
+        return moment
+
+
+class AcceptedTimeFilter(django_filters.Filter):
+    field_class = AcceptedTimeField
 
 
 class LifecycleFilterForm(forms.Form):
@@ -73,8 +92,8 @@ class LifecycleFilterSet(django_filters.FilterSet):
         label="Window",
         empty_label=None,
     )
-    start = django_filters.IsoDateTimeFilter(method="filter_time", label="From (UTC)")
-    end = django_filters.IsoDateTimeFilter(method="filter_time", label="To (UTC)")
+    start = AcceptedTimeFilter(method="filter_time", label="From (UTC)")
+    end = AcceptedTimeFilter(method="filter_time", label="To (UTC)")
 
     # Path from the filtered rows to RegisteredModel ("" when they are models).
     model_path: ClassVar[str] = "model"
