@@ -151,7 +151,7 @@ def _json_rejected(
         at = index
         if at is None and path and isinstance(path[0], int):
             at, path = path[0], path[1:]
-        field = str(path[0]) if path else ""
+        field = str(path[0]) if path else "body"
         inner = ".".join(str(part) for part in path[1:])
         reason = f"{inner}: {problem.reason}" if inner else problem.reason
         if line is not None and problem.path == ():
