@@ -11,6 +11,7 @@ Two shapes, chosen by the environment:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -244,6 +245,30 @@ if not EMBEDDED:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Login throttling (django-axes): failures are counted in the database, which every web
+# process shares, also on the embedded SQLite with no cache server. A username+address
+# pair is locked, so one user's typos never lock another user out, nor an attacker who
+# guesses from elsewhere the real user.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked pair before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # turns a lockout into its page
+AXES_FAILURE_LIMIT = env_int("KPIBOARD_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("KPIBOARD_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kpiboard.login.lockout_respond"
+AXES_CLIENT_IP_CALLABLE = "kpiboard.login.client_address_get"
+# Behind a proxy (the same switch as SECURE_PROXY_SSL_HEADER) the client address is read
+# from X-Forwarded-For, trusting as many entries from the right as there are proxies.
+KPIBOARD_PROXY_COUNT = (
+    env_int("KPIBOARD_PROXY_COUNT", 1)
+    if not EMBEDDED and env_bool("SECURE_PROXY_SSL_HEADER", False)
+    else 0
+)
 
 LOGGING = {
     "version": 1,
