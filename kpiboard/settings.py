@@ -18,6 +18,7 @@ import dj_database_url
 import plotly
 from django.core.exceptions import ImproperlyConfigured
 
+from kpiboard.csp import plotly_style_hashes
 from kpiboard.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -262,6 +263,31 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "kpiboard.login.lockout_respond"
 AXES_CLIENT_IP_CALLABLE = "kpiboard.login.client_address_get"
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files.
+# Pages pass data to static/kpiboard.js in data- attributes and application/json blocks,
+# which are not executed; the API docs load their init script from the docs URL itself.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # No 'unsafe-inline': only the <style> elements plotly.js itself adds.
+        "style-src": [
+            "'self'",
+            *plotly_style_hashes(
+                script=Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+            ),
+        ],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
 # Behind a proxy (the same switch as SECURE_PROXY_SSL_HEADER) the client address is read
 # from X-Forwarded-For, trusting as many entries from the right as there are proxies.
 KPIBOARD_PROXY_COUNT = (
