@@ -11,12 +11,14 @@ Two shapes, chosen by the environment:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 import plotly
 from django.core.exceptions import ImproperlyConfigured
 
+from kpiboard.csp import plotly_style_hashes
 from kpiboard.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -133,6 +135,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "portfolio"
@@ -251,6 +254,55 @@ if not EMBEDDED:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Login throttling (django-axes): failures are counted in the database, which every web
+# process shares, also on the embedded SQLite with no cache server. A username+address
+# pair is locked, so one user's typos never lock another user out, nor an attacker who
+# guesses from elsewhere the real user.
+INSTALLED_APPS += ["axes"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked pair before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # turns a lockout into its page
+AXES_FAILURE_LIMIT = env_int("KPIBOARD_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("KPIBOARD_LOGIN_LOCKOUT_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "kpiboard.login.lockout_respond"
+AXES_CLIENT_IP_CALLABLE = "kpiboard.login.client_address_get"
+# Content-Security-Policy (django-csp): scripts and styles only from our own static files.
+# Pages pass data to static/kpiboard.js in data- attributes and application/json blocks,
+# which are not executed; the API docs load their init script from the docs URL itself.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        # No 'unsafe-inline': only the <style> elements plotly.js itself adds.
+        "style-src": [
+            "'self'",
+            *plotly_style_hashes(
+                script=Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+            ),
+        ],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+# Behind a proxy (the same switch as SECURE_PROXY_SSL_HEADER) the client address is read
+# from X-Forwarded-For, trusting as many entries from the right as there are proxies.
+KPIBOARD_PROXY_COUNT = (
+    env_int("KPIBOARD_PROXY_COUNT", 1)
+    if not EMBEDDED and env_bool("SECURE_PROXY_SSL_HEADER", False)
+    else 0
+)
 
 # Every handler redacts `token=<key>` (KServe's logger sends its key in the URL). Django's
 # own loggers are named so they use these handlers, not the unfiltered defaults.
