@@ -47,6 +47,8 @@ _ADMIN_ONLY: dict[str, tuple[str, ...]] = {
     "deployment": ("registry", "registryversionstate"),
     "ingestion": ("rollupmark", "logfileoffset", "kservepending"),
     "auth": ("user", "group", "permission"),
+    # Login throttling's records: admins read them and lift a lockout by deleting one.
+    "axes": ("accessattempt", "accessattemptexpiration", "accessfailurelog", "accesslog"),
 }
 
 

@@ -91,11 +91,11 @@ def test_each_group_holds_exactly_the_permissions_of_its_role(group_name):
     assert _listed(group_name) == EXPECTED[group_name]
 
 
-def test_admins_hold_every_permission_of_the_project_and_of_users():
+def test_admins_hold_every_permission_of_the_project_of_users_and_of_login_throttling():
     every = sorted(
         f"{p.content_type.app_label}.{p.codename}"
         for p in Permission.objects.filter(
-            content_type__app_label__in=(*_PROJECT_APPS, "auth")
+            content_type__app_label__in=(*_PROJECT_APPS, "auth", "axes")
         ).select_related("content_type")
     )
     # So a model added to a project app without a line in the role table fails here.
