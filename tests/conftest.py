@@ -21,22 +21,72 @@ celery_app.conf.task_eager_propagates = True
 
 # The suite's clock: every test date derives from `now`. KPIBOARD_TEST_CLOCK_SHIFT_DAYS moves
 # the whole session's clock (e.g. 365, a year ahead) to prove no test depends on the date.
-_CLOCK_SHIFT = timedelta(days=int(os.environ.get("KPIBOARD_TEST_CLOCK_SHIFT_DAYS", "0") or 0))
+CLOCK_SHIFT_VARIABLE = "KPIBOARD_TEST_CLOCK_SHIFT_DAYS"
+# Tests whose other side keeps the real clock, which no shift in this process can move:
+# PostgreSQL's now() and a Celery worker (services), a real `mlflow server` (mlflow).
+_UNSHIFTABLE_MARKS = ("services", "mlflow")
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _shifted_clock():
+def _clock_shift() -> timedelta:
+    raw = os.environ.get(CLOCK_SHIFT_VARIABLE, "").strip() or "0"
+    try:
+        return timedelta(days=int(raw))
+    except ValueError:
+        raise pytest.UsageError(
+            f"{CLOCK_SHIFT_VARIABLE}={raw!r}: expected a whole number of days, e.g. 365"
+        ) from None
+
+
+_CLOCK_SHIFT = _clock_shift()
+_shifted_travel: time_machine.travel | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Moved here rather than in a session fixture so that whatever runs while tests are
+    # collected already sees the shifted clock too.
+    global _shifted_travel
+    if _CLOCK_SHIFT and _shifted_travel is None:
+        _shifted_travel = time_machine.travel(datetime.now().astimezone() + _CLOCK_SHIFT, tick=True)
+        _shifted_travel.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _shifted_travel
+    if _shifted_travel is not None:
+        _shifted_travel.stop()
+        _shifted_travel = None
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
     if not _CLOCK_SHIFT:
-        yield
+        return None
+    return f"clock shifted {_CLOCK_SHIFT.days} days ({CLOCK_SHIFT_VARIABLE}): {datetime.now(UTC)}"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _CLOCK_SHIFT:
         return
-    with time_machine.travel(datetime.now().astimezone() + _CLOCK_SHIFT, tick=True):
-        yield
+    for item in items:
+        marks = [m for m in _UNSHIFTABLE_MARKS if item.get_closest_marker(m)]
+        if marks:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"{CLOCK_SHIFT_VARIABLE} is set and a `{marks[0]}` test meets "
+                    "a clock outside this process, which cannot be shifted"
+                )
+            )
 
 
 @pytest.fixture
 def now(time_machine) -> datetime:
     """The moment a test happens: half past the current hour (UTC), with the clock moved
-    there and ticking on, so a test never straddles an hour. Derive every date from it."""
+    there and ticking on, so a test never straddles an hour.
+
+    The suite's one convention: every date a test stores, sends or compares derives from
+    this value (``now - timedelta(days=3)``, the Monday of its week, ...), never a calendar
+    literal, and factories get those times explicitly where a test compares times. A fixed
+    date may stay only where it never meets the clock, as in a pure parser test.
+    ``KPIBOARD_TEST_CLOCK_SHIFT_DAYS=365`` runs a session a year ahead to prove it."""
     current = datetime.now().astimezone(UTC)
     moment = current.replace(minute=30, second=0, microsecond=0)
     time_machine.move_to(moment, tick=True)
