@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.http import QueryDict
-from django.utils import timezone
 
 from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.models import ServingEvent
@@ -14,8 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def events(fraud_scorer, recommender):
-    now = timezone.now()
+def events(fraud_scorer, recommender, now):
     fraud_v1 = factories.version_make(fraud_scorer, "1")
     fraud_v2 = factories.version_make(fraud_scorer, "2")
     reco_v1 = factories.version_make(recommender, "1")
@@ -73,8 +71,7 @@ def test_window(events, window, expected):
     assert count(window=window) == expected
 
 
-def test_custom_range(events):
-    now = timezone.now()
+def test_custom_range(events, now):
     assert (
         count(
             start=(now - timedelta(days=4)).isoformat(), end=(now - timedelta(days=1)).isoformat()
