@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -25,6 +26,32 @@ CLOCK_SHIFT_VARIABLE = "KPIBOARD_TEST_CLOCK_SHIFT_DAYS"
 # Tests whose other side keeps the real clock, which no shift in this process can move:
 # PostgreSQL's now() and a Celery worker (services), a real `mlflow server` (mlflow).
 _UNSHIFTABLE_MARKS = ("services", "mlflow")
+# The `calendar` marker, kept here as one list: the files about windows, dates, ledgers,
+# milestones, rollups and retention. CI runs them again with the clock a year ahead
+# (.ci/test-suites), a few minutes where the whole suite would take many.
+CALENDAR_SUITE = (
+    "catalog/test_api.py",
+    "catalog/test_filtersets.py",
+    "catalog/test_tokens.py",
+    "deployment/test_api_and_pages.py",
+    "deployment/test_filtersets.py",
+    "deployment/test_kpis.py",
+    "deployment/test_timeline_and_registry_pages.py",
+    "development/test_training_runs.py",
+    "ingestion/registry/test_registry_events_api.py",
+    "ingestion/registry/test_registry_webhooks.py",
+    "ingestion/test_kserve.py",
+    "ingestion/test_retention.py",
+    "ingestion/test_rollups.py",
+    "kpiboard/test_portfolio.py",
+    "kpiboard/test_value_page.py",
+    "monitoring/test_kpis.py",
+    "monitoring/test_model_health.py",
+)
+_TESTS = Path(__file__).parent
+if missing := [name for name in CALENDAR_SUITE if not (_TESTS / name).is_file()]:
+    # A renamed file would otherwise leave the calendar suite quietly.
+    raise pytest.UsageError(f"CALENDAR_SUITE in {__file__} names missing files: {missing}")
 
 
 def _clock_shift() -> timedelta:
@@ -64,6 +91,10 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    calendar = {_TESTS / name for name in CALENDAR_SUITE}
+    for item in items:
+        if item.path in calendar:
+            item.add_marker(pytest.mark.calendar)
     if not _CLOCK_SHIFT:
         return
     for item in items:
