@@ -165,6 +165,7 @@ def test_the_page_shows_each_model_with_definitions_on_hover(portfolio, client, 
 
 def test_the_page_answers_a_bad_filter_with_400_and_the_reason(portfolio, client, alice):
     client.force_login(alice)
+    # Refused before any clock is read: a fixed date may stay.
     response = client.get(reverse("portfolio"), {"start": "2026-11-02", "end": "2026-11-01"})
     assert response.status_code == 400
     assert "end must be after start" in response.content.decode()
