@@ -69,8 +69,8 @@ _shifted_travel: time_machine.travel | None = None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Moved here rather than in a session fixture so that whatever runs while tests are
-    # collected already sees the shifted clock too.
+    # Started here, not in a session fixture, so that code run while tests are collected
+    # (module constants, parametrize arguments) sees the shifted clock too.
     global _shifted_travel
     if _CLOCK_SHIFT and _shifted_travel is None:
         _shifted_travel = time_machine.travel(datetime.now().astimezone() + _CLOCK_SHIFT, tick=True)
@@ -90,6 +90,8 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     return f"clock shifted {_CLOCK_SHIFT.days} days ({CLOCK_SHIFT_VARIABLE}): {datetime.now(UTC)}"
 
 
+# First, so that `-m calendar` deselects by the marker given here.
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     calendar = {_TESTS / name for name in CALENDAR_SUITE}
     for item in items:
