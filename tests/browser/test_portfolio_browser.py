@@ -15,7 +15,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from ingestion.rollups import rollups_rebuild
@@ -39,11 +38,10 @@ TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
-def portfolio(transactional_db):
+def portfolio(transactional_db, now):
     """fraud-scorer (payments, streaming): 3 events in the last day, 2 twenty days ago.
     recommender (ecommerce, batch): 4 in the last day, 6 twenty days ago.
     Both in production; alice is an executive."""
-    now = timezone.now()
     fraud = factories.model_make(
         "fraud-scorer",
         industry=factories.industry_make("payments"),

@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
@@ -7,6 +9,11 @@ from lifecycle.catalog.tokens import api_token_create, api_token_revoke
 from tests import factories
 
 pytestmark = pytest.mark.django_db
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
 
 NEW_MODEL = {
     "name": "churn predictor",
@@ -63,11 +70,11 @@ def test_a_name_with_a_slash_is_refused(api_as, root, fraud_scorer):
     assert "name" in response.json()
 
 
-def test_versions_nest_under_their_model(api_as, bob, fraud_scorer):
-    factories.version_make(fraud_scorer, "1")
+def test_versions_nest_under_their_model(api_as, bob, fraud_scorer, now):
+    factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=60))
     response = api_as(bob).post(
         "/api/v1/models/fraud-scorer/versions/",
-        {"version": "2", "registered_at": "2026-11-01T10:00:00Z", "run_id": "abc"},
+        {"version": "2", "registered_at": _iso(now - timedelta(days=32)), "run_id": "abc"},
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -76,11 +83,11 @@ def test_versions_nest_under_their_model(api_as, bob, fraud_scorer):
     assert ModelVersion.objects.get(model=fraud_scorer, version="2").run_id == "abc"
 
 
-def test_a_repeated_version_is_a_400(api_as, bob, fraud_scorer):
-    factories.version_make(fraud_scorer, "1")
+def test_a_repeated_version_is_a_400(api_as, bob, fraud_scorer, now):
+    factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=60))
     response = api_as(bob).post(
         "/api/v1/models/fraud-scorer/versions/",
-        {"version": "1", "registered_at": "2026-11-01T10:00:00Z"},
+        {"version": "1", "registered_at": _iso(now - timedelta(days=32))},
         format="json",
     )
     assert response.status_code == 400
@@ -91,8 +98,8 @@ def test_versions_of_an_unknown_model_are_a_404(api_as, bob):
     assert api_as(bob).get("/api/v1/models/nope/versions/").status_code == 404
 
 
-def test_a_deployment_is_made_from_model_and_version_names(api_as, bob, fraud_scorer):
-    factories.version_make(fraud_scorer, "3")
+def test_a_deployment_is_made_from_model_and_version_names(api_as, bob, fraud_scorer, now):
+    factories.version_make(fraud_scorer, "3", registered_at=now - timedelta(days=60))
     factories.endpoint_make("scoring")
     body = {
         "model": "fraud-scorer",
@@ -100,7 +107,7 @@ def test_a_deployment_is_made_from_model_and_version_names(api_as, bob, fraud_sc
         "endpoint": "scoring",
         "role": "canary",
         "traffic_share": "0.1",
-        "started_at": "2026-11-01T10:00:00Z",
+        "started_at": _iso(now - timedelta(days=32)),
     }
     response = api_as(bob).post("/api/v1/deployments/", body, format="json")
     assert response.status_code == 201, response.json()
@@ -108,7 +115,7 @@ def test_a_deployment_is_made_from_model_and_version_names(api_as, bob, fraud_sc
     assert deployment.model_version.version == "3" and deployment.role == "canary"
 
 
-def test_a_deployment_of_an_unknown_version_names_the_version(api_as, bob, fraud_scorer):
+def test_a_deployment_of_an_unknown_version_names_the_version(api_as, bob, fraud_scorer, now):
     factories.endpoint_make("scoring")
     body = {
         "model": "fraud-scorer",
@@ -116,15 +123,15 @@ def test_a_deployment_of_an_unknown_version_names_the_version(api_as, bob, fraud
         "endpoint": "scoring",
         "role": "production",
         "traffic_share": "1",
-        "started_at": "2026-11-01T10:00:00Z",
+        "started_at": _iso(now - timedelta(days=32)),
     }
     response = api_as(bob).post("/api/v1/deployments/", body, format="json")
     assert response.status_code == 400
     assert "version" in response.json()
 
 
-def test_a_deployment_ending_before_it_starts_is_refused(api_as, bob, fraud_scorer):
-    factories.version_make(fraud_scorer, "1")
+def test_a_deployment_ending_before_it_starts_is_refused(api_as, bob, fraud_scorer, now):
+    factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=60))
     factories.endpoint_make("scoring")
     body = {
         "model": "fraud-scorer",
@@ -132,16 +139,16 @@ def test_a_deployment_ending_before_it_starts_is_refused(api_as, bob, fraud_scor
         "endpoint": "scoring",
         "role": "production",
         "traffic_share": "1",
-        "started_at": "2026-11-02T10:00:00Z",
-        "ended_at": "2026-11-01T10:00:00Z",
+        "started_at": _iso(now - timedelta(days=31)),
+        "ended_at": _iso(now - timedelta(days=32)),
     }
     response = api_as(bob).post("/api/v1/deployments/", body, format="json")
     assert response.status_code == 400
     assert "ended_at" in response.json()
 
 
-def test_a_traffic_share_above_one_is_refused(api_as, bob, fraud_scorer):
-    factories.version_make(fraud_scorer, "1")
+def test_a_traffic_share_above_one_is_refused(api_as, bob, fraud_scorer, now):
+    factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=60))
     factories.endpoint_make("scoring")
     body = {
         "model": "fraud-scorer",
@@ -149,7 +156,7 @@ def test_a_traffic_share_above_one_is_refused(api_as, bob, fraud_scorer):
         "endpoint": "scoring",
         "role": "production",
         "traffic_share": "1.5",
-        "started_at": "2026-11-02T10:00:00Z",
+        "started_at": _iso(now - timedelta(days=31)),
     }
     response = api_as(bob).post("/api/v1/deployments/", body, format="json")
     assert response.status_code == 400

@@ -3,7 +3,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.utils import timezone
 
 from lifecycle.catalog.models import ApiToken, Role
 from lifecycle.catalog.tokens import (
@@ -36,15 +35,13 @@ def test_it_rejects_a_revoked_token(risk_team):
     assert api_token_authenticate(key=key) is None
 
 
-def test_it_rejects_an_expired_token(risk_team):
-    now = timezone.now()
+def test_it_rejects_an_expired_token(risk_team, now):
     _, key = api_token_create(team=risk_team, expires_at=now + timedelta(hours=1))
     assert api_token_authenticate(key=key, now=now) is not None
     assert api_token_authenticate(key=key, now=now + timedelta(hours=2)) is None
 
 
-def test_the_nightly_task_revokes_expired_tokens_only(risk_team):
-    now = timezone.now()
+def test_the_nightly_task_revokes_expired_tokens_only(risk_team, now):
     old, _ = api_token_create(team=risk_team, expires_at=now - timedelta(minutes=1))
     fresh, _ = api_token_create(team=risk_team, expires_at=now + timedelta(days=1))
     assert api_tokens_expire(now=now) == 1

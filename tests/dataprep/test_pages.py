@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from django.utils import timezone
 
 from ingestion.profiling.service import VersionTarget, dataset_file_upload
 from lifecycle.catalog.models import Dataset
@@ -29,8 +28,7 @@ def _store(tmp_path: Path, dataset: str, team, frame: pd.DataFrame, version: str
 
 
 @pytest.fixture
-def two_versions(tmp_path, risk_team):
-    now = timezone.now()
+def two_versions(tmp_path, risk_team, now):
     base = pd.DataFrame(
         {
             "at": [(now - timedelta(days=3, hours=i)).isoformat() for i in range(200)][::-1],
@@ -43,14 +41,14 @@ def two_versions(tmp_path, risk_team):
     _store(tmp_path, "transactions", risk_team, new, "2")
 
 
-def test_the_data_team_page_lists_datasets_with_freshness(client, dana, two_versions):
+def test_the_data_team_page_lists_datasets_with_freshness(client, dana, two_versions, now):
     client.force_login(dana)
     response = client.get("/data/")
     assert response.status_code == 200
     html = response.content.decode()
     assert 'data-dataset="transactions"' in html
     assert 'id="upload-form"' in html  # dana may upload
-    row = dataset_rows(Dataset.objects.all(), now=timezone.now())[0]
+    row = dataset_rows(Dataset.objects.all(), now=now)[0]
     assert row.versions == 2
     assert row.record_age_days == pytest.approx(3.0, abs=0.01)
     assert row.completeness_pct == 100.0

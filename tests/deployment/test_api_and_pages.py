@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from lifecycle.deployment.models import ChangeKind, ChangeSource, Registry
 from tests import factories
@@ -72,9 +71,8 @@ def test_a_registry_url_outside_the_operators_allow_list_is_a_400(
     assert any(reason in message for message in response.json()["base_url"])
 
 
-def test_the_ledger_lists_changes_with_their_uncertainty(api_as, alice, fraud_scorer):
+def test_the_ledger_lists_changes_with_their_uncertainty(api_as, alice, fraud_scorer, now):
     version = factories.version_make(fraud_scorer, "4")
-    now = timezone.now()
     change_make(
         version,
         ChangeKind.ALIAS_SET,
@@ -90,11 +88,9 @@ def test_the_ledger_lists_changes_with_their_uncertainty(api_as, alice, fraud_sc
     assert row["uncertainty_seconds"] == 900
 
 
-def test_the_deployment_kpis_api_serves_every_deployment_kpi(api_as, alice, fraud_scorer):
-    version = factories.version_make(
-        fraud_scorer, "1", registered_at=timezone.now() - timedelta(days=20)
-    )
-    factories.deployment_make(version, started_at=timezone.now() - timedelta(days=5))
+def test_the_deployment_kpis_api_serves_every_deployment_kpi(api_as, alice, fraud_scorer, now):
+    version = factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=20))
+    factories.deployment_make(version, started_at=now - timedelta(days=5))
     response = api_as(alice).get("/api/v1/kpis/deployment/?window=30d")
     assert response.status_code == 200, response.json()
     kpis = {k["id"]: k for k in response.json()["kpis"]}
@@ -128,11 +124,9 @@ def _logged_in(user) -> Client:
     return client
 
 
-def test_the_deployment_page_shows_kpis_with_their_bounds(alice, fraud_scorer):
-    version = factories.version_make(
-        fraud_scorer, "1", registered_at=timezone.now() - timedelta(days=20)
-    )
-    deployment = factories.deployment_make(version, started_at=timezone.now() - timedelta(days=5))
+def test_the_deployment_page_shows_kpis_with_their_bounds(alice, fraud_scorer, now):
+    version = factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=20))
+    deployment = factories.deployment_make(version, started_at=now - timedelta(days=5))
     change_make(
         version,
         ChangeKind.DEPLOYED,
@@ -149,8 +143,7 @@ def test_the_deployment_page_shows_kpis_with_their_bounds(alice, fraud_scorer):
     assert "fraud-scorer" in html
 
 
-def test_the_timeline_page_lists_registrations_deployments_and_incidents(alice, fraud_scorer):
-    now = timezone.now()
+def test_the_timeline_page_lists_registrations_deployments_and_incidents(alice, fraud_scorer, now):
     version = factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=3))
     factories.deployment_make(version, started_at=now - timedelta(days=2))
     from lifecycle.catalog.models import ServingEvent
@@ -175,11 +168,11 @@ def test_the_timeline_page_lists_registrations_deployments_and_incidents(alice, 
     assert 'data-kind="incident"' in html and "mostly timeout" in html
 
 
-def test_a_failing_registry_shows_its_last_success_and_last_error(root, fraud_scorer):
+def test_a_failing_registry_shows_its_last_success_and_last_error(root, fraud_scorer, now):
     # Admins only: the error names hosts inside the network.
     registry = registry_make(base_url="http://127.0.0.1:9")
-    registry.last_success_at = timezone.now() - timedelta(hours=2)
-    registry.last_error_at = timezone.now()
+    registry.last_success_at = now - timedelta(hours=2)
+    registry.last_error_at = now
     registry.last_error = "cannot connect to 127.0.0.1:9: Connection refused"
     registry.consecutive_failures = 3
     registry.save()
@@ -190,11 +183,11 @@ def test_a_failing_registry_shows_its_last_success_and_last_error(root, fraud_sc
     assert registry.secret == "" or registry.secret not in page
 
 
-def test_the_portfolio_shows_time_to_deploy_as_the_deployment_api_does(api_as, alice, fraud_scorer):
-    version = factories.version_make(
-        fraud_scorer, "1", registered_at=timezone.now() - timedelta(days=31)
-    )
-    factories.deployment_make(version, started_at=timezone.now() - timedelta(days=2))
+def test_the_portfolio_shows_time_to_deploy_as_the_deployment_api_does(
+    api_as, alice, fraud_scorer, now
+):
+    version = factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=31))
+    factories.deployment_make(version, started_at=now - timedelta(days=2))
     portfolio = api_as(alice).get("/api/v1/kpis/portfolio/?window=7d").json()
     deployment = api_as(alice).get("/api/v1/kpis/deployment/?window=7d").json()
     ours = {k["id"]: k["value"] for k in portfolio["kpis"]}
@@ -208,9 +201,8 @@ def test_the_portfolio_shows_time_to_deploy_as_the_deployment_api_does(api_as, a
 
 
 def test_the_timeline_shows_a_catalog_rollback_and_the_end_of_the_replaced_deployment(
-    alice, fraud_scorer
+    alice, fraud_scorer, now
 ):
-    now = timezone.now()
     old = factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=6))
     new = factories.version_make(fraud_scorer, "2", registered_at=now - timedelta(days=4))
     factories.deployment_make(

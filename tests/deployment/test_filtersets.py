@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from lifecycle.deployment.filtersets import LifecycleChangeFilterSet
 from lifecycle.deployment.models import ChangeKind, ChangeSource, LifecycleChange
@@ -16,8 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def ledger(fraud_scorer, recommender):
-    now = timezone.now()
+def ledger(fraud_scorer, recommender, now):
     registry = registry_make()
     f1 = factories.version_make(fraud_scorer, "1")
     f2 = factories.version_make(fraud_scorer, "2")

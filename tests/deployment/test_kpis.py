@@ -8,7 +8,6 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 import pytest
-from django.utils import timezone
 
 from lifecycle.catalog.models import Deployment, Label, ModelVersion, ServingEvent
 from lifecycle.catalog.windows import TimeRange
@@ -30,11 +29,6 @@ from tests.deployment.factories import change_make
 
 pytestmark = pytest.mark.django_db
 DAY = pd.Timedelta(days=1)
-
-
-@pytest.fixture
-def now():
-    return timezone.now().replace(microsecond=0)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from lifecycle.catalog.models import DeploymentRole
 from lifecycle.catalog.windows import time_range_resolve
@@ -46,9 +45,9 @@ def _x_span(figure: dict) -> timedelta:
 
 
 def test_the_timeline_axis_spans_the_window_when_every_entry_shares_one_instant(
-    alice, fraud_scorer
+    alice, fraud_scorer, now
 ):
-    instant = timezone.now() - timedelta(days=2)
+    instant = now - timedelta(days=2)
     version = factories.version_make(fraud_scorer, "1", registered_at=instant)
     change_make(version, ChangeKind.REGISTERED, happened_before=instant)
     change_make(version, ChangeKind.PROMOTED, happened_before=instant, role="production")
@@ -61,8 +60,8 @@ def test_the_timeline_axis_spans_the_window_when_every_entry_shares_one_instant(
     assert low <= instant.replace(tzinfo=None) <= high
 
 
-def test_the_timeline_axis_never_shrinks_below_an_hour():
-    instant = timezone.now()
+def test_the_timeline_axis_never_shrinks_below_an_hour(now):
+    instant = now
     window = time_range_resolve(window=None, start=instant, end=instant, now=instant)
     entry = TimelineEntry("deployed", "Deployed", "1", instant, instant, "catalog", "")
     figure = json.loads(charts.timeline_figure([entry], time_range=window))
@@ -79,9 +78,9 @@ def test_an_empty_timeline_still_shows_the_window(alice, fraud_scorer):
 
 
 def test_a_polled_change_draws_its_poll_interval_as_a_bar_from_the_previous_poll(
-    alice, fraud_scorer
+    alice, fraud_scorer, now
 ):
-    seen = (timezone.now() - timedelta(days=1)).replace(microsecond=0)
+    seen = (now - timedelta(days=1)).replace(microsecond=0)
     version = factories.version_make(fraud_scorer, "1", registered_at=seen - timedelta(days=2))
     change_make(
         version,
@@ -106,14 +105,12 @@ def test_a_polled_change_draws_its_poll_interval_as_a_bar_from_the_previous_poll
     assert _moment(dots[0]["x"][0]) == seen.replace(tzinfo=None)
 
 
-def test_a_failed_deployment_reads_as_a_sentence(alice, fraud_scorer):
-    version = factories.version_make(
-        fraud_scorer, "2", registered_at=timezone.now() - timedelta(days=3)
-    )
+def test_a_failed_deployment_reads_as_a_sentence(alice, fraud_scorer, now):
+    version = factories.version_make(fraud_scorer, "2", registered_at=now - timedelta(days=3))
     change_make(
         version,
         ChangeKind.DEPLOYMENT_FAILED,
-        happened_before=timezone.now() - timedelta(days=1),
+        happened_before=now - timedelta(days=1),
         role=DeploymentRole.PRODUCTION,
         endpoint=factories.endpoint_make("fraud-online"),
         detail={"reason": "The health check timed out."},
@@ -124,15 +121,13 @@ def test_a_failed_deployment_reads_as_a_sentence(alice, fraud_scorer):
 
 
 def test_a_failed_deployment_without_a_reason_or_endpoint_still_reads_as_a_sentence(
-    alice, fraud_scorer
+    alice, fraud_scorer, now
 ):
-    version = factories.version_make(
-        fraud_scorer, "2", registered_at=timezone.now() - timedelta(days=3)
-    )
+    version = factories.version_make(fraud_scorer, "2", registered_at=now - timedelta(days=3))
     change_make(
         version,
         ChangeKind.DEPLOYMENT_FAILED,
-        happened_before=timezone.now() - timedelta(days=1),
+        happened_before=now - timedelta(days=1),
         role=DeploymentRole.CANARY,
     )
     html = _logged_in(alice).get(TIMELINE).content.decode()
@@ -166,8 +161,7 @@ def test_a_disabled_registry_is_shown_as_not_polled(alice, fraud_scorer):
     assert '<dd data-field="next_poll">disabled (not polled)</dd>' in page
 
 
-def test_champion_and_challenger_without_labels_or_pairs_say_so(alice, fraud_scorer):
-    now = timezone.now()
+def test_champion_and_challenger_without_labels_or_pairs_say_so(alice, fraud_scorer, now):
     endpoint = factories.endpoint_make("fraud-online")
     champion = factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=20))
     challenger = factories.version_make(fraud_scorer, "2", registered_at=now - timedelta(days=9))

@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pandas as pd
 import pytest
-from django.utils import timezone
 
 from lifecycle.catalog.models import LifecycleMetric, LifecyclePhase, Role
 from lifecycle.development.kpis import runs_by_version, training_runs
@@ -15,8 +14,8 @@ from lifecycle.development.models import TrainingRun
 from tests import factories
 
 
-def _metric(version, name: str, value: float, run_id: str | None, *, days_ago: float = 10):
-    timestamp = timezone.now() - timedelta(days=days_ago)
+def _metric(version, name: str, value: float, run_id: str | None, *, now, days_ago: float = 10):
+    timestamp = now - timedelta(days=days_ago)
     return LifecycleMetric.objects.create(
         metric_id=f"{version.pk}-{name}-{run_id}-{days_ago}",
         model=version.model,
@@ -31,15 +30,15 @@ def _metric(version, name: str, value: float, run_id: str | None, *, days_ago: f
 
 
 @pytest.fixture
-def runs(fraud_scorer, recommender):
-    v1 = factories.version_make(fraud_scorer, "1", registered_at=timezone.now() - timedelta(60))
-    v2 = factories.version_make(fraud_scorer, "2", registered_at=timezone.now() - timedelta(20))
-    other = factories.version_make(recommender, "1")
-    _metric(v1, "auc", 0.81, "r1", days_ago=59)
-    _metric(v1, "accuracy", 0.90, "r1", days_ago=59)
-    _metric(v2, "auc", 0.84, "r2", days_ago=19)
-    _metric(v2, "auc", 0.86, "r2", days_ago=18)  # logged again later: the latest counts
-    _metric(other, "mae", 3.2, "r9")
+def runs(fraud_scorer, recommender, now):
+    v1 = factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(60))
+    v2 = factories.version_make(fraud_scorer, "2", registered_at=now - timedelta(20))
+    other = factories.version_make(recommender, "1", registered_at=now - timedelta(60))
+    _metric(v1, "auc", 0.81, "r1", days_ago=59, now=now)
+    _metric(v1, "accuracy", 0.90, "r1", days_ago=59, now=now)
+    _metric(v2, "auc", 0.84, "r2", days_ago=19, now=now)
+    _metric(v2, "auc", 0.86, "r2", days_ago=18, now=now)  # logged again later: the latest counts
+    _metric(other, "mae", 3.2, "r9", now=now)
     # Not a training metric: another phase.
     LifecycleMetric.objects.create(
         metric_id="value-1",
@@ -48,8 +47,8 @@ def runs(fraud_scorer, recommender):
         phase=LifecyclePhase.VALUE,
         name="auc",
         value=99,
-        timestamp=timezone.now(),
-        received_at=timezone.now(),
+        timestamp=now,
+        received_at=now,
     )
     return v1, v2
 

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import timedelta
 
 import pytest
 
@@ -6,13 +6,13 @@ from tests import factories
 
 
 @pytest.fixture
-def fraud_v1(fraud_scorer):
-    return factories.version_make(fraud_scorer, "1")
+def fraud_v1(fraud_scorer, now):
+    return factories.version_make(fraud_scorer, "1", registered_at=now - timedelta(days=60))
 
 
 @pytest.fixture
-def reco_v1(recommender):
-    return factories.version_make(recommender, "1")
+def reco_v1(recommender, now):
+    return factories.version_make(recommender, "1", registered_at=now - timedelta(days=60))
 
 
 @pytest.fixture
@@ -21,13 +21,19 @@ def scoring(risk_team):
 
 
 @pytest.fixture
-def event():
+def event_hour(now):
+    """The hour before `now`'s: every event of `event` falls inside it."""
+    return now.replace(minute=0) - timedelta(hours=1)
+
+
+@pytest.fixture
+def event(event_hour):
     """event(i, **overrides) -> a valid serving event for fraud-scorer v1 as a dict."""
 
     def make(i: int = 1, **overrides):
         row = {
             "event_id": f"e-{i}",
-            "timestamp": datetime(2026, 11, 20, 12, i % 60, tzinfo=UTC).isoformat(),
+            "timestamp": (event_hour + timedelta(minutes=i % 60)).isoformat(),
             "model": "fraud-scorer",
             "version": "1",
             "latency_ms": 10.0 + i,

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 import pytest
 from django.test import override_settings
-from django.utils import timezone
 
 from ingestion.retention import events_prune
 from ingestion.rollups import rollups_rebuild
@@ -15,8 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def old_and_new(fraud_v1):
-    now = timezone.now()
+def old_and_new(fraud_v1, now):
     ServingEvent.objects.bulk_create(
         [factories.event_build(fraud_v1, timestamp=now - timedelta(days=d)) for d in (1, 2, 40, 41)]
     )

@@ -1,6 +1,6 @@
 """Rollups against a pandas recomputation from the raw events, and their idempotence."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -18,13 +18,20 @@ from lifecycle.catalog.models import FailureClass, LatencyRollup, ServingEvent, 
 from tests import factories
 
 pytestmark = pytest.mark.django_db
-T0 = datetime(2026, 11, 18, 22, 30, tzinfo=UTC)
 CLASSES = FailureClass.values
 
 
 @pytest.fixture
-def traffic(fraud_scorer, recommender, scoring):
-    """600 events over six days across a week's end (Monday 23 November), two models,
+def t0(now):
+    """Wednesday 22:30 UTC of the week before last: six days from it cross last week's
+    Monday, a week's end."""
+    this_monday = now.replace(hour=0, minute=0) - timedelta(days=now.weekday())
+    return this_monday - timedelta(days=12) + timedelta(hours=22, minutes=30)
+
+
+@pytest.fixture
+def traffic(fraud_scorer, recommender, scoring, t0):
+    """600 events over six days across a week's end (a Monday), two models,
     three versions, endpoints and callers."""
     rng = np.random.default_rng(11)
     versions = [
@@ -38,7 +45,7 @@ def traffic(fraud_scorer, recommender, scoring):
         event = factories.event_build(
             versions[i % 3],
             event_id=f"t-{i}",
-            timestamp=T0 + timedelta(seconds=int(rng.integers(0, 6 * 86400))),
+            timestamp=t0 + timedelta(seconds=int(rng.integers(0, 6 * 86400))),
             latency_ms=float(rng.lognormal(3, 0.7)) if not failed else None,
             status="error" if failed else "ok",
             error_type=str(rng.choice(CLASSES)) if failed else "",
@@ -146,12 +153,12 @@ def test_latency_rollups_count_every_event_of_their_bucket_version_and_endpoint(
         assert np.allclose(actual[column].astype(float), expected[column].astype(float)), column
 
 
-def test_a_bucket_where_everything_failed_has_counts_and_no_latency(fraud_scorer):
+def test_a_bucket_where_everything_failed_has_counts_and_no_latency(fraud_scorer, t0):
     version = factories.version_make(fraud_scorer, "1")
     ServingEvent.objects.bulk_create(
         [
             factories.event_build(
-                version, timestamp=T0, status="error", error_type="timeout", latency_ms=None
+                version, timestamp=t0, status="error", error_type="timeout", latency_ms=None
             )
         ]
     )
@@ -189,17 +196,17 @@ def test_refreshing_again_changes_nothing(traffic):
     assert _snapshot() == before
 
 
-def test_a_late_event_lands_in_its_own_buckets(traffic, fraud_scorer):
+def test_a_late_event_lands_in_its_own_buckets(traffic, fraud_scorer, t0):
     version = fraud_scorer.versions.get(version="1")
     day = ServingRollup.objects.filter(granularity="day", model_version=version)
     before = sum(day.values_list("inferences", flat=True))
-    late = factories.event_build(version, event_id="late", timestamp=T0 + timedelta(minutes=1))
+    late = factories.event_build(version, event_id="late", timestamp=t0 + timedelta(minutes=1))
     ServingEvent.objects.bulk_create([late])
-    RollupMark.objects.create(model_version=version, hour_start=T0.replace(minute=0))
+    RollupMark.objects.create(model_version=version, hour_start=t0.replace(minute=0))
     rollups_refresh()
     assert sum(day.values_list("inferences", flat=True)) == before + 1
     hour = ServingRollup.objects.filter(
-        granularity="hour", model_version=version, bucket_start=T0.replace(minute=0)
+        granularity="hour", model_version=version, bucket_start=t0.replace(minute=0)
     )
     assert "late" in ServingEvent.objects.filter(model_version=version).values_list(
         "event_id", flat=True
@@ -208,8 +215,8 @@ def test_a_late_event_lands_in_its_own_buckets(traffic, fraud_scorer):
         sum(hour.values_list("inferences", flat=True))
         == ServingEvent.objects.filter(
             model_version=version,
-            timestamp__gte=T0.replace(minute=0),
-            timestamp__lt=T0.replace(minute=0) + timedelta(hours=1),
+            timestamp__gte=t0.replace(minute=0),
+            timestamp__lt=t0.replace(minute=0) + timedelta(hours=1),
         ).count()
     )
 
@@ -225,23 +232,23 @@ def test_the_command_rebuilds_from_scratch(traffic, capsys):
     assert f"Rolled up {version_hours} version-hour(s)" in capsys.readouterr().out
 
 
-def test_a_range_rebuild_leaves_other_days_alone(traffic):
+def test_a_range_rebuild_leaves_other_days_alone(traffic, t0):
     before = _snapshot()
-    first_day = ServingRollup.objects.filter(bucket_start__lt=T0 + timedelta(hours=1))
+    first_day = ServingRollup.objects.filter(bucket_start__lt=t0 + timedelta(hours=1))
     first_day.update(inferences=0)
-    rollups_rebuild(start=T0 + timedelta(days=1, hours=5), end=T0 + timedelta(days=1, hours=6))
+    rollups_rebuild(start=t0 + timedelta(days=1, hours=5), end=t0 + timedelta(days=1, hours=6))
     assert _snapshot() != before  # the zeroed first day was outside the range
-    rollups_rebuild(start=T0, end=T0 + timedelta(hours=1))
+    rollups_rebuild(start=t0, end=t0 + timedelta(hours=1))
     assert _snapshot() == before
 
 
-def test_a_rebuild_of_a_range_keeps_the_weeks_reaching_past_it(traffic):
+def test_a_rebuild_of_a_range_keeps_the_weeks_reaching_past_it(traffic, t0):
     """Rebuilding one day recomputes the weeks around it from their days; a day that
     lost all its events takes its share out of its week."""
     whole = _snapshot()
-    rollups_rebuild(start=T0 + timedelta(days=2), end=T0 + timedelta(days=3))
+    rollups_rebuild(start=t0 + timedelta(days=2), end=t0 + timedelta(days=3))
     assert _snapshot() == whole
-    day = (T0 + timedelta(days=2)).replace(hour=0, minute=30)
+    day = (t0 + timedelta(days=2)).replace(hour=0, minute=30)
     gone = ServingEvent.objects.filter(
         timestamp__gte=day.replace(minute=0),
         timestamp__lt=day.replace(minute=0) + timedelta(days=1),
@@ -289,13 +296,13 @@ def test_the_migration_gives_stored_latency_rollups_their_counts(traffic):
     assert rows() == before
 
 
-def test_a_rebuild_replaces_the_marks_waiting_in_its_range(traffic, monkeypatch):
+def test_a_rebuild_replaces_the_marks_waiting_in_its_range(traffic, monkeypatch, t0):
     """Marks already waiting for the rebuilt range would recompute those hours a second
     time; marks outside it stay."""
     rollups_mark()  # every hour of the traffic waits once
     monkeypatch.setattr("ingestion.rollups.rollups_refresh", lambda **kwargs: 0)
     monkeypatch.setattr("ingestion.rollups._weeks_recompute", lambda lo, hi: None)
-    start = T0 + timedelta(days=1, hours=2)
+    start = t0 + timedelta(days=1, hours=2)
     rollups_rebuild(start=start, end=start + timedelta(hours=1))
     pairs = list(RollupMark.objects.values_list("model_version_id", "hour_start"))
     assert len(pairs) == len(set(pairs))

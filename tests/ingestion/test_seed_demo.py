@@ -37,6 +37,9 @@ from lifecycle.monitoring.models import Incident
 
 pytestmark = pytest.mark.django_db
 
+# The seed is built around the moment it is given (--now), and every assertion here
+# compares with that moment, never with the clock (only ingestion's received_at reads it):
+# a fixed moment far from the clock shows that nothing checked comes from the clock.
 NOW = datetime(2025, 6, 4, 12, 0, tzinfo=UTC)  # a Wednesday
 SMALL = {"days": 3, "volume": 0.2}
 # The suite also runs on PostgreSQL (DATABASE_URL set), where the command wants the flag.

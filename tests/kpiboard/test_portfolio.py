@@ -6,7 +6,6 @@ import pandas as pd
 import pytest
 from django.http import QueryDict
 from django.urls import reverse
-from django.utils import timezone
 
 from ingestion.rollups import rollups_rebuild
 from kpiboard.portfolio import portfolio_overview
@@ -17,10 +16,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def portfolio(fraud_scorer, recommender):
+def portfolio(fraud_scorer, recommender, now):
     """fraud-scorer in production with 40 recent events (4 errors); recommender's only
     production deployment ended 60 days ago, with 10 recent events."""
-    now = timezone.now()
     fraud_v1 = factories.version_make(fraud_scorer)
     reco_v1 = factories.version_make(recommender)
     factories.deployment_make(fraud_v1, started_at=now - timedelta(days=40))
@@ -167,6 +165,7 @@ def test_the_page_shows_each_model_with_definitions_on_hover(portfolio, client, 
 
 def test_the_page_answers_a_bad_filter_with_400_and_the_reason(portfolio, client, alice):
     client.force_login(alice)
+    # Refused before any clock is read: a fixed date may stay.
     response = client.get(reverse("portfolio"), {"start": "2026-11-02", "end": "2026-11-01"})
     assert response.status_code == 400
     assert "end must be after start" in response.content.decode()

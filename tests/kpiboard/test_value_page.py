@@ -6,7 +6,6 @@ from datetime import timedelta
 import pandas as pd
 import pytest
 from django.test import Client
-from django.utils import timezone
 
 from ingestion.rollups import rollups_rebuild
 from lifecycle.catalog.models import ServingEvent
@@ -16,8 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def calls(fraud_scorer, recommender):
-    now = timezone.now()
+def calls(fraud_scorer, recommender, now):
     versions = [factories.version_make(fraud_scorer), factories.version_make(recommender)]
     callers = ["checkout", "mobile", "", "batch-job"]
     ServingEvent.objects.bulk_create(

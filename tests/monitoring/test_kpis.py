@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from django.http import QueryDict
-from django.utils import timezone
 
 from ingestion.rollups import rollups_rebuild
 from lifecycle.catalog.models import FailureClass, Label, ServingEvent
@@ -39,11 +38,10 @@ def _scope(query: str = "window=7d"):
 
 
 @pytest.fixture
-def mixed_events(fraud_scorer, recommender):
+def mixed_events(fraud_scorer, recommender, now):
     """600 events over two models and six days: lognormal latencies, errors of every
     class (some with a latency), callers, costs; rolled up."""
     rng = np.random.default_rng(3)
-    now = timezone.now()
     versions = [factories.version_make(fraud_scorer), factories.version_make(recommender)]
     events = []
     for i in range(600):
@@ -112,8 +110,7 @@ def test_the_summary_per_model_equals_a_recomputation(mixed_events):
         (timedelta(days=6), timedelta(0)),
     ],
 )
-def test_any_custom_window_equals_a_recomputation_to_the_second(mixed_events, start, end):
-    now = timezone.now()
+def test_any_custom_window_equals_a_recomputation_to_the_second(mixed_events, now, start, end):
     lo, hi = now - start, now - end
     query = f"start={lo.isoformat()}&end={hi.isoformat()}".replace("+", "%2B")
     raw = _raw(ServingEvent.objects.filter(timestamp__gte=lo, timestamp__lt=hi))
@@ -125,6 +122,8 @@ def test_any_custom_window_equals_a_recomputation_to_the_second(mixed_events, st
     assert _close(summary.latency_ms["p95"], np.percentile(ok, 95))
 
 
+# The two tests below cut fixed moments with a pure function that reads no clock, so their
+# calendar dates may stay.
 def test_the_window_is_cut_into_the_coarsest_parts_that_fit():  # raw events at the edges
     start = datetime(2026, 11, 1, 22, 58, 30, tzinfo=UTC)
     end = datetime(2026, 11, 4, 1, 2, 10, tzinfo=UTC)
@@ -158,11 +157,10 @@ def test_a_bucket_the_end_cuts_is_read_whole_when_no_event_follows_the_end():
     assert inside == [(None, start, start + timedelta(seconds=50))]
 
 
-def test_a_window_ending_now_reads_the_current_hour_from_its_rollup(fraud_scorer):
+def test_a_window_ending_now_reads_the_current_hour_from_its_rollup(fraud_scorer, now):
     """The window's last, partial bucket comes from the rollup when nothing was stored
     after the end; from the raw events when something was. Both equal a recomputation."""
     version = factories.version_make(fraud_scorer)
-    now = timezone.now()
     moments = [now - timedelta(days=d, minutes=m) for d in range(3) for m in (1, 20, 50, 70)]
     rng = np.random.default_rng(5)
     ServingEvent.objects.bulk_create(
@@ -215,11 +213,12 @@ def test_no_events_give_no_rates(db):
     assert summary.latency_ms == {"p50": None, "p95": None, "p99": None}
 
 
-def test_throughput_divides_by_the_window(fraud_scorer):
+def test_throughput_divides_by_the_window(fraud_scorer, now):
     version = factories.version_make(fraud_scorer)
-    ServingEvent.objects.bulk_create([factories.event_build(version) for _ in range(48)])
+    ServingEvent.objects.bulk_create(
+        [factories.event_build(version, timestamp=now - timedelta(minutes=5)) for _ in range(48)]
+    )
     rollups_rebuild()
-    now = timezone.now()
     kpis = {
         k.definition.id: k.value
         for k in serving_summary(_scope("window=7d")).kpis(
@@ -288,7 +287,7 @@ def test_every_hour_of_the_series_equals_a_recomputation(mixed_events):
     assert series.to_dict() == expected.to_dict()
 
 
-def test_label_coverage_and_delay_equal_a_recomputation(mixed_events):
+def test_label_coverage_and_delay_equal_a_recomputation(mixed_events, now):
     rng = np.random.default_rng(9)
     events = list(ServingEvent.objects.values_list("event_id", "team_id", "timestamp"))
     labelled = [events[i] for i in rng.choice(len(events), 150, replace=False)]
@@ -299,7 +298,7 @@ def test_label_coverage_and_delay_equal_a_recomputation(mixed_events):
                 team_id=team_id,
                 label=1,
                 timestamp=served + timedelta(hours=float(rng.exponential(6))),
-                received_at=timezone.now(),
+                received_at=now,
             )
             for event_id, team_id, served in labelled
         ]
@@ -308,8 +307,8 @@ def test_label_coverage_and_delay_equal_a_recomputation(mixed_events):
                 event_id="never-served",
                 team_id=events[0][1],
                 label=0,
-                timestamp=T_ANY,
-                received_at=T_ANY,
+                timestamp=now,
+                received_at=now,
             )
         ]
     )
@@ -325,34 +324,38 @@ def test_label_coverage_and_delay_equal_a_recomputation(mixed_events):
     assert kpis["label_delay_p90_hours"] == pytest.approx(np.percentile(delays, 90))
 
 
-T_ANY = datetime(2026, 1, 1, tzinfo=UTC)
-
-
 def _raw_with_ids() -> pd.DataFrame:
     return pd.DataFrame(list(ServingEvent.objects.values("event_id", "timestamp")))
 
 
-def test_an_event_without_cost_costs_its_unit_cost_in_raw_edges_and_rollups(fraud_scorer):
+def _range(start: datetime, end: datetime) -> str:
+    return f"start={start:%Y-%m-%dT%H:%M:%SZ}&end={end:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def test_an_event_without_cost_costs_its_unit_cost_in_raw_edges_and_rollups(fraud_scorer, now):
     version = factories.version_make(fraud_scorer)  # unit cost 0.0001
-    moment = datetime(2026, 11, 3, 10, 20, tzinfo=UTC)
+    day = now.replace(hour=0, minute=0) - timedelta(days=30)
+    moment = day + timedelta(hours=10, minutes=20)
     ServingEvent.objects.bulk_create(
         [factories.event_build(version, timestamp=moment + timedelta(hours=h)) for h in (0, 30)]
     )
     rollups_rebuild()
-    edge = "start=2026-11-03T10:05:00Z&end=2026-11-03T10:35:00Z"  # inside one hour: raw only
+    # Inside one hour: raw events only.
+    edge = _range(moment - timedelta(minutes=15), moment + timedelta(minutes=15))
     assert float(serving_summary(_scope(edge)).cost_usd) == pytest.approx(0.0001)
-    whole = "start=2026-11-03T00:00:00Z&end=2026-11-05T00:00:00Z"  # days: rollups only
+    whole = _range(day, day + timedelta(days=2))  # days: rollups only
     assert float(serving_summary(_scope(whole)).cost_usd) == pytest.approx(0.0002)
 
 
-def test_a_named_window_starts_where_its_first_chart_bucket_starts(db):
+def test_a_named_window_starts_where_its_first_chart_bucket_starts(db, now):
     week = _scope("window=7d").time_range  # hour buckets
     assert (week.start.minute, week.start.second, week.start.microsecond) == (0, 0, 0)
     assert timedelta(days=7) <= week.duration < timedelta(days=7, hours=1)
     month = _scope("window=30d").time_range  # day buckets, midnight UTC
     assert month.start == month.start.replace(hour=0, minute=0, second=0, microsecond=0)
     assert timedelta(days=30) <= month.duration < timedelta(days=31)
-    custom = _scope("start=2026-11-01T10:17:03Z&end=2026-11-03T00:00:00Z").time_range
-    assert custom.start == datetime(2026, 11, 1, 10, 17, 3, tzinfo=UTC)
+    odd = now.replace(hour=10, minute=17, second=3) - timedelta(days=32)
+    custom = _scope(_range(odd, now.replace(hour=0, minute=0) - timedelta(days=30))).time_range
+    assert custom.start == odd
     hour = _scope("window=1h").time_range
     assert hour.duration == timedelta(hours=1)

@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from ingestion.rollups import rollups_rebuild
 from lifecycle.catalog.models import ServingEvent
@@ -16,8 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def sick_model(fraud_scorer):
-    now = timezone.now()
+def sick_model(fraud_scorer, now):
     v1, v2 = factories.version_make(fraud_scorer, "1"), factories.version_make(fraud_scorer, "2")
     scoring = factories.endpoint_make("scoring")
     events = [

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib import request as urlrequest
 from urllib.error import HTTPError
@@ -40,7 +40,6 @@ from tests import factories
 from tests.services.conftest import WorkerProcess
 
 pytestmark = [pytest.mark.services, pytest.mark.usefixtures("transactional_db", "through_broker")]
-T0 = datetime(2026, 11, 1, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -49,14 +48,20 @@ def serving(services, risk_team):
     return [factories.version_make(model, str(v)) for v in (1, 2, 3)]
 
 
-def _rows(n: int, *, seed: int = 5, prefix: str = "f") -> list[dict]:
+@pytest.fixture
+def t0(now):
+    """Where the pushed traffic starts: midnight five days before `now`; it spans four."""
+    return now.replace(hour=0, minute=0) - timedelta(days=5)
+
+
+def _rows(n: int, *, start: datetime, seed: int = 5, prefix: str = "f") -> list[dict]:
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n):
         failed = rng.random() < 0.1
         row = {
             "event_id": f"{prefix}-{i}",
-            "timestamp": (T0 + timedelta(seconds=int(rng.integers(0, 4 * 86400)))).isoformat(),
+            "timestamp": (start + timedelta(seconds=int(rng.integers(0, 4 * 86400)))).isoformat(),
             "model": "fraud-scorer",
             "version": str(1 + i % 3),
             "status": "error" if failed else "ok",
@@ -131,9 +136,9 @@ def _wait(probe, *, timeout: float = 90, what: str):
     [("before_write", 2000), ("after_write", 2000), ("mid_batch", 100)],
 )
 def test_a_worker_killed_during_rollups_leaves_counts_equal_to_a_recomputation(
-    serving, faulty_worker, point, batch_marks
+    serving, faulty_worker, point, batch_marks, t0
 ):
-    _store(_rows(3000))
+    _store(_rows(3000, start=t0))
     if point == "mid_batch":
         assert RollupMark.objects.count() > batch_marks, "it needs more than one batch"
     worker, once = faulty_worker(point, batch_marks=batch_marks)
@@ -180,7 +185,7 @@ def _test_database_url() -> str:
 
 
 def test_with_the_broker_down_pushes_succeed_and_rollups_catch_up_later(
-    serving, risk_team, celery_worker
+    serving, risk_team, celery_worker, t0
 ):
     _, key = api_token_create(team=risk_team)
     env = {
@@ -190,7 +195,7 @@ def test_with_the_broker_down_pushes_succeed_and_rollups_catch_up_later(
     }
     done = subprocess.run(
         [sys.executable, "-c", _PUSH_SCRIPT, key],
-        input=json.dumps(_rows(500, prefix="b")),
+        input=json.dumps(_rows(500, start=t0, prefix="b")),
         cwd=settings.BASE_DIR,
         env=env,
         capture_output=True,
@@ -278,7 +283,7 @@ def _post(url: str, key: str, body: list) -> tuple[int, dict, str | None]:
 
 
 def test_with_postgresql_unreachable_the_api_says_503_and_recovers_by_itself(
-    serving, risk_team, tmp_path
+    serving, risk_team, tmp_path, t0
 ):
     _, key = api_token_create(team=risk_team)
     parts = urlsplit(_test_database_url())
@@ -297,16 +302,16 @@ def test_with_postgresql_unreachable_the_api_says_503_and_recovers_by_itself(
     url = f"http://127.0.0.1:{port}/api/v1/events/"
     try:
         _wait(lambda: _listening(port), timeout=60, what="the web server")
-        status, body, _ = _post(url, key, _rows(10, prefix="p1"))
+        status, body, _ = _post(url, key, _rows(10, start=t0, prefix="p1"))
         assert (status, body) == (202, {"accepted": 10, "repeats": 0})
 
         proxy.down()
-        status, body, retry_after = _post(url, key, _rows(10, prefix="p2"))
+        status, body, retry_after = _post(url, key, _rows(10, start=t0, prefix="p2"))
         assert status == 503 and int(retry_after) > 0
         assert "retry later" in body["detail"]
 
         proxy.up()
-        status, body, _ = _post(url, key, _rows(10, prefix="p2"))
+        status, body, _ = _post(url, key, _rows(10, start=t0, prefix="p2"))
         assert (status, body) == (202, {"accepted": 10, "repeats": 0})
         assert ServingEvent.objects.count() == 20
     finally:

@@ -26,10 +26,11 @@ SECRET = "whsec-test-1"
 URL = "/api/v1/registries/mlflow-main/webhook/"
 
 
-def _delivery(payload: dict, *, secret: str = SECRET, stamp: int | None = None) -> dict:
+def _delivery(payload: dict, *, secret: str = SECRET, age_seconds: int = 0) -> dict:
+    """A signed delivery, sent now; `age_seconds` makes it that much older (a replay)."""
     body = json.dumps(payload)
     delivery_id = str(uuid.uuid4())
-    stamp = str(stamp if stamp is not None else int(time.time()))
+    stamp = str(int(time.time()) - age_seconds)
     return {
         "data": body,
         "content_type": "application/json",
@@ -58,9 +59,9 @@ def hooked(db, fraud_scorer):
 
 
 @pytest.mark.django_db
-def test_a_signed_alias_webhook_is_recorded_at_its_exact_time(hooked, fraud_scorer):
+def test_a_signed_alias_webhook_is_recorded_at_its_exact_time(hooked, fraud_scorer, now):
     version = factories.version_make(fraud_scorer, "2")
-    at = timezone.now() - timedelta(seconds=3)
+    at = now - timedelta(seconds=3)
     response = APIClient().post(URL, **_delivery(_alias_created("2", at=at)))
     assert response.status_code == 200, response.json()
     change = LifecycleChange.objects.get(kind=ChangeKind.ALIAS_SET)
@@ -85,7 +86,7 @@ def test_a_repeated_delivery_changes_nothing(hooked, fraud_scorer):
     ("tamper", "status", "field"),
     [
         ({"secret": "wrong"}, 401, "X-MLflow-Signature"),
-        ({"stamp": int(time.time()) - 3600}, 400, "X-MLflow-Timestamp"),
+        ({"age_seconds": 3600}, 400, "X-MLflow-Timestamp"),
     ],
 )
 def test_a_forged_or_replayed_delivery_is_refused(hooked, fraud_scorer, tamper, status, field):
@@ -111,10 +112,9 @@ def test_a_registry_without_a_webhook_secret_takes_no_webhooks(fraud_scorer):
 
 @pytest.mark.django_db
 def test_a_late_webhook_supersedes_the_polled_interval_and_moves_the_deployment(
-    hooked, fraud_scorer
+    hooked, fraud_scorer, now
 ):
     version = factories.version_make(fraud_scorer, "2")
-    now = timezone.now()
     deployment = factories.deployment_make(version, endpoint=hooked.deploy_endpoint, started_at=now)
     polled_alias = change_make(
         version,
