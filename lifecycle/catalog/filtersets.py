@@ -39,7 +39,13 @@ class AcceptedTimeField(forms.CharField):
             return None
         moment = time_parse(text, assume_utc=True)
         if isinstance(moment, str):
-            raise forms.ValidationError(f"{text!r}: {moment}.", code="invalid")
+            # The value goes in as a parameter: django-filter %-formats every message, so
+            # a "%" the client sent must not be part of the format.
+            raise forms.ValidationError(
+                "%(text)s: %(reason)s.",
+                code="invalid",
+                params={"text": repr(text), "reason": moment},
+            )
         return moment
 
 

@@ -84,3 +84,9 @@ def test_a_query_from_the_filter_bar_without_a_zone_is_utc(api_as, alice, now):
     response = api_as(alice).get(f"/api/v1/kpis/portfolio/?start={start}")
     assert response.status_code == 200
     assert response.json()["start"].startswith(start)
+
+
+def test_a_start_holding_a_percent_sign_is_a_400_naming_it(api_as, root):
+    response = api_as(root).get("/api/v1/lifecycle-changes/", {"start": "2y%]"})
+    assert response.status_code == 400
+    assert "'2y%]'" in response.json()["start"][0]
