@@ -52,6 +52,7 @@ from lifecycle.catalog.models import (
     RegisteredModel,
     ServingEvent,
 )
+from lifecycle.catalog.ownership import principal_may_use_endpoint
 from lifecycle.catalog.times import EARLIEST, time_latest
 
 EVENT_FIELDS = frozenset(
@@ -105,7 +106,7 @@ def _features_problem(features: Any) -> str | None:
 class _Catalog:
     """Names of one batch resolved with three queries, whatever the batch size."""
 
-    def __init__(self, rows: Sequence[Any]) -> None:
+    def __init__(self, rows: Sequence[Any], principal: Any) -> None:
         dicts = [r for r in rows if isinstance(r, dict)]
         model_names = {r.get("model") for r in dicts if isinstance(r.get("model"), str)}
         self.models = {m.name: m for m in RegisteredModel.objects.filter(name__in=model_names)}
@@ -114,9 +115,16 @@ class _Catalog:
         )
         self.versions = {(model_id, name): pk for model_id, name, pk in versions}
         endpoint_names = {r.get("endpoint") for r in dicts if isinstance(r.get("endpoint"), str)}
-        self.endpoints = dict(
-            Endpoint.objects.filter(name__in=endpoint_names).values_list("name", "pk")
-        )
+        named = list(Endpoint.objects.filter(name__in=endpoint_names).select_related("team"))
+        # Another team's endpoint is not this token's to report traffic on (a shared one,
+        # of no team, is everybody's); the fast path never sees those, the full check
+        # refuses them.
+        self.foreign_endpoints = {
+            e.name: e.team.name
+            for e in named
+            if not principal_may_use_endpoint(principal=principal, endpoint=e)
+        }
+        self.endpoints = {e.name: e.pk for e in named if e.name not in self.foreign_endpoints}
 
 
 def _plain_text(value: str) -> bool:
@@ -219,7 +227,7 @@ def _fast_event(
 
 def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
     """Check every item; collect each bad item's index, field and reason."""
-    catalog = _Catalog(rows)
+    catalog = _Catalog(rows, principal)
     now = timezone.now()
     latest = time_latest(now=now)
     allowed: dict[int, bool] = {}
@@ -286,6 +294,12 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
         endpoint_name = row.get("endpoint")
         if problem := string_problem(endpoint_name, required=False):
             bad("endpoint", problem)
+        elif endpoint_name in catalog.foreign_endpoints:
+            bad(
+                "endpoint",
+                f"this token's team may not push events for endpoint {endpoint_name!r} of "
+                f"team {catalog.foreign_endpoints[endpoint_name]!r}",
+            )
         elif endpoint_name:
             endpoint_id = catalog.endpoints.get(endpoint_name)
             if endpoint_id is None:

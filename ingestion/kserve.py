@@ -252,11 +252,14 @@ def _event_rows(request: KServePending, response: KServePending | None) -> list[
     version = _version_for(model, request.event_time, named)
     if version is None:
         raise _reject("ce-inferenceservicename", f"model {model.name!r} has no versions")
+    # Only a shared endpoint or one of the model's team: another team's endpoint of the
+    # same name is not where this team's model serves.
+    usable = Endpoint.objects.filter(Q(team__isnull=True) | Q(team_id=model.team_id))
     endpoint = next(
         (
             name
             for name in (request.endpoint, request.inference_service)
-            if name and Endpoint.objects.filter(name=name).exists()
+            if name and usable.filter(name=name).exists()
         ),
         None,
     )
