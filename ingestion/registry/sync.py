@@ -8,7 +8,9 @@ error, next try with backoff) and the next successful poll sees the same changes
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -526,14 +528,18 @@ class _Applier:
                 value = float(metric["value"])
             except (TypeError, ValueError):
                 continue
+            if not math.isfinite(value):
+                # MLflow records a diverged loss as NaN; no KPI can use it and JSON cannot
+                # carry it, so it is left out rather than stored.
+                continue
             stamp = metric.get("timestamp")
             step = metric.get("step", 0)
             rows.append(
                 LifecycleMetric(
-                    metric_id=(
+                    metric_id=_metric_id(
                         f"mlflow:{self.registry.pk}:{model.name}:{version.version}:"
                         f"{run.run_id}:{metric['key']}:{step}"
-                    )[:200],
+                    ),
                     model=model,
                     model_version=version,
                     phase=LifecyclePhase.DEVELOPMENT,
@@ -547,6 +553,14 @@ class _Applier:
         # A repeat (same registry, version, run, key and step) is ignored by metric_id.
         LifecycleMetric.objects.bulk_create(rows, ignore_conflicts=True)
         return len(rows)
+
+
+def _metric_id(natural: str) -> str:
+    """The natural key when it fits the column; else a digest of it, so two long keys
+    that share their first 200 characters stay two metrics."""
+    if len(natural) <= 200:
+        return natural
+    return "mlflow:sha256:" + hashlib.sha256(natural.encode()).hexdigest()
 
 
 def snapshot_apply(*, registry: Registry, snapshot: MlflowSnapshot) -> SyncReport:
