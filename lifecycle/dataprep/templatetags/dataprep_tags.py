@@ -41,7 +41,8 @@ def share(value: float | None) -> str:
 
 @register.filter
 def num(value: float | None) -> str:
-    if value is None:
+    # A template passes "" for an attribute of a missing object (a version not profiled).
+    if value is None or value == "":
         return "unknown"
     if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e15):
         return f"{int(value):,}"
