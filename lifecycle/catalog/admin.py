@@ -14,20 +14,36 @@ from lifecycle.catalog.models import (
     Industry,
     ModelVersion,
     RegisteredModel,
+    Role,
     ServingEvent,
     Team,
     WorkerHeartbeat,
 )
+from lifecycle.catalog.roles import role_of
+from lifecycle.catalog.services import delete_blockers
 from lifecycle.catalog.tokens import api_token_key_issue
 
 
+class DeleteGuardedAdmin(admin.ModelAdmin):
+    """Refuses, as the API does, a delete that would cascade away or unlink facts (serving
+    events, rollups, the ledger ...): the admin lists them as protected and deletes nothing."""
+
+    def get_deleted_objects(self, objs, request):  # type: ignore[no-untyped-def]
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = list(protected)
+        for obj in objs:
+            for kind, names in delete_blockers(instance=obj).items():
+                protected += [f"{obj}: {kind}: {name}" for name in names]
+        return deleted, counts, perms_needed, protected
+
+
 @admin.register(Industry)
-class IndustryAdmin(admin.ModelAdmin):
+class IndustryAdmin(DeleteGuardedAdmin):
     search_fields = ["name"]
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(DeleteGuardedAdmin):
     list_display = ["name", "business_unit"]
     search_fields = ["name", "business_unit"]
 
@@ -35,12 +51,14 @@ class TeamAdmin(admin.ModelAdmin):
 class ModelVersionInline(admin.TabularInline):
     model = ModelVersion
     extra = 0
+    # A version is deleted from its own page, where what refers to it is checked first.
+    can_delete = False
     fields = ["version", "registered_at", "run_id"]
     show_change_link = True
 
 
 @admin.register(RegisteredModel)
-class RegisteredModelAdmin(admin.ModelAdmin):
+class RegisteredModelAdmin(DeleteGuardedAdmin):
     list_display = [
         "name",
         "team",
@@ -57,7 +75,7 @@ class RegisteredModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(DeleteGuardedAdmin):
     list_display = ["model", "version", "registered_at", "run_id"]
     list_filter = ["model__industry"]
     search_fields = ["model__name", "version", "run_id"]
@@ -65,13 +83,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 
 @admin.register(Endpoint)
-class EndpointAdmin(admin.ModelAdmin):
+class EndpointAdmin(DeleteGuardedAdmin):
     list_display = ["name", "team", "url"]
     search_fields = ["name"]
 
 
 @admin.register(Deployment)
-class DeploymentAdmin(admin.ModelAdmin):
+class DeploymentAdmin(DeleteGuardedAdmin):
     list_display = ["model_version", "endpoint", "role", "traffic_share", "started_at", "ended_at"]
     list_filter = ["role", "endpoint"]
     search_fields = ["model_version__model__name", "endpoint__name"]
@@ -80,10 +98,11 @@ class DeploymentAdmin(admin.ModelAdmin):
 class DatasetVersionInline(admin.TabularInline):
     model = DatasetVersion
     extra = 0
+    can_delete = False
 
 
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(DeleteGuardedAdmin):
     list_display = ["name", "team", "source"]
     search_fields = ["name"]
     inlines = [DatasetVersionInline]
@@ -115,6 +134,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
     ]
     readonly_fields = ["prefix", "created_at", "created_by", "revoked_at", "last_used_at"]
     actions = ["revoke"]
+
+    # A token mints access, so only admins make, change or revoke one, whatever a group
+    # was granted by hand: the role table is the rule, this is the second lock.
+    def _is_admin(self, request: HttpRequest) -> bool:
+        return role_of(request.user) == Role.ADMIN
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self._is_admin(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._is_admin(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return self._is_admin(request) and super().has_delete_permission(request, obj)
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: object, change: bool) -> None:
         if change:
