@@ -12,7 +12,7 @@ bucket of each event); Python only regroups the histogram counts.
 
 There are no minute rollups: with sparse traffic they would hold as many rows as there
 are events, and with dense traffic millions. The partial hours at the edges of a
-window are read from the raw events instead (see `lifecycle.monitoring.kpis`).
+window are read from the raw events instead (see `lifecycle.catalog.serving`).
 """
 
 from __future__ import annotations
@@ -34,26 +34,26 @@ from django.utils import timezone
 
 from ingestion.models import RollupMark
 from ingestion.retention import retention_cutoff
-from lifecycle.catalog.latency import (
-    HistogramSum,
-    histogram_encode,
-    latency_bucket_expression,
-)
 from lifecycle.catalog.models import (
     ROLLUP_COUNTS,
     EventStatus,
-    FailureClass,
     LatencyRollup,
     RollupGranularity,
     ServingEvent,
     ServingRollup,
 )
+from lifecycle.catalog.serving.buckets import bucket_floor
+from lifecycle.catalog.serving.histograms import (
+    HistogramSum,
+    histogram_encode,
+    latency_bucket_expression,
+)
+from lifecycle.catalog.serving.sums import ERROR_COLUMNS
 
 logger = logging.getLogger(__name__)
 
 _LOCK_KEY = 0x6B7069  # "kpi": one rollup writer at a time on PostgreSQL
 _CHUNK = 500
-ERROR_COLUMNS = {f"errors_{c}": c for c in FailureClass.values}
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
@@ -83,19 +83,6 @@ def _enqueue() -> None:
 def rollups_schedule() -> None:
     """Ask for a refresh once the current transaction (holding the events) commits."""
     transaction.on_commit(_enqueue)
-
-
-def _hour(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
-
-
-def _day(moment: datetime) -> datetime:
-    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def _week(moment: datetime) -> datetime:
-    """The Monday 00:00 (UTC) of the week `moment` falls in, as TruncWeek gives it."""
-    return _day(moment) - timedelta(days=moment.weekday())
 
 
 def _clusters(
@@ -331,9 +318,9 @@ def _coarse_histograms(
         bucket_start__gte=lo,
         bucket_start__lt=hi,
     ).values_list("bucket_start", "model_id", "endpoint_id", "histogram")
-    start_of = _week if granularity == RollupGranularity.WEEK else _day
     for bucket, model_id, endpoint_id, blob in finer:
-        groups[(start_of(bucket), model_id, version_id, endpoint_id)].add_blob(blob)
+        start = bucket_floor(bucket, granularity=granularity)
+        groups[(start, model_id, version_id, endpoint_id)].add_blob(blob)
     return {key: histogram_encode(total.histogram()) for key, total in groups.items()}
 
 
@@ -438,11 +425,11 @@ def _marks_recompute(pairs: set[tuple[int, datetime]]) -> None:
     # ... then each version's whole days from its hours, and weeks from days.
     days: dict[int, set[datetime]] = defaultdict(set)
     for version_id, hour in pairs:
-        days[version_id].add(_day(hour))
+        days[version_id].add(bucket_floor(hour, granularity=RollupGranularity.DAY))
     for version_id, moments in days.items():
         for lo, hi in _clusters(sorted(moments), _DAY, _DAY):
             _recompute(version_id, lo, hi, RollupGranularity.DAY)
-        weeks = sorted({_week(d) for d in moments})
+        weeks = sorted({bucket_floor(d, granularity=RollupGranularity.WEEK) for d in moments})
         for lo, hi in _clusters(weeks, _WEEK, _WEEK):
             _recompute(version_id, lo, hi, RollupGranularity.WEEK)
 
@@ -456,7 +443,7 @@ def _marks_isolate(marks: list[tuple[int, int, datetime]]) -> set[int]:
     records the failure on the marks of each hour that fails and returns their ids."""
     by_pair: dict[tuple[int, datetime], list[int]] = defaultdict(list)
     for pk, version_id, hour in marks:
-        by_pair[(version_id, _hour(hour))].append(pk)
+        by_pair[(version_id, bucket_floor(hour, granularity=RollupGranularity.HOUR))].append(pk)
     failed: set[int] = set()
     for pair, ids in sorted(by_pair.items()):
         try:
@@ -495,7 +482,10 @@ def rollups_refresh_batch(*, max_marks: int = 2000, wait: bool = True) -> int:
         )
         if not marks:
             return 0
-        pairs = {(version_id, _hour(hour)) for _, version_id, hour in marks}
+        pairs = {
+            (version_id, bucket_floor(hour, granularity=RollupGranularity.HOUR))
+            for _, version_id, hour in marks
+        }
         fault_point("before_write")
         failed: set[int] = set()
         try:
@@ -553,14 +543,14 @@ def rollups_rebuild(*, start: datetime | None = None, end: datetime | None = Non
     recompute them from the raw events; returns the number of hours recomputed. Panels
     show partial numbers for that range while it runs. Days older than the raw-event
     retention are left as they are: their events are gone."""
-    lo = _day(start) if start is not None else None
-    hi = _day(end) + _DAY if end is not None else None
+    lo = bucket_floor(start, granularity=RollupGranularity.DAY) if start is not None else None
+    hi = bucket_floor(end, granularity=RollupGranularity.DAY) + _DAY if end is not None else None
     cutoff = retention_cutoff()
     if cutoff is not None:
         # Days whose raw events were pruned (even partly) keep the rollups they have.
-        kept_from = _day(cutoff) + _DAY
+        kept_from = bucket_floor(cutoff, granularity=RollupGranularity.DAY) + _DAY
         lo = max(lo, kept_from) if lo is not None else kept_from
-    if hi is not None and end == _day(end):
+    if hi is not None and end == bucket_floor(end, granularity=RollupGranularity.DAY):
         hi = end
     with transaction.atomic():
         _lock()
@@ -589,8 +579,12 @@ def _weeks_recompute(lo: datetime | None, hi: datetime | None) -> None:
     """Recompute, from the day rows, every week touching [lo, hi) (all when not given)
     of every version that has day or week rows there: a week whose days all lost their
     events must lose its row too."""
-    week_lo = _week(lo) if lo is not None else None
-    week_hi = _week(hi - timedelta(microseconds=1)) + _WEEK if hi is not None else None
+    week_lo = bucket_floor(lo, granularity=RollupGranularity.WEEK) if lo is not None else None
+    week_hi = (
+        bucket_floor(hi - timedelta(microseconds=1), granularity=RollupGranularity.WEEK) + _WEEK
+        if hi is not None
+        else None
+    )
     with transaction.atomic():
         _lock()
         rows = ServingRollup.objects.filter(
@@ -606,6 +600,14 @@ def _weeks_recompute(lo: datetime | None, hi: datetime | None) -> None:
             .annotate(first=Min("bucket_start"), last=Max("bucket_start"))
         )
         for span in spans:
-            start = week_lo if week_lo is not None else _week(span["first"])
-            end = week_hi if week_hi is not None else _week(span["last"]) + _WEEK
+            start = (
+                week_lo
+                if week_lo is not None
+                else bucket_floor(span["first"], granularity=RollupGranularity.WEEK)
+            )
+            end = (
+                week_hi
+                if week_hi is not None
+                else bucket_floor(span["last"], granularity=RollupGranularity.WEEK) + _WEEK
+            )
             _recompute(span["model_version_id"], start, end, RollupGranularity.WEEK)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from lifecycle.catalog.models import RollupGranularity
+from lifecycle.catalog.serving.buckets import bucket_floor
+
 WINDOWS: dict[str, timedelta] = {
     "1h": timedelta(hours=1),
     "24h": timedelta(hours=24),
@@ -23,11 +26,11 @@ DEFAULT_WINDOW = "7d"
 # Where a named window starts: at the top of the hour or day (UTC) it would start in,
 # the bucket size of its charts, so its first bucket is whole and every part of it is
 # read from rollups. The last hour stays exact to the second.
-WINDOW_ALIGNMENT: dict[str, timedelta] = {
-    "24h": timedelta(hours=1),
-    "7d": timedelta(hours=1),
-    "30d": timedelta(days=1),
-    "90d": timedelta(days=1),
+WINDOW_ALIGNMENT: dict[str, str] = {
+    "24h": RollupGranularity.HOUR,
+    "7d": RollupGranularity.HOUR,
+    "30d": RollupGranularity.DAY,
+    "90d": RollupGranularity.DAY,
 }
 
 
@@ -65,11 +68,5 @@ def time_range_resolve(
     window = window or DEFAULT_WINDOW
     start = now - WINDOWS[window]
     if window in WINDOW_ALIGNMENT:
-        start = _floor(start, WINDOW_ALIGNMENT[window])
+        start = bucket_floor(start, granularity=WINDOW_ALIGNMENT[window])
     return TimeRange(start, now, WINDOW_LABELS[window])
-
-
-def _floor(moment: datetime, step: timedelta) -> datetime:
-    """`moment` rounded down to a multiple of `step` (an hour or a day) since midnight."""
-    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    return midnight + (moment - midnight) // step * step

@@ -6,10 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Q
-from django.db.models.functions import TruncHour
-
-from lifecycle.catalog.models import Deployment, EventStatus, RegisteredModel, ServingEvent
+from lifecycle.catalog.models import Deployment, RegisteredModel, RollupGranularity
+from lifecycle.catalog.serving.scope import serving_scope_where
+from lifecycle.catalog.serving.sums import ERROR_COLUMNS, serving_totals
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.models import ChangeKind, LifecycleChange
 
@@ -161,46 +160,33 @@ def model_timeline(*, model: RegisteredModel, time_range: TimeRange) -> list[Tim
 
 
 def model_incidents(*, model: RegisteredModel, time_range: TimeRange) -> list[TimelineEntry]:
+    """The hours of the window (per version) that count as incidents, from the hour
+    rollups, and the failure class most of their errors had."""
     threshold = (
         model.sla_error_rate if model.sla_error_rate is not None else INCIDENT_DEFAULT_ERROR_RATE
     )
-    hours = (
-        ServingEvent.objects.filter(
-            model=model, timestamp__gte=time_range.start, timestamp__lt=time_range.end
-        )
-        .order_by()
-        .annotate(hour=TruncHour("timestamp"))
-        .values("hour", "model_version__version")
-        .annotate(total=Count("pk"), errors=Count("pk", filter=Q(status=EventStatus.ERROR)))
-        .filter(errors__gte=INCIDENT_MIN_ERRORS)
+    hours = serving_totals(
+        serving_scope_where(time_range=time_range, model_id=model.pk),
+        group_by=["model_version__version"],
+        series=RollupGranularity.HOUR,
+        sums=("inferences", "errors", *ERROR_COLUMNS),
     )
     incidents = []
-    for hour in hours:
-        if hour["errors"] / hour["total"] <= threshold:
+    for (version, hour), (total, errors, *per_class) in sorted(hours.items()):
+        if errors < INCIDENT_MIN_ERRORS or errors / total <= threshold:
             continue
-        classes = (
-            ServingEvent.objects.filter(
-                model=model,
-                model_version__version=hour["model_version__version"],
-                status=EventStatus.ERROR,
-                timestamp__gte=hour["hour"],
-                timestamp__lt=hour["hour"] + timedelta(hours=1),
-            )
-            .order_by()
-            .values("error_type")
-            .annotate(n=Count("pk"))
-            .order_by("-n")
-        )
-        top = classes[0]["error_type"] if classes else ""
+        # The most frequent class; a tie goes to the class first in name order.
+        counts = sorted(zip(ERROR_COLUMNS.values(), per_class, strict=True))
+        top = max(counts, key=lambda pair: pair[1])[0]
         incidents.append(
             TimelineEntry(
                 "incident",
                 "Incident",
-                hour["model_version__version"],
-                hour["hour"],
-                hour["hour"] + timedelta(hours=1),
+                version,
+                hour,
+                hour + timedelta(hours=1),
                 "serving events",
-                f"{hour['errors']} of {hour['total']} inferences failed, mostly {top}",
+                f"{errors} of {total} inferences failed, mostly {top}",
             )
         )
     return incidents

@@ -49,19 +49,20 @@ def index(request: HttpRequest) -> HttpResponse:
     incidents = IncidentFilterSet(
         request.GET, queryset=Incident.objects.select_related("model", "endpoint")
     )
-    scope, _ = serving_scope(request.GET)
-    frame = errors_by_class_series(scope)
-    return render(
-        request,
-        "monitoring/index.html",
-        {
-            "filter_form": events.form,
-            "time_range": events.time_range,
-            "incidents": incidents.qs,
-            "errors_chart": _errors_by_class_chart(frame, ERRORS_BY_CLASS.label),
-            "errors_definition": ERRORS_BY_CLASS,
-        },
-    )
+    scope, errors = serving_scope(request.GET)
+    context = {
+        "filter_form": events.form,
+        "time_range": events.time_range,
+        "errors": errors,
+        "errors_definition": ERRORS_BY_CLASS,
+    }
+    if not errors:
+        frame = errors_by_class_series(scope)
+        context.update(
+            incidents=incidents.qs,
+            errors_chart=_errors_by_class_chart(frame, ERRORS_BY_CLASS.label),
+        )
+    return render(request, "monitoring/index.html", context, status=400 if errors else 200)
 
 
 def model_health(request: HttpRequest, name: str) -> HttpResponse:

@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingestion.rollups import _day, _hour, _week
+from lifecycle.catalog.models import RollupGranularity
+from lifecycle.catalog.serving.buckets import bucket_floor
 from lifecycle.catalog.times import EARLIEST, time_from_unix, time_latest, time_parse
 from lifecycle.catalog.windows import time_range_resolve
 
@@ -12,10 +13,12 @@ from lifecycle.catalog.windows import time_range_resolve
 def test_every_accepted_time_buckets_to_its_hour_day_week_and_the_next(now):
     for moment in (EARLIEST, time_latest(now=now)):
         assert time_parse(moment.isoformat(), now=now) == moment
-        for start, step in ((_hour, timedelta(hours=1)), (_day, timedelta(days=1))):
-            assert start(moment) + step > moment
-        assert _week(moment) + timedelta(days=7) > moment
-        assert _week(_week(moment) + timedelta(days=7)) > moment
+        hour, day, week = RollupGranularity.HOUR, RollupGranularity.DAY, RollupGranularity.WEEK
+        for granularity, step in ((hour, timedelta(hours=1)), (day, timedelta(days=1))):
+            assert bucket_floor(moment, granularity=granularity) + step > moment
+        assert bucket_floor(moment, granularity=week) + timedelta(days=7) > moment
+        next_week = bucket_floor(moment, granularity=week) + timedelta(days=7)
+        assert bucket_floor(next_week, granularity=week) > moment
         resolved = time_range_resolve(window=None, start=None, end=moment, now=now)
         assert resolved.start < resolved.end
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 
+from ingestion.rollups import rollups_rebuild
 from lifecycle.deployment.models import ChangeKind, ChangeSource, Registry
 from tests import factories
 from tests.deployment.factories import change_make, registry_make
@@ -161,6 +162,7 @@ def test_the_timeline_page_lists_registrations_deployments_and_incidents(alice, 
             for i in range(6)
         ]
     )
+    rollups_rebuild()  # deployment reads serving numbers from the rollups
     page = _logged_in(alice).get("/deployment/models/fraud-scorer/timeline/?window=7d")
     assert page.status_code == 200
     html = page.content.decode()

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ingestion.rollups import rollups_rebuild
 from lifecycle.catalog.models import Deployment, Label, ModelVersion, ServingEvent
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.kpis import (
@@ -154,6 +155,7 @@ def portfolio(now, fraud_scorer, recommender):
             )
         )
     ServingEvent.objects.bulk_create(events)
+    rollups_rebuild()  # deployment reads serving numbers from the rollups
     team = fraud_scorer.team
     Label.objects.bulk_create(
         [
@@ -438,7 +440,10 @@ def test_champion_and_challenger_side_by_side_equal_a_recomputation(portfolio, n
     champ = raw[raw.model_version__version == "1"]
     chall = raw[raw.model_version__version == "3"]
     assert comparison.champion.inferences == len(champ) == 20
-    assert comparison.champion.latency_p95_ms == pytest.approx(np.percentile(champ.latency_ms, 95))
+    # From the merged latency histograms: within 1%, as monitoring's tests hold them.
+    assert comparison.champion.latency_p95_ms == pytest.approx(
+        np.percentile(champ.latency_ms, 95), rel=0.01
+    )
     assert comparison.challenger.error_rate == pytest.approx((chall.status == "error").mean())
     # Pairs share features: 15 of 20 champion predictions agree with the challenger's.
     merged = chall.assign(key=chall.features.map(str)).merge(

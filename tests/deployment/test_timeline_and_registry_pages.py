@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.test import Client
 
+from ingestion.rollups import rollups_rebuild
 from lifecycle.catalog.models import DeploymentRole
 from lifecycle.catalog.windows import time_range_resolve
 from lifecycle.deployment import charts
@@ -181,6 +182,7 @@ def test_champion_and_challenger_without_labels_or_pairs_say_so(alice, fraud_sco
             for i in range(3)
         ]
     )
+    rollups_rebuild()  # deployment reads serving numbers from the rollups
     html = _logged_in(alice).get("/deployment/?window=7d").content.decode()
     table = html[html.index('id="champion-challenger"') :]
     table = table[: table.index("</table>")]

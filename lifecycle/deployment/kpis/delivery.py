@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from django.db.models import Min, QuerySet
 
@@ -15,10 +14,15 @@ from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
     Deployment,
     DeploymentRole,
-    EventStatus,
     FailureClass,
-    ModelVersion,
-    ServingEvent,
+    RegisteredModel,
+)
+from lifecycle.catalog.serving.scope import serving_scope_where
+from lifecycle.catalog.serving.sums import (
+    ERROR_COLUMNS,
+    latency_percentiles,
+    serving_histograms,
+    serving_totals,
 )
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.kpis.definitions import (
@@ -129,8 +133,10 @@ def delivery_report(
     started["replaced_within_horizon"] = successor_start.notna() & (
         successor_start - started["started_at"] <= horizon
     )
+    models = RegisteredModel.objects.in_bulk(started["model_id"].unique().tolist())
     started["sla_breach"] = [
-        _sla_breached(row, horizon=horizon) for row in started.itertuples(index=False)
+        _sla_breached(row, model=models[row.model_id], horizon=horizon)
+        for row in started.itertuples(index=False)
     ]
     started["unpromoted"] = [_unpromoted(row) for row in started.itertuples(index=False)]
     started["deployment_errors"] = [
@@ -176,39 +182,31 @@ def delivery_report(
     return DeliveryReport(changes=started, failed_attempts=failed_attempts, kpis=kpis)
 
 
-def _sla_breached(row: Any, *, horizon: pd.Timedelta) -> bool:
+def _sla_breached(row: Any, *, model: RegisteredModel, horizon: pd.Timedelta) -> bool:
     """Whether the version's serving on that endpoint breached the model's SLA within the
-    horizon after the deployment started."""
-    version = ModelVersion.objects.select_related("model").get(pk=row.version_id)
-    model = version.model
+    horizon after the deployment started (from the rollups: the error rate is exact, the
+    p95 from the merged histograms within 0.5%)."""
     if model.sla_error_rate is None and model.sla_latency_p95_ms is None:
         return False
     end = row.started_at + horizon
     if pd.notna(row.ended_at):
         end = min(end, row.ended_at)
-    events = ServingEvent.objects.filter(
+    scope = serving_scope_where(
+        time_range=TimeRange(row.started_at.to_pydatetime(), end.to_pydatetime(), ""),
         model_id=model.pk,
         model_version_id=row.version_id,
         endpoint_id=row.endpoint_id,
-        timestamp__gte=row.started_at.to_pydatetime(),
-        timestamp__lt=end.to_pydatetime(),
     )
-    frame = pd.DataFrame(
-        list(events.values_list("status", "latency_ms")), columns=["status", "latency_ms"]
-    )
-    if frame.empty:
+    totals = serving_totals(scope, sums=("inferences", "errors")).get(())
+    if not totals or not totals[0]:
         return False
-    if (
-        model.sla_error_rate is not None
-        and (frame["status"] == EventStatus.ERROR).mean() > model.sla_error_rate
-    ):
+    inferences, errors = totals
+    if model.sla_error_rate is not None and errors / inferences > model.sla_error_rate:
         return True
-    ok = frame.loc[frame["status"] == EventStatus.OK, "latency_ms"].dropna().astype(float)
-    return bool(
-        model.sla_latency_p95_ms is not None
-        and len(ok)
-        and np.percentile(ok, 95) > model.sla_latency_p95_ms
-    )
+    if model.sla_latency_p95_ms is None:
+        return False
+    p95 = latency_percentiles(serving_histograms(scope).get(None))["p95"]
+    return p95 is not None and p95 > model.sla_latency_p95_ms
 
 
 def _unpromoted(row: Any) -> bool:
@@ -225,16 +223,20 @@ def _unpromoted(row: Any) -> bool:
     return latest is not None and latest != row.version_id
 
 
+_DEPLOYMENT_ERRORS = next(c for c, f in ERROR_COLUMNS.items() if f == FailureClass.DEPLOYMENT)
+
+
 def _deployment_errors_after(row: Any, *, rollout: timedelta) -> bool:
+    """Whether the version failed with a deployment error during its rollout (on any
+    endpoint), counted from the rollups' per-class columns."""
     start = row.started_at.to_pydatetime()
-    return ServingEvent.objects.filter(
+    scope = serving_scope_where(
+        time_range=TimeRange(start, start + rollout, ""),
         model_id=row.model_id,
         model_version_id=row.version_id,
-        status=EventStatus.ERROR,
-        error_type=FailureClass.DEPLOYMENT,
-        timestamp__gte=start,
-        timestamp__lt=start + rollout,
-    ).exists()
+    )
+    totals = serving_totals(scope, sums=(_DEPLOYMENT_ERRORS,)).get(())
+    return bool(totals and totals[0])
 
 
 # --- models and versions in roles ------------------------------------------------------

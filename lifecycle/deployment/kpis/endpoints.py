@@ -8,17 +8,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from django.db.models import Count, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models.functions import RowNumber
 
 from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
     Deployment,
     DeploymentRole,
-    EventStatus,
     Label,
     ServingEvent,
+)
+from lifecycle.catalog.serving.scope import serving_scope_where
+from lifecycle.catalog.serving.sums import (
+    latency_percentiles,
+    serving_histograms,
+    serving_totals,
 )
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.kpis.definitions import (
@@ -56,19 +61,14 @@ def traffic_split(deployments: QuerySet[Deployment], *, time_range: TimeRange) -
     if frame.empty:
         return frame.assign(models=[], inferences=[], observed_share=[])
     frame["configured_share"] = frame["configured_share"].astype(float)
-    counted = (
-        ServingEvent.objects.filter(
-            endpoint_id__in=frame["endpoint_id"].unique().tolist(),
-            timestamp__gte=time_range.start,
-            timestamp__lt=time_range.end,
-        )
-        .order_by()
-        .values("endpoint_id", "model_version_id")
-        .annotate(inferences=Count("pk"))
+    scope = serving_scope_where(
+        time_range=time_range, endpoint_id__in=frame["endpoint_id"].unique().tolist()
     )
+    counted = serving_totals(scope, group_by=["endpoint", "model_version"], sums=("inferences",))
     served = pd.DataFrame(
-        list(counted), columns=["endpoint_id", "model_version_id", "inferences"]
-    ).rename(columns={"model_version_id": "version_id"})
+        [(endpoint_id, version_id, n) for (endpoint_id, version_id), (n,) in counted.items()],
+        columns=["endpoint_id", "version_id", "inferences"],
+    )
     frame = frame.merge(served, on=["endpoint_id", "version_id"], how="left")
     frame["inferences"] = frame["inferences"].fillna(0).astype(int)
     totals = served.groupby("endpoint_id")["inferences"].sum()
@@ -146,56 +146,109 @@ def _prediction_correct(prediction: Any, label: Any) -> bool:
 
 
 _SIDE_COLUMNS = (
+    "model_version_id",
+    "endpoint_id",
     "event_id",
-    "team_id",
     "timestamp",
-    "status",
-    "latency_ms",
     "features",
     "prediction",
+    "labelled",
+    "label",
 )
 
+Side = tuple[int, int]  # (model version id, endpoint id)
 
-def _side_events(version_id: int, endpoint_id: int, time_range: TimeRange) -> pd.DataFrame:
-    rows = (
-        ServingEvent.objects.filter(
+
+def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, pd.DataFrame]:
+    """The newest events (at most MAX_COMPARED_EVENTS) of each side in its span, with
+    the label of each (from its own team only), in one query for every side.
+
+    Pairing requests and judging predictions needs the events one by one, so these two
+    numbers are the only ones of the comparison read from raw events; the window bounds
+    them, and so does the cap."""
+    where = Q(pk__in=[])
+    for (version_id, endpoint_id), span in spans.items():
+        where |= Q(
             model_version_id=version_id,
             endpoint_id=endpoint_id,
-            timestamp__gte=time_range.start,
-            timestamp__lt=time_range.end,
+            timestamp__gte=span.start,
+            timestamp__lt=span.end,
         )
-        .order_by("-timestamp")
-        .values_list(*_SIDE_COLUMNS)[:MAX_COMPARED_EVENTS]
+    labels = Label.objects.filter(event_id=OuterRef("event_id"), team_id=OuterRef("team_id"))
+    rows = (
+        ServingEvent.objects.filter(where)
+        .order_by()
+        .annotate(
+            newest=Window(
+                RowNumber(),
+                partition_by=[F("model_version_id"), F("endpoint_id")],
+                order_by=F("timestamp").desc(),
+            ),
+            labelled=Exists(labels),
+            label=Subquery(labels.values("label")[:1]),
+        )
+        .filter(newest__lte=MAX_COMPARED_EVENTS)
+        .values_list(*_SIDE_COLUMNS)
     )
     frame = pd.DataFrame(list(rows), columns=list(_SIDE_COLUMNS))
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    return frame
+    frame = frame.sort_values("timestamp", ascending=False, kind="stable")
+    groups = dict(list(frame.groupby(["model_version_id", "endpoint_id"], sort=False)))
+    empty = frame.iloc[0:0]
+    return {side: groups.get(side, empty) for side in spans}
 
 
-def _summary(version: str, role: str, frame: pd.DataFrame) -> SideSummary:
-    ok = frame.loc[frame["status"] == EventStatus.OK, "latency_ms"].dropna().astype(float)
-    # A label joins the event of its id in its own team only.
-    labels = {
-        (event_id, team_id): label
-        for event_id, team_id, label in Label.objects.filter(
-            event_id__in=frame["event_id"].tolist()
-        ).values_list("event_id", "team_id", "label")
-    }
-    pairs = zip(frame["event_id"], frame["team_id"], strict=True)
-    labelled = frame[np.array([pair in labels for pair in pairs], dtype=bool)]
+def _in_span(frame: pd.DataFrame, span: TimeRange) -> pd.DataFrame:
+    stamps = frame["timestamp"]
+    return frame[(stamps >= pd.Timestamp(span.start)) & (stamps < pd.Timestamp(span.end))]
+
+
+def _side_accuracy(frame: pd.DataFrame) -> tuple[int, float | None]:
+    labelled = frame[frame["labelled"].astype(bool)]
     correct = sum(
-        _prediction_correct(row.prediction, labels[(row.event_id, row.team_id)])
-        for row in labelled.itertuples(index=False)
+        _prediction_correct(row.prediction, row.label) for row in labelled.itertuples(index=False)
     )
+    return len(labelled), (correct / len(labelled) if len(labelled) else None)
+
+
+def _sides_serving(
+    *, version_ids: list[int], endpoint_id: int, span: TimeRange
+) -> dict[int, tuple[int, float | None, dict[str, float | None]]]:
+    """Per version on the endpoint over the span: inferences, error rate and latency
+    percentiles, from the rollups (raw events only at the span's partial hours)."""
+    scope = serving_scope_where(
+        time_range=span, model_version_id__in=version_ids, endpoint_id=endpoint_id
+    )
+    totals = serving_totals(scope, group_by=["model_version"], sums=("inferences", "errors"))
+    histograms = serving_histograms(scope, group_by="model_version")
+    result = {}
+    for version_id in version_ids:
+        inferences, errors = totals.get((version_id,), (0, 0))
+        result[version_id] = (
+            inferences,
+            errors / inferences if inferences else None,
+            latency_percentiles(histograms.get(version_id)),
+        )
+    return result
+
+
+def _summary(
+    version: str,
+    role: str,
+    serving: tuple[int, float | None, dict[str, float | None]],
+    events: pd.DataFrame,
+) -> SideSummary:
+    inferences, error_rate, latency = serving
+    labelled, accuracy = _side_accuracy(events)
     return SideSummary(
         version=version,
         role=role,
-        inferences=len(frame),
-        error_rate=float((frame["status"] == EventStatus.ERROR).mean()) if len(frame) else None,
-        latency_p50_ms=float(np.percentile(ok, 50)) if len(ok) else None,
-        latency_p95_ms=float(np.percentile(ok, 95)) if len(ok) else None,
-        labelled=len(labelled),
-        accuracy=correct / len(labelled) if len(labelled) else None,
+        inferences=inferences,
+        error_rate=error_rate,
+        latency_p50_ms=latency["p50"],
+        latency_p95_ms=latency["p95"],
+        labelled=labelled,
+        accuracy=accuracy,
     )
 
 
@@ -245,7 +298,7 @@ def champion_challenger(
             "model_version__model", "endpoint"
         )
     )
-    comparisons = []
+    pairs = []
     for challenger in active:
         if challenger.role == DeploymentRole.PRODUCTION:
             continue
@@ -266,17 +319,42 @@ def champion_challenger(
             min([time_range.end, *ends]),
             "",
         )
-        if both.start >= both.end:
-            continue
-        ours = _side_events(challenger.model_version_id, challenger.endpoint_id, both)
-        theirs = _side_events(champion.model_version_id, champion.endpoint_id, both)
+        if both.start < both.end:
+            pairs.append((champion, challenger, both))
+    # A champion beside two challengers is read once, over both their spans.
+    spans: dict[Side, TimeRange] = {}
+    for champion, challenger, both in pairs:
+        for d in (champion, challenger):
+            side = (d.model_version_id, d.endpoint_id)
+            known = spans.get(side, both)
+            spans[side] = TimeRange(min(known.start, both.start), max(known.end, both.end), "")
+    events = _sides_events(spans) if spans else {}
+    comparisons = []
+    for champion, challenger, both in pairs:
+        theirs = _in_span(events[(champion.model_version_id, champion.endpoint_id)], both)
+        ours = _in_span(events[(challenger.model_version_id, challenger.endpoint_id)], both)
+        serving = _sides_serving(
+            version_ids=[champion.model_version_id, challenger.model_version_id],
+            endpoint_id=challenger.endpoint_id,
+            span=both,
+        )
         paired, agreement = prediction_agreement(theirs, ours)
         comparisons.append(
             Comparison(
                 endpoint=challenger.endpoint.name,
                 model=challenger.model_version.model.name,
-                champion=_summary(champion.model_version.version, champion.role, theirs),
-                challenger=_summary(challenger.model_version.version, challenger.role, ours),
+                champion=_summary(
+                    champion.model_version.version,
+                    champion.role,
+                    serving[champion.model_version_id],
+                    theirs,
+                ),
+                challenger=_summary(
+                    challenger.model_version.version,
+                    challenger.role,
+                    serving[challenger.model_version_id],
+                    ours,
+                ),
                 paired=paired,
                 agreement=agreement,
                 start=both.start,

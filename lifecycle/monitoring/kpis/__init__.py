@@ -1,5 +1,6 @@
-"""Serving KPIs, read from the rollups: filtered rollups (and a sliver of raw events) in,
-typed KPI values out.
+"""Serving KPIs, read from the rollups through the catalog's serving read model
+(`lifecycle.catalog.serving`): filtered rollups (and a sliver of raw events) in, typed
+KPI values out.
 
 A window [start, end) is cut into parts read at the coarsest granularity that fits: whole
 days from day rollups, whole hours at its edges from hour rollups, and the partial hours
@@ -7,15 +8,33 @@ before the first and after the last whole hour from the raw events (summed by th
 database, latencies bucketed by it too) — except the bucket the end cuts, read whole from
 its rollup when no event follows the end in it (`quiet_until`). Counts, errors and cost
 are therefore exact for any window; latency percentiles come from the merged
-log-bucketed histograms, within 0.5% of the exact value (`lifecycle.catalog.latency`).
-Pandas only reshapes results.
+log-bucketed histograms, within 0.5% of the exact value
+(`lifecycle.catalog.serving.histograms`). Pandas only reshapes results.
 
-The package: `definitions` says what each number means, `scope` what a request's filters
-select and how its window is cut, `sums` adds counts, cost and histograms over the
-parts, `summaries` turns them into KPI values, `series` lays them out over time for the
-charts, `labels` joins ground truth.
+The read model (scope, sums, series) is the catalog's, so that every phase reads the
+rollups the same way; it is re-exported here for monitoring's callers. This package
+keeps what is monitoring's own: `definitions` says what each number means, `summaries`
+turns the sums into KPI values, `series` lays out the model-health page over time,
+`labels` joins ground truth.
 """
 
+from lifecycle.catalog.serving.scope import (
+    ServingScope,
+    quiet_until,
+    rollup_segments,
+    serving_scope,
+)
+from lifecycle.catalog.serving.series import (
+    errors_by_class_series,
+    latency_series,
+    serving_series,
+)
+from lifecycle.catalog.serving.sums import (
+    ERROR_COLUMNS,
+    serving_histograms,
+    serving_sums,
+    serving_totals,
+)
 from lifecycle.monitoring.kpis.definitions import (
     COST_PER_1000,
     COST_USD,
@@ -40,18 +59,9 @@ from lifecycle.monitoring.kpis.labels import (
     LabelSummary,
     label_summary,
 )
-from lifecycle.monitoring.kpis.scope import (
-    ServingScope,
-    quiet_until,
-    rollup_segments,
-    serving_scope,
-)
 from lifecycle.monitoring.kpis.series import (
     HEALTH_KEYS,
-    errors_by_class_series,
     health_series,
-    latency_series,
-    serving_series,
 )
 from lifecycle.monitoring.kpis.summaries import (
     EMPTY_SUMMARY,
@@ -63,12 +73,6 @@ from lifecycle.monitoring.kpis.summaries import (
     serving_summary,
     serving_summary_by,
     serving_unique_callers,
-)
-from lifecycle.monitoring.kpis.sums import (
-    ERROR_COLUMNS,
-    serving_histograms,
-    serving_sums,
-    serving_totals,
 )
 
 __all__ = [

@@ -11,13 +11,13 @@ from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
     Label,
 )
+from lifecycle.catalog.serving.scope import (
+    ServingScope,
+)
 from lifecycle.monitoring.kpis.definitions import (
     LABEL_COVERAGE,
     LABEL_DELAY_P50,
     LABEL_DELAY_P90,
-)
-from lifecycle.monitoring.kpis.scope import (
-    ServingScope,
 )
 
 

@@ -10,14 +10,21 @@ from typing import Any
 import pandas as pd
 
 from lifecycle.catalog.kpis import KpiValue
-from lifecycle.catalog.latency import (
-    Histogram,
-    histogram_quantiles,
-    histograms_merge,
-)
 from lifecycle.catalog.models import (
     FailureClass,
     RegisteredModel,
+)
+from lifecycle.catalog.serving.histograms import Histogram, histograms_merge
+from lifecycle.catalog.serving.scope import ServingScope, raw_q, rollup_q
+from lifecycle.catalog.serving.sums import (
+    COST,
+    ERROR_COLUMNS,
+    QUANTILES,
+    SUMS,
+    latency_percentiles,
+    serving_histograms,
+    serving_sums,
+    serving_totals,
 )
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.monitoring.kpis.definitions import (
@@ -35,22 +42,6 @@ from lifecycle.monitoring.kpis.definitions import (
     THROUGHPUT_PER_MINUTE,
     UPTIME,
 )
-from lifecycle.monitoring.kpis.scope import (
-    ServingScope,
-    _raw_q,
-    _rollup_q,
-)
-from lifecycle.monitoring.kpis.sums import (
-    _COST,
-    _SUMS,
-    ERROR_COLUMNS,
-    serving_histograms,
-    serving_sums,
-    serving_totals,
-)
-
-_QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
-
 
 # --- summaries and KPI values ---------------------------------------------------------
 
@@ -113,32 +104,24 @@ class ServingSummary:
         return values
 
 
-EMPTY_SUMMARY = ServingSummary(0, 0, dict.fromkeys(_QUANTILES))
-
-
-def _latency(histogram: Histogram | None) -> dict[str, float | None]:
-    if histogram is None:
-        return dict.fromkeys(_QUANTILES)
-    return dict(
-        zip(_QUANTILES, histogram_quantiles(histogram, list(_QUANTILES.values())), strict=True)
-    )
+EMPTY_SUMMARY = ServingSummary(0, 0, dict.fromkeys(QUANTILES))
 
 
 def _summary(sums: Sequence, histogram: Histogram | None) -> ServingSummary:
-    """A summary from the `_SUMS` (in that order) and the latency histogram."""
-    row = dict(zip(_SUMS, sums, strict=True))
+    """A summary from the `SUMS` (in that order) and the latency histogram."""
+    row = dict(zip(SUMS, sums, strict=True))
     return ServingSummary(
         inferences=int(row["inferences"]),
         errors=int(row["errors"]),
-        latency_ms=_latency(histogram),
+        latency_ms=latency_percentiles(histogram),
         errors_by_class={c: int(row[col]) for col, c in ERROR_COLUMNS.items() if row[col]},
         cost_usd=Decimal(row["cost_usd"]),
     )
 
 
 def _added(rows: Iterable[list]) -> list:
-    """Several `_SUMS` rows added up."""
-    total: list = [0] * _COST + [Decimal(0)]
+    """Several `SUMS` rows added up."""
+    total: list = [0] * COST + [Decimal(0)]
     for row in rows:
         for i, value in enumerate(row):
             total[i] += value
@@ -175,7 +158,7 @@ def portfolio_sla_compliance(
 def serving_unique_callers(scope: ServingScope) -> int:
     """Distinct non-empty callers among the inferences the scope selects."""
     callers: set[str] = set()
-    for rows, where in ((scope.rollups, _rollup_q(scope)), (scope.events, _raw_q(scope))):
+    for rows, where in ((scope.rollups, rollup_q(scope)), (scope.events, raw_q(scope))):
         if where is not None:
             named = rows.filter(where).exclude(caller="").order_by()
             callers.update(named.values_list("caller", flat=True).distinct())

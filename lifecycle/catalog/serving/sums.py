@@ -11,33 +11,36 @@ import pandas as pd
 from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce, TruncHour
 
-from lifecycle.catalog.latency import (
-    Histogram,
-    HistogramSum,
-    latency_bucket_expression,
-)
 from lifecycle.catalog.models import (
     ROLLUP_COUNTS,
     EventStatus,
     FailureClass,
 )
-from lifecycle.monitoring.kpis.scope import (
+from lifecycle.catalog.serving.buckets import bucket_floor
+from lifecycle.catalog.serving.histograms import (
+    Histogram,
+    HistogramSum,
+    histogram_quantiles,
+    latency_bucket_expression,
+)
+from lifecycle.catalog.serving.scope import (
     ServingScope,
-    _floor,
-    _raw_q,
-    _rollup_q,
+    raw_q,
+    rollup_q,
 )
 
+# The rollup column of each failure class, as the writer fills them and readers sum them.
 ERROR_COLUMNS = {f"errors_{c}": c for c in FailureClass.values}
-_SUMS = ROLLUP_COUNTS  # inferences, errors, errors per failure class, cost_usd
-_COST = len(_SUMS) - 1  # the position of cost_usd, the one decimal among the sums
+SUMS = ROLLUP_COUNTS  # inferences, errors, errors per failure class, cost_usd
+COST = len(SUMS) - 1  # the position of cost_usd, the one decimal among the sums
+QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 
 # --- sums ---------------------------------------------------------------------------
 
 
 def _raw_aggregates() -> dict[str, Any]:
-    """The `_SUMS` over raw events, in the same order."""
+    """The `SUMS` over raw events, in the same order."""
     aggregates: dict[str, Any] = {
         "inferences": Count("pk"),
         "errors": Count("pk", filter=Q(status=EventStatus.ERROR)),
@@ -46,7 +49,7 @@ def _raw_aggregates() -> dict[str, Any]:
         aggregates[column] = Count("pk", filter=Q(error_type=failure_class))
     # As in the rollups: an event stored without a cost costs its model's unit cost.
     aggregates["cost_usd"] = Sum(Coalesce("cost_usd", "model__unit_cost_usd"))
-    return {name: aggregates[name] for name in _SUMS}
+    return {name: aggregates[name] for name in SUMS}
 
 
 def serving_totals(
@@ -54,9 +57,9 @@ def serving_totals(
     *,
     group_by: Iterable[str] = (),
     series: str | None = None,
-    sums: Sequence[str] = _SUMS,
+    sums: Sequence[str] = SUMS,
 ) -> dict[tuple, list]:
-    """Inferences, errors (in all and per class) and cost (the `_SUMS`, in that order,
+    """Inferences, errors (in all and per class) and cost (the `SUMS`, in that order,
     or the ones asked for) per value of `group_by` (fields of both ServingRollup and
     ServingEvent: model, model_version, endpoint, caller, model__team ...), and per time
     bucket when `series` ("hour" or "day") is given, as {key tuple: sums}.
@@ -76,7 +79,7 @@ def serving_totals(
                 continue
             key = row[:width]
             if series:
-                key = (*key[:-1], _floor(key[-1], series))
+                key = (*key[:-1], bucket_floor(key[-1], granularity=series))
             values = list(row[width:])
             for i in counts:
                 values[i] = int(values[i])
@@ -89,20 +92,20 @@ def serving_totals(
                 for i, value in enumerate(values):
                     current[i] += value
 
-    rollup_q = _rollup_q(scope, series)
-    if rollup_q is not None:
+    rollups_where = rollup_q(scope, series)
+    if rollups_where is not None:
         fields = [*group, *(["bucket_start"] if series else [])]
         # Callers are merged in the latency rollups, which have a fifth of the rows.
         source = scope.rollups if "caller" in group else scope.latency
-        selected = source.filter(rollup_q).order_by()
+        selected = source.filter(rollups_where).order_by()
         summed = {c: Sum(c) for c in sums}
         if fields:
             add(selected.values_list(*fields).annotate(**summed))
         else:  # values() without fields would group by every column
             add([tuple(selected.aggregate(**summed).values())])
-    raw_q = _raw_q(scope, series)
-    if raw_q is not None:
-        events = scope.events.filter(raw_q).order_by()
+    raw_where = raw_q(scope, series)
+    if raw_where is not None:
+        events = scope.events.filter(raw_where).order_by()
         fields = list(group)
         if series:
             events = events.annotate(bucket=TruncHour("timestamp"))
@@ -120,12 +123,12 @@ def serving_sums(
     scope: ServingScope, *, group_by: Iterable[str] = (), series: str | None = None
 ) -> pd.DataFrame:
     """`serving_totals` as a frame: one row per key, sorted by key, columns `group_by`,
-    "bucket" with `series`, then the `_SUMS`."""
+    "bucket" with `series`, then the `SUMS`."""
     group = list(group_by)
     keys = [*group, *(["bucket"] if series else [])]
     totals = serving_totals(scope, group_by=group, series=series)
     frame = pd.DataFrame.from_records(
-        [(*key, *values) for key, values in totals.items()], columns=[*keys, *_SUMS]
+        [(*key, *values) for key, values in totals.items()], columns=[*keys, *SUMS]
     )
     if series:
         frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
@@ -156,17 +159,17 @@ def serving_histograms(
             parts[k] = HistogramSum()
         return parts[k]
 
-    rollup_q = _rollup_q(scope, series)
-    if rollup_q is not None:
+    rollups_where = rollup_q(scope, series)
+    if rollups_where is not None:
         fields = [*keys_of, *(["bucket_start"] if series else []), "histogram"]
-        for row in scope.latency.filter(rollup_q).order_by().values_list(*fields):
+        for row in scope.latency.filter(rollups_where).order_by().values_list(*fields):
             *values, blob = row
             if series:
-                values[-1] = _floor(values[-1], series)
+                values[-1] = bucket_floor(values[-1], granularity=series)
             part(key(tuple(values))).add_blob(blob)
-    raw_q = _raw_q(scope, series)
-    if raw_q is not None:
-        ok = scope.events.filter(raw_q, status=EventStatus.OK, latency_ms__isnull=False)
+    raw_where = raw_q(scope, series)
+    if raw_where is not None:
+        ok = scope.events.filter(raw_where, status=EventStatus.OK, latency_ms__isnull=False)
         ok = ok.order_by().annotate(index=latency_bucket_expression("latency_ms"))
         fields = list(keys_of)
         if series:
@@ -175,10 +178,19 @@ def serving_histograms(
         counted: dict[Any, list[tuple[int, int]]] = {}
         for *values, index, n in ok.values_list(*fields, "index").annotate(n=Count("pk")):
             if series:
-                values[-1] = _floor(values[-1], series)
+                values[-1] = bucket_floor(values[-1], granularity=series)
             counted.setdefault(key(tuple(values)), []).append((int(index), n))
         for k, pairs in counted.items():
             indexes = np.array([i for i, _ in pairs], dtype=np.int16)
             counts = np.array([n for _, n in pairs], dtype=np.int64)
             part(k).add((indexes, counts))
     return {k: v.histogram() for k, v in parts.items()}
+
+
+def latency_percentiles(histogram: Histogram | None) -> dict[str, float | None]:
+    """p50, p95 and p99 of a merged histogram (None each when there is none)."""
+    if histogram is None:
+        return dict.fromkeys(QUANTILES)
+    return dict(
+        zip(QUANTILES, histogram_quantiles(histogram, list(QUANTILES.values())), strict=True)
+    )

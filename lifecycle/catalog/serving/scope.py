@@ -4,7 +4,8 @@ at the coarsest granularity that fits (week, day and hour rollups, raw events)."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
@@ -15,8 +16,11 @@ from lifecycle.catalog.models import (
     ServingEvent,
     ServingRollup,
 )
-from lifecycle.catalog.windows import TimeRange
-from lifecycle.monitoring.filtersets import ServingRollupFilterSet
+from lifecycle.catalog.serving.buckets import bucket_ceil, bucket_floor
+from lifecycle.catalog.serving.filtersets import ServingRollupFilterSet
+
+if TYPE_CHECKING:  # windows uses the buckets of this package while it loads
+    from lifecycle.catalog.windows import TimeRange
 
 _LEVELS = (RollupGranularity.WEEK, RollupGranularity.DAY, RollupGranularity.HOUR, None)
 
@@ -56,7 +60,7 @@ def quiet_until(end: datetime) -> datetime:
     ahead): the rollup of the hour or day it ends in then holds exactly the window's
     part of that bucket, so the partial last bucket is read from it instead of from the
     raw events. One look at the timestamp index decides it."""
-    week_end = _ceil(end, RollupGranularity.WEEK)
+    week_end = bucket_ceil(end, granularity=RollupGranularity.WEEK)
     if week_end == end:
         return end
     first_after = (
@@ -97,28 +101,21 @@ def serving_scope(params: QueryDict) -> tuple[ServingScope, dict[str, list[str]]
     return scope, {}
 
 
-_STEP = {
-    RollupGranularity.WEEK: timedelta(days=7),
-    RollupGranularity.DAY: timedelta(days=1),
-    RollupGranularity.HOUR: timedelta(hours=1),
-    RollupGranularity.MINUTE: timedelta(minutes=1),
-}
-
-
-def _floor(moment: datetime, granularity: str) -> datetime:
-    moment = moment.replace(second=0, microsecond=0)
-    if granularity != RollupGranularity.MINUTE:
-        moment = moment.replace(minute=0)
-    if granularity in (RollupGranularity.DAY, RollupGranularity.WEEK):
-        moment = moment.replace(hour=0)
-    if granularity == RollupGranularity.WEEK:  # weeks start on Monday, as TruncWeek's
-        moment -= timedelta(days=moment.weekday())
-    return moment
-
-
-def _ceil(moment: datetime, granularity: str) -> datetime:
-    floored = _floor(moment, granularity)
-    return floored if floored == moment else floored + _STEP[granularity]
+def serving_scope_where(*, time_range: TimeRange, **lookups: Any) -> ServingScope:
+    """The scope of plain lookups on the fields the rollups and the raw events share
+    (`model_id`, `model_version_id`, `endpoint_id`, `endpoint_id__in` ...) over
+    `time_range`: for a phase that already knows which versions and endpoints it wants,
+    rather than holding a request's filters."""
+    where = Q(**lookups)
+    return ServingScope(
+        time_range=time_range,
+        rollups=ServingRollup.objects.filter(where),
+        latency=LatencyRollup.objects.filter(where),
+        events=ServingEvent.objects.filter(
+            where, timestamp__gte=time_range.start, timestamp__lt=time_range.end
+        ),
+        quiet_until=quiet_until(time_range.end),
+    )
 
 
 def rollup_segments(
@@ -141,15 +138,15 @@ def rollup_segments(
         if level is None:
             segments.append((None, lo, hi))
             return
-        a, b = _ceil(lo, level), _floor(hi, level)
+        a, b = bucket_ceil(lo, granularity=level), bucket_floor(hi, granularity=level)
         if (
             hi == end
             and b < hi
             and b >= lo
             and quiet_until is not None
-            and _ceil(hi, level) <= quiet_until
+            and bucket_ceil(hi, granularity=level) <= quiet_until
         ):
-            hi = b = _ceil(hi, level)
+            hi = b = bucket_ceil(hi, granularity=level)
         if a < b:
             if lo < a:
                 split(lo, a, finer)
@@ -173,7 +170,7 @@ def _any_of(parts: list[Q]) -> Q | None:
     return q
 
 
-def _rollup_q(scope: ServingScope, series: str | None = None) -> Q | None:
+def rollup_q(scope: ServingScope, series: str | None = None) -> Q | None:
     """The rollup rows of the window's parts that rollups answer (None: there are none)."""
     return _any_of(
         [
@@ -184,7 +181,7 @@ def _rollup_q(scope: ServingScope, series: str | None = None) -> Q | None:
     )
 
 
-def _raw_q(scope: ServingScope, series: str | None = None) -> Q | None:
+def raw_q(scope: ServingScope, series: str | None = None) -> Q | None:
     """The raw events of the window's partial hours (None: there are none)."""
     return _any_of(
         [

@@ -1,0 +1,36 @@
+"""The time buckets of the rollups: hours, days and weeks (Monday to Sunday), in UTC.
+
+The rollup writer cuts events into these buckets and every reader cuts windows along
+them, so both floor and ceil a moment here, with the same rule as the database's
+TruncHour, TruncDay and TruncWeek."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from lifecycle.catalog.models import RollupGranularity
+
+BUCKET_STEPS: dict[str, timedelta] = {
+    RollupGranularity.WEEK: timedelta(days=7),
+    RollupGranularity.DAY: timedelta(days=1),
+    RollupGranularity.HOUR: timedelta(hours=1),
+    RollupGranularity.MINUTE: timedelta(minutes=1),
+}
+
+
+def bucket_floor(moment: datetime, *, granularity: str) -> datetime:
+    """The start of the bucket of `granularity` that `moment` falls in."""
+    moment = moment.replace(second=0, microsecond=0)
+    if granularity != RollupGranularity.MINUTE:
+        moment = moment.replace(minute=0)
+    if granularity in (RollupGranularity.DAY, RollupGranularity.WEEK):
+        moment = moment.replace(hour=0)
+    if granularity == RollupGranularity.WEEK:  # weeks start on Monday, as TruncWeek's
+        moment -= timedelta(days=moment.weekday())
+    return moment
+
+
+def bucket_ceil(moment: datetime, *, granularity: str) -> datetime:
+    """`moment` itself when a bucket starts there, else the start of the next bucket."""
+    floored = bucket_floor(moment, granularity=granularity)
+    return floored if floored == moment else floored + BUCKET_STEPS[granularity]

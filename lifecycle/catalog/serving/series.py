@@ -1,0 +1,84 @@
+"""Serving numbers over time, for the charts: per hour up to a week, else per day."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from lifecycle.catalog.serving.scope import ServingScope
+from lifecycle.catalog.serving.sums import (
+    ERROR_COLUMNS,
+    QUANTILES,
+    latency_percentiles,
+    serving_histograms,
+    serving_sums,
+    serving_totals,
+)
+
+if TYPE_CHECKING:
+    from lifecycle.catalog.windows import TimeRange
+
+
+def series_granularity(time_range: TimeRange) -> str:
+    """The bucket of a window's charts."""
+    # A named week starts on the hour (WINDOW_ALIGNMENT): up to an hour over 7 days.
+    return "hour" if time_range.duration <= timedelta(days=7, hours=1) else "day"
+
+
+def serving_series(scope: ServingScope, *, group_by: str | None = None) -> pd.DataFrame:
+    """Inferences and errors per time bucket (hour for windows up to a week, else day)."""
+    fields = ["bucket", group_by] if group_by else ["bucket"]
+    totals = serving_totals(
+        scope,
+        group_by=[group_by] if group_by else [],
+        series=series_granularity(scope.time_range),
+        sums=("inferences", "errors"),
+    )
+    # Keys are (group value, bucket): the bucket goes first, rows in time order.
+    rows = sorted(((key[-1], *key[:-1], *values) for key, values in totals.items()), key=_order)
+    frame = pd.DataFrame.from_records(rows, columns=[*fields, "inferences", "errors"])
+    frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
+    return frame.astype({"inferences": np.int64, "errors": np.int64})
+
+
+def _order(row: tuple) -> tuple:
+    """Bucket, then group value (a missing one, e.g. no endpoint, first)."""
+    return (row[0], *(("", "") if v is None else (type(v).__name__, v) for v in row[1:-2]))
+
+
+def errors_by_class_series(scope: ServingScope) -> pd.DataFrame:
+    """Failed inferences per time bucket and failure class (long form)."""
+    sums = serving_sums(scope, series=series_granularity(scope.time_range))
+    if sums.empty:
+        return pd.DataFrame(columns=["bucket", "error_type", "errors"])
+    long = sums[["bucket", *ERROR_COLUMNS]].melt(
+        id_vars=["bucket"],
+        value_vars=list(ERROR_COLUMNS),
+        var_name="error_type",
+        value_name="errors",
+    )
+    long["error_type"] = long["error_type"].map(ERROR_COLUMNS)
+    long["errors"] = long["errors"].astype(np.int64)
+    return long[long["errors"] > 0].sort_values("bucket").reset_index(drop=True)
+
+
+def latency_series(scope: ServingScope, *, group_by: str | None = None) -> pd.DataFrame:
+    """p50/p95/p99 per time bucket (and per `group_by` value)."""
+    series = series_granularity(scope.time_range)
+    histograms = serving_histograms(scope, group_by=group_by, series=series)
+    rows = []
+    for key, histogram in histograms.items():
+        *group, bucket = key if isinstance(key, tuple) else (key,)
+        rows.append(
+            {
+                "bucket": bucket,
+                **({group_by: group[0]} if group_by else {}),
+                **latency_percentiles(histogram),
+            }
+        )
+    columns = ["bucket", *([group_by] if group_by else []), *QUANTILES]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.sort_values("bucket").reset_index(drop=True)
