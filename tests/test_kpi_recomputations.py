@@ -27,20 +27,10 @@ NOT_YET_RECOMPUTED = {
     "dataset_record_age_days",
     "dataset_unstructured_share",
     "profile_missing_pct_change",
-    "features_transformed_pct",
-    "features_extracted_pct",
-    "labeling_human_pct",
-    "labeling_semi_supervised_pct",
-    "labeling_third_party_pct",
     "models_in_production",
     "lead_time_training_to_registered_days_median",
-    "throughput_per_minute",
-    "throughput_per_hour",
-    "throughput_per_day",
-    "sla_compliance",
     # Not tested as a number at all.
     "dataset_time_series_share",
-    "training_runs",
 }
 
 
