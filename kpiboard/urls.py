@@ -12,7 +12,8 @@ api_v1 = [
     *ingestion_api,
     path("kpis/portfolio/", api.PortfolioKpisView.as_view(), name="kpis-portfolio"),
     path("kpis/models/<str:model_name>/", api.ModelKpisView.as_view(), name="kpis-model"),
-    path("", include("ingestion.profiling.urls")),  # datasets: upload, profiles, diffs
+    path("", include("lifecycle.dataprep.api_urls")),  # datasets, profiles, diffs
+    path("", include("ingestion.profiling.urls")),  # dataset upload (and its versions list)
     path("", include("lifecycle.development.api_urls")),  # training runs
     path("", include("lifecycle.deployment.api_urls")),  # registries, ledger, deployment KPIs
     path("", include("ingestion.registry.urls")),  # registry events, MLflow webhooks

@@ -26,9 +26,15 @@ from lifecycle.dataprep.models import DatasetProfile
 UPLOAD_ROLES = {"admin", "mlops", "data_team"}
 
 
+def _status(filters: DatasetFilterSet) -> int:
+    """A bad filter is the client's mistake, on every page of the phase as in its API."""
+    return 200 if filters.is_valid() else 400
+
+
 def index(request: HttpRequest) -> HttpResponse:
     datasets = DatasetFilterSet(request.GET, queryset=Dataset.objects.all())
-    rows = dataset_rows(datasets.qs, now=timezone.now())
+    valid = datasets.is_valid()
+    rows = dataset_rows(datasets.qs, now=timezone.now()) if valid else []
     return render(
         request,
         "dataprep/index.html",
@@ -43,16 +49,19 @@ def index(request: HttpRequest) -> HttpResponse:
             "teams": Team.objects.all(),
             "labeling_choices": fmt.LABELING_TECHNIQUES,
         },
+        status=_status(datasets),
     )
 
 
 def dataset(request: HttpRequest, name: str) -> HttpResponse:
     found = get_object_or_404(Dataset.objects.select_related("team"), name=name)
     versions = found.versions.select_related("profile").order_by("-created_at")
+    filters = DatasetFilterSet(request.GET)
     return render(
         request,
         "dataprep/dataset.html",
-        {"dataset": found, "versions": versions, "filter_form": DatasetFilterSet(request.GET).form},
+        {"dataset": found, "versions": versions, "filter_form": filters.form},
+        status=_status(filters),
     )
 
 
@@ -86,6 +95,7 @@ def version(request: HttpRequest, name: str, version: str) -> HttpResponse:
         .order_by("-created_at")
         .first()
     )
+    filters = DatasetFilterSet(request.GET)
     return render(
         request,
         "dataprep/version.html",
@@ -99,8 +109,9 @@ def version(request: HttpRequest, name: str, version: str) -> HttpResponse:
             "previous": previous,
             "model_versions": found.model_versions.select_related("model"),
             "outlier_rule": fmt.OUTLIER_RULE_TEXT,
-            "filter_form": DatasetFilterSet(request.GET).form,
+            "filter_form": filters.form,
         },
+        status=_status(filters),
     )
 
 
@@ -123,6 +134,7 @@ def diff(request: HttpRequest, name: str) -> HttpResponse:
     if base and new:
         result = profile_diff(base=base.profile.profile, new=new.profile.profile)
         chart = charts.diff_chart(result.columns)
+    filters = DatasetFilterSet(request.GET)
     return render(
         request,
         "dataprep/diff.html",
@@ -136,6 +148,7 @@ def diff(request: HttpRequest, name: str) -> HttpResponse:
             "psi": PSI,
             "shift_test": SHIFT_TEST,
             "missing_change": MISSING_CHANGE,
-            "filter_form": DatasetFilterSet(request.GET).form,
+            "filter_form": filters.form,
         },
+        status=_status(filters),
     )

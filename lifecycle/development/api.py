@@ -113,10 +113,7 @@ class TrainingRunsView(APIView):
         )
         if not runs.is_valid():
             raise ValidationError(runs.errors)
-        # Runs are compared across versions whatever their age: no default window here.
-        explicit = any(request.query_params.get(k) for k in ("window", "start", "end"))
-        metric_qs = metrics.qs if explicit else metrics.filter_queryset_without_window()
-        rows = training_runs(metrics=metric_qs, runs=runs.qs)
+        rows = training_runs(metrics=metrics.filter_queryset_as_asked(), runs=runs.qs)
         return Response(
             {
                 "runs": [

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-import plotly.graph_objects as go
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
-from lifecycle.catalog.charts import figure_json
 from lifecycle.catalog.filtersets import ModelVersionFilterSet
 from lifecycle.catalog.models import LifecycleMetric, ModelVersion, RegisteredModel
+from lifecycle.development import charts
 from lifecycle.development.filtersets import TrainingMetricFilterSet, TrainingRunFilterSet
 from lifecycle.development.kpis import (
     FEATURES_EXTRACTED,
@@ -32,31 +31,13 @@ def index(request: HttpRequest) -> HttpResponse:
         .annotate(n_deployments=Count("deployments"), n_runs=Count("training_runs"))
         .order_by("model__name", "-registered_at"),
     )
+    valid = versions.is_valid()
     return render(
         request,
         "development/index.html",
-        {"filter_form": versions.form, "versions": versions.qs},
+        {"filter_form": versions.form, "versions": versions.qs if valid else []},
+        status=200 if valid else 400,
     )
-
-
-def _metrics_chart(by_version: dict, names: list[str]) -> str:
-    figure = go.Figure()
-    for name in names:
-        figure.add_trace(
-            go.Bar(
-                x=list(by_version),
-                y=[row.metrics.get(name) for row in by_version.values()],
-                name=name,
-                hovertemplate=f"%{{x}}<br>{name}: %{{y:.4g}}<extra>latest run</extra>",
-            )
-        )
-    figure.update_layout(
-        title="Training metrics by version (latest run of each)",
-        barmode="group",
-        height=320,
-        margin={"l": 50, "r": 20, "t": 40, "b": 60},
-    )
-    return figure_json(figure)
 
 
 def model(request: HttpRequest, name: str) -> HttpResponse:
@@ -70,11 +51,14 @@ def model(request: HttpRequest, name: str) -> HttpResponse:
     query["model"] = found.name
     runs = TrainingRunFilterSet(query, queryset=TrainingRun.objects.all())
     metrics = TrainingMetricFilterSet(query, queryset=LifecycleMetric.objects.all())
-    explicit = any(request.GET.get(k) for k in ("window", "start", "end"))
-    rows = training_runs(
-        metrics=metrics.qs if explicit else metrics.filter_queryset_without_window(),
-        runs=runs.qs if runs.is_valid() else TrainingRun.objects.none(),
-    )
+    if not runs.is_valid():
+        return render(
+            request,
+            "development/model.html",
+            {"model": found, "filter_form": runs.form, "rows": []},
+            status=400,
+        )
+    rows = training_runs(metrics=metrics.filter_queryset_as_asked(), runs=runs.qs)
     names = metric_names(rows)
     by_version = runs_by_version(rows)
     return render(
@@ -86,7 +70,11 @@ def model(request: HttpRequest, name: str) -> HttpResponse:
             "rows": rows,
             "metric_names": names,
             "summary": runs_summary(rows),
-            "chart": _metrics_chart(by_version, names) if names else None,
+            "chart": (
+                charts.metrics_by_version_chart(by_version=by_version, names=names)
+                if names
+                else None
+            ),
             "make_up": (
                 FEATURES_TRANSFORMED,
                 FEATURES_EXTRACTED,

@@ -95,6 +95,7 @@ def test_it_flags_added_removed_and_rekinded_columns_as_schema_changes(tmp_path:
     assert not columns["amount"].flagged
 
 
+@pytest.mark.recomputes("profile_psi")
 def test_psi_and_ks_match_a_direct_computation_on_the_raw_values(tmp_path: Path) -> None:
     base = _population(1)
     new = _population(2)
@@ -111,6 +112,7 @@ def test_psi_and_ks_match_a_direct_computation_on_the_raw_values(tmp_path: Path)
     assert columns["amount"].statistic == pytest.approx(ks, abs=0.015)
 
 
+@pytest.mark.recomputes("profile_shift_p_value")
 def test_the_chi_square_test_matches_scipy_on_the_raw_counts(tmp_path: Path) -> None:
     base = _population(1)
     new = _population(2)

@@ -236,6 +236,7 @@ def _raw_time_to_deploy(window: TimeRange) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@pytest.mark.recomputes("time_to_deploy_days_median", "time_to_deploy_days_mean")
 def test_time_to_deploy_equals_a_recomputation_with_poll_bounds(portfolio, window):
     expected = _raw_time_to_deploy(window)
     median, mean = time_to_deploy(version_milestones(ModelVersion.objects.all()), time_range=window)
@@ -272,6 +273,9 @@ def test_first_production_traffic_ignores_shadow_copies_and_counts_a_canary(port
     assert pd.isna(milestones.loc[("recommender", "3"), "first_traffic_at"])
 
 
+@pytest.mark.recomputes(
+    "lead_time_registered_to_promoted_days_median", "lead_time_promoted_to_traffic_days_median"
+)
 def test_lead_time_steps_equal_a_recomputation(portfolio, window, now):
     training, promotion, traffic = lead_times(
         version_milestones(ModelVersion.objects.all()), time_range=window
@@ -307,6 +311,7 @@ def test_lead_time_steps_equal_a_recomputation(portfolio, window, now):
     assert traffic.high == pytest.approx(((both.traffic - both.low) / DAY).median())
 
 
+@pytest.mark.recomputes("production_deployments", "deployment_frequency_per_week", "rollbacks")
 def test_delivery_kpis_equal_a_recomputation(portfolio, window, now):
     report = delivery_report(Deployment.objects.all(), time_range=window, failure_days=7)
     kpis = {k.definition.id: k.value for k in report.kpis}
@@ -364,6 +369,9 @@ def test_a_replacement_later_than_the_horizon_is_not_a_failure(portfolio, window
     assert failures.loc[portfolio["f2_prod"].pk, "deployment_errors"]
 
 
+@pytest.mark.recomputes(
+    "versions_in_shadow", "versions_in_canary", "new_models_deployed", "multi_model_endpoints"
+)
 def test_roles_models_and_endpoints_equal_a_recomputation(portfolio, window, now):
     deployments = Deployment.objects.all()
     raw = pd.DataFrame(

@@ -59,6 +59,7 @@ def _iqr_outliers(values: pd.Series) -> int:
     return int(((values < q1 - 1.5 * iqr) | (values > q3 + 1.5 * iqr)).sum())
 
 
+@pytest.mark.recomputes("dataset_rows", "dataset_columns")
 def test_it_profiles_a_semicolon_csv_as_pandas_computes_it(tmp_path: Path, frame) -> None:
     path = tmp_path / "tx.csv"
     frame.to_csv(path, sep=";", index=False)
@@ -109,6 +110,12 @@ def test_it_tells_the_column_kinds(tmp_path: Path, frame) -> None:
     }
 
 
+@pytest.mark.recomputes(
+    "dataset_completeness_pct",
+    "dataset_rows_needing_imputation_pct",
+    "dataset_augmented_pct",
+    "dataset_outlier_pct",
+)
 def test_it_computes_the_dataset_shares(tmp_path: Path, frame) -> None:
     path = tmp_path / "tx.csv"
     frame.to_csv(path, index=False)

@@ -51,6 +51,7 @@ def _kpis(kpi_list) -> dict:
     return {k.definition.id: k.value for k in kpi_list}
 
 
+@pytest.mark.recomputes("inferences", "error_rate", "latency_p95_ms")
 def test_totals_equal_a_recomputation_from_raw_events(portfolio):
     overview = portfolio_overview(QueryDict("window=7d"))
     raw = pd.DataFrame(list(ServingEvent.objects.values("status", "latency_ms")))
@@ -114,6 +115,7 @@ def test_the_kpi_api_serves_the_same_numbers_with_definitions(portfolio, api_as,
     assert breakdowns["errors_by_failure_class"] == {"dependency": 4}
 
 
+@pytest.mark.recomputes("inferences", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms")
 def test_the_model_api_serves_one_models_kpis_and_breakdowns(portfolio, api_as, alice):
     response = api_as(alice).get(reverse("kpis-model", args=["fraud-scorer"]), {"window": "7d"})
     assert response.status_code == 200

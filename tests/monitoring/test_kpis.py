@@ -75,6 +75,18 @@ def _close(value, exact):
     return value == pytest.approx(exact, rel=PERCENTILE_TOLERANCE)
 
 
+@pytest.mark.recomputes(
+    "inferences",
+    "errors",
+    "error_rate",
+    "latency_p50_ms",
+    "latency_p95_ms",
+    "latency_p99_ms",
+    "cost_usd",
+    "cost_per_1000_predictions",
+    "errors_by_failure_class",
+    "uptime",
+)
 def test_the_summary_equals_a_recomputation(mixed_events):
     raw = _raw()
     summary = serving_summary(_scope())
@@ -242,6 +254,7 @@ def test_sla_compliance_is_the_share_of_targets_met(fraud_scorer):
     assert summary.sla_compliance(fraud_scorer) == 0.5
 
 
+@pytest.mark.recomputes("unique_callers", "calls")
 def test_callers_and_teams_equal_a_recomputation(mixed_events):
     raw = _raw()
     scope = _scope()
@@ -287,6 +300,7 @@ def test_every_hour_of_the_series_equals_a_recomputation(mixed_events):
     assert series.to_dict() == expected.to_dict()
 
 
+@pytest.mark.recomputes("label_coverage", "label_delay_p50_hours", "label_delay_p90_hours")
 def test_label_coverage_and_delay_equal_a_recomputation(mixed_events, now):
     rng = np.random.default_rng(9)
     events = list(ServingEvent.objects.values_list("event_id", "team_id", "timestamp"))
