@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from django.conf import settings
 
+from ingestion.rollups import rollups_rebuild
 from lifecycle.catalog.models import Deployment, RegisteredModel, ServingEvent
 from lifecycle.deployment.models import ChangeKind, ChangeSource, LifecycleChange
 from tests import factories
@@ -124,6 +125,7 @@ def ledger(now, fraud_scorer, recommender):
             )
         )
     ServingEvent.objects.bulk_create(events)
+    rollups_rebuild()  # deployment reads its serving numbers from the rollups
 
 
 def _frame(queryset, *fields: str) -> pd.DataFrame:

@@ -9,7 +9,7 @@ import pytest
 
 from ingestion.rollups import rollups_rebuild
 from lifecycle.catalog.models import RollupGranularity, ServingEvent, ServingRollup
-from lifecycle.monitoring.filtersets import ServingRollupFilterSet
+from lifecycle.catalog.serving.filtersets import ServingRollupFilterSet
 from tests import factories
 
 pytestmark = pytest.mark.django_db
