@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ingestion.models import RollupMark
+from ingestion.scheduling import rollups_schedule
 from ingestion.validation import (
     FLOAT_MAX,
     MAX_COST_USD,
@@ -258,8 +259,8 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
             continue
         before = len(errors)
 
-        def bad(field: str, reason: str, i: int = i) -> None:
-            errors.append(ItemError(i, field, reason))
+        def bad(field: str, reason: str, i: int = i, *, forbidden: bool = False) -> None:
+            errors.append(ItemError(i, field, reason, forbidden=forbidden))
 
         for key in row.keys() - EVENT_FIELDS:
             bad(str(key), "unknown field")
@@ -299,6 +300,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
                 "endpoint",
                 f"this token's team may not push events for endpoint {endpoint_name!r} of "
                 f"team {catalog.foreign_endpoints[endpoint_name]!r}",
+                forbidden=True,
             )
         elif endpoint_name:
             endpoint_id = catalog.endpoints.get(endpoint_name)
@@ -348,7 +350,11 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
             if model.pk not in allowed:
                 allowed[model.pk] = principal_may_push_for(principal, model)
             if not allowed[model.pk]:
-                bad("model", f"this token's team may not push events for {model.name!r}")
+                bad(
+                    "model",
+                    f"this token's team may not push events for {model.name!r}",
+                    forbidden=True,
+                )
 
         if len(errors) > before:
             continue
@@ -551,12 +557,9 @@ def events_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
     `principal` is the token or user pushing (None for trusted in-process sources);
     `source` names the path in and is only logged.
     """
-    from ingestion.rollups import rollups_schedule  # rollups import this module's models
-
     batch = events_validate(rows=rows, principal=principal)
     if batch.errors:
-        forbidden = all("may not push" in e.reason for e in batch.errors)
-        raise BatchRejected(batch.errors, forbidden=forbidden)
+        raise BatchRejected(batch.errors)
     with transaction.atomic():
         accepted = events_store(events=batch.events)
         if accepted:

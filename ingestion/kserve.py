@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from ingestion.events import events_store, events_stored, events_validate
 from ingestion.models import KServeMessageKind, KServePending
-from ingestion.rollups import rollups_schedule
+from ingestion.scheduling import rollups_schedule
 from ingestion.validation import (
     BatchRejected,
     IngestResult,
@@ -47,10 +47,6 @@ _KINDS = {
 
 # The columns of KServePending and ServingEvent that hold these headers.
 HEADER_MAX_CHARS = 200
-
-
-class KServeTooLarge(BatchRejected):
-    """More rows in one message than a push may carry (answered 413)."""
 
 
 def _reject(field: str, reason: str) -> BatchRejected:
@@ -116,8 +112,9 @@ def _request_rows(body: Any) -> list[dict[str, Any] | None]:
 
 def _rows_bound(count: int) -> None:
     if count > _max_rows():
-        raise KServeTooLarge(
-            [ItemError(0, "data", f"{count} rows in one message; the limit is {_max_rows()}")]
+        raise BatchRejected(
+            [ItemError(0, "data", f"{count} rows in one message; the limit is {_max_rows()}")],
+            status=413,
         )
 
 
@@ -328,10 +325,12 @@ def kserve_message_ingest(
         raise BatchRejected(
             [
                 ItemError(
-                    0, "ce-inferenceservicename", f"this token's team may not push for {service!r}"
+                    0,
+                    "ce-inferenceservicename",
+                    f"this token's team may not push for {service!r}",
+                    forbidden=True,
                 )
-            ],
-            forbidden=True,
+            ]
         )
     ce_id = lower["ce-id"]
     if kind == KServeMessageKind.REQUEST:

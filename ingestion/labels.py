@@ -172,7 +172,12 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
             errors.append(ItemError(i, "model", f"no registered model named {model_name!r}"))
         elif model is not None and not principal_may_push_for(principal, model):
             errors.append(
-                ItemError(i, "model", f"this token's team may not label {model.name!r}'s events")
+                ItemError(
+                    i,
+                    "model",
+                    f"this token's team may not label {model.name!r}'s events",
+                    forbidden=True,
+                )
             )
         event_id = row.get("event_id")
         team_id: int | str = ""
@@ -198,7 +203,7 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
                 )
             )
     if errors:
-        raise BatchRejected(errors, forbidden=all("may not" in e.reason for e in errors))
+        raise BatchRejected(errors)
     return _store(Label, ("event_id", "team_id"), labels)
 
 
@@ -224,8 +229,8 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
             continue
         before = len(errors)
 
-        def bad(field: str, reason: str, i: int = i) -> None:
-            errors.append(ItemError(i, field, reason))
+        def bad(field: str, reason: str, i: int = i, *, forbidden: bool = False) -> None:
+            errors.append(ItemError(i, field, reason, forbidden=forbidden))
 
         for key in row.keys() - METRIC_FIELDS:
             bad(str(key), "unknown field")
@@ -235,7 +240,11 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
         elif (model := models.get(row["model"])) is None:
             bad("model", f"no registered model named {row['model']!r}")
         elif not principal_may_push_for(principal, model):
-            bad("model", f"this token's team may not push metrics for {model.name!r}")
+            bad(
+                "model",
+                f"this token's team may not push metrics for {model.name!r}",
+                forbidden=True,
+            )
         version_id = None
         version = row.get("version")
         if problem := string_problem(version, required=False):
@@ -286,5 +295,5 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
             )
         )
     if errors:
-        raise BatchRejected(errors, forbidden=all("may not" in e.reason for e in errors))
+        raise BatchRejected(errors)
     return _store(LifecycleMetric, ("metric_id", "model_id"), metrics)
