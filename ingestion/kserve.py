@@ -27,6 +27,7 @@ from ingestion.validation import (
     IngestResult,
     ItemError,
     principal_may_push_for,
+    principal_token_id,
     timestamp_parse,
 )
 from lifecycle.catalog.models import (
@@ -283,12 +284,16 @@ def _event_rows(request: KServePending, response: KServePending | None) -> list[
     return rows
 
 
-def _store_pair(request: KServePending, response: KServePending | None) -> IngestResult:
+def _store_pair(
+    request: KServePending, response: KServePending | None, *, pushed_by_id: int | None = None
+) -> IngestResult:
+    """`pushed_by_id`: the token of the message that completed the pair (None when the
+    expiry sweep stores a request left unanswered)."""
     rows = _event_rows(request, response)
     batch = events_validate(rows=rows, principal=None)
     if batch.errors:
         raise BatchRejected(batch.errors)
-    accepted = events_store(events=batch.events)
+    accepted = events_store(events=batch.events, pushed_by_id=pushed_by_id)
     if accepted:
         rollups_schedule()
     KServePending.objects.filter(team_id=request.team_id, ce_id=request.ce_id).delete()
@@ -371,7 +376,7 @@ def kserve_message_ingest(
         request, response = (
             (message, other) if kind == KServeMessageKind.REQUEST else (other, message)
         )
-        return _store_pair(request, response), False
+        return _store_pair(request, response, pushed_by_id=principal_token_id(principal)), False
 
 
 def kserve_pending_expire(*, now: datetime | None = None) -> int:

@@ -23,6 +23,7 @@ from ingestion.validation import (
     flat_object_problem,
     is_finite_number,
     principal_may_push_for,
+    principal_token_id,
     string_problem,
     timestamp_parse,
 )
@@ -156,6 +157,7 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
     errors: list[ItemError] = []
     labels: list[Label] = []
     now = timezone.now()
+    pushed_by_id = principal_token_id(principal)
     targets = _LabelTargets(rows, principal)
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
@@ -200,6 +202,7 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
                     label=row["label"],
                     timestamp=timestamp,
                     received_at=now,
+                    pushed_by_id=pushed_by_id,
                 )
             )
     if errors:
@@ -212,6 +215,7 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
     errors: list[ItemError] = []
     metrics: list[LifecycleMetric] = []
     now = timezone.now()
+    pushed_by_id = principal_token_id(principal)
     names = {
         r.get("model") for r in rows if isinstance(r, dict) and isinstance(r.get("model"), str)
     }
@@ -292,6 +296,7 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
                 timestamp=timestamp,
                 dimensions=dimensions,
                 received_at=now,
+                pushed_by_id=pushed_by_id,
             )
         )
     if errors:

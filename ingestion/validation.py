@@ -9,9 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from lifecycle.catalog.auth import principal_token_id
 from lifecycle.catalog.models import RegisteredModel, ServingEvent
 from lifecycle.catalog.ownership import principal_may_write
 from lifecycle.catalog.times import time_parse
+
+__all__ = ["principal_token_id"]  # the write path reads it from here, with the rest
 
 MAX_ERRORS_REPORTED = 100
 # Ids and names of pushed items fit the catalog's 200-character columns.

@@ -30,7 +30,7 @@ from ingestion.profiling.service import (
     profile_error_rejection,
 )
 from ingestion.schema import UPLOAD_RESPONSES
-from ingestion.validation import BatchRejected, body_too_large
+from ingestion.validation import BatchRejected, body_too_large, principal_token_id
 from lifecycle.catalog.models import Dataset, Role, Team
 from lifecycle.catalog.ownership import principal_may_write
 from lifecycle.dataprep.api import DatasetVersionListView, version_summary
@@ -188,6 +188,7 @@ class DatasetVersionUploadView(DatasetVersionListView):
             version=(data.get("version") or None),
             team=_team(request),
             uploaded_by=request.user.get_username(),
+            pushed_by_id=principal_token_id(request.user),
         )
         if request.content_type.startswith("application/json"):
             return dataset_profile_push(target=target, data=data.get("profile", data))

@@ -58,6 +58,8 @@ class VersionTarget:
     version: str | None
     team: Team | None
     uploaded_by: str
+    # The uploading API token's id (None for a session), recorded as `pushed_by`.
+    pushed_by_id: int | None = None
 
 
 def _newest(profile: dict[str, Any]) -> datetime | None:
@@ -98,7 +100,10 @@ def _store(
                     "version", f"{dataset.name} already has a version {version!r}.", 409
                 )
             dataset_version = DatasetVersion.objects.create(
-                dataset=dataset, version=version, created_at=timezone.now()
+                dataset=dataset,
+                version=version,
+                created_at=timezone.now(),
+                pushed_by_id=target.pushed_by_id,
             )
             stored = DatasetProfile(
                 version=dataset_version,

@@ -23,7 +23,13 @@ from ingestion.registry.ledger import (
     deployment_stop,
     traffic_share_for,
 )
-from ingestion.validation import BatchRejected, ItemError, principal_may_push_for, text_problem
+from ingestion.validation import (
+    BatchRejected,
+    ItemError,
+    principal_may_push_for,
+    principal_token_id,
+    text_problem,
+)
 from lifecycle.catalog.models import (
     DeploymentRole,
     Endpoint,
@@ -242,6 +248,7 @@ def events_validate(*, rows: list[Any], principal: Any) -> list[RegistryEvent]:
 def registry_events_ingest(*, payload: Any, principal: Any) -> EventsResult:
     """Validate and apply a batch of registry events, all or nothing."""
     events = events_validate(rows=events_rows(payload), principal=principal)
+    pushed_by_id = principal_token_id(principal)
     result = EventsResult()
     with transaction.atomic():
         seen = set(
@@ -254,15 +261,18 @@ def registry_events_ingest(*, payload: Any, principal: Any) -> EventsResult:
                 result.repeats += 1
                 continue
             seen.add(event.event_id)
-            result.changes.append(registry_event_apply(event).pk)
+            result.changes.append(registry_event_apply(event, pushed_by_id=pushed_by_id).pk)
             result.accepted += 1
     return result
 
 
-def registry_event_apply(event: RegistryEvent) -> LifecycleChange:
+def registry_event_apply(
+    event: RegistryEvent, *, pushed_by_id: int | None = None
+) -> LifecycleChange:
     at = event.timestamp
     common: dict[str, Any] = {
         "source": ChangeSource.PUSH,
+        "pushed_by_id": pushed_by_id,
         "external_id": event.event_id,
         "model": event.model,
         "happened_after": at,
