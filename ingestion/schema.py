@@ -234,14 +234,20 @@ WEBHOOK_RESPONSES: dict[int, object] = {
 
 UPLOAD_RESPONSES: dict[int, object] = {
     201: OpenApiTypes.OBJECT,
-    400: BATCH_ERROR,
+    # A multipart or JSON body the parser cannot read answers DRF's {detail} alone.
+    400: OpenApiResponse(
+        ErrorSerializer,
+        description="Refused, nothing stored: the batch error body (`BatchError`, with "
+        "`code` for a file that cannot be profiled), or `{detail}` alone for a body that "
+        "cannot be parsed",
+    ),
     403: TEAM_SCOPE_REFUSED,
     409: OpenApiResponse(
         BatchErrorSerializer, description="The version name is taken: the batch error body"
     ),
     413: PAYLOAD_TOO_LARGE,
     415: OpenApiResponse(
-        BatchErrorSerializer,
+        ErrorSerializer,
         description="The file is not of the type it claims (the batch error body, `code` "
         "wrong_type), or the request's Content-Type is not one this operation reads "
         "(`{detail}`)",

@@ -146,11 +146,12 @@ PAYLOAD_TOO_LARGE = OpenApiResponse(
     description="The body, file or batch is over its limit, nothing stored: the batch error "
     "body with `index` null and the field (`body`, `file`, `data`) and limit in `errors`",
 )
+# `{detail}` is what both answers share, so the schema holds for either.
 TEAM_SCOPE_REFUSED = OpenApiResponse(
-    BatchErrorSerializer,
+    ErrorSerializer,
     description="Every error is a team-scope refusal (another team's model, endpoint or "
-    "dataset): the batch error body, nothing stored. A role that may not write at all "
-    "answers DRF's `{detail}`",
+    "dataset): the batch error body (`BatchError`), nothing stored. A role that may not "
+    "write at all answers DRF's `{detail}` alone",
 )
 UNSUPPORTED_MEDIA_TYPE = OpenApiResponse(
     ErrorSerializer, description="The body's Content-Type is not one this operation reads"
