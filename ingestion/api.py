@@ -21,7 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ingestion.events import events_ingest
-from ingestion.kserve import KServeTooLarge, kserve_message_ingest
+from ingestion.kserve import kserve_message_ingest
 from ingestion.labels import labels_ingest, metrics_ingest
 from ingestion.schema import (
     KSERVE_BODY,
@@ -33,7 +33,13 @@ from ingestion.schema import (
     ServingEventSerializer,
     push_request,
 )
-from ingestion.validation import BatchRejected, IngestResult
+from ingestion.validation import (
+    BatchRejected,
+    IngestResult,
+    ItemError,
+    body_refusal,
+    body_too_large,
+)
 from lifecycle.catalog.auth import ApiTokenAuthentication, TokenPrincipal
 from lifecycle.catalog.jsonbody import JsonRejected, json_parse
 from lifecycle.catalog.models import ApiToken
@@ -51,11 +57,6 @@ NDJSON_TYPES = frozenset(
 )
 
 
-class PayloadTooLarge(exceptions.APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "payload_too_large"
-
-
 def _max_bytes() -> int:
     return getattr(settings, "KPIBOARD_INGEST_MAX_BODY_BYTES", 32 * 1024 * 1024)
 
@@ -69,24 +70,30 @@ class LengthRequired(exceptions.APIException):
     default_code = "length_required"
 
 
-class BadBody(exceptions.APIException):
-    """400 with the push API's error body, kept as it is (DRF would turn a null index
-    into the text "None")."""
+class PushRefused(exceptions.APIException):
+    """A push refused before or while its body is read (a parser, an upload handler), in
+    the one body every push answers with (`BatchRejected.as_dict`), kept as it is: DRF
+    would turn a null index into the text "None"."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "bad_body"
+    default_code = "push_refused"
 
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
+    def __init__(self, rejected: BatchRejected) -> None:
         super().__init__()
-        self.detail = {
-            "detail": "The body could not be read; nothing was stored.",
-            "error_count": len(errors),
-            "errors": errors[:100],
-        }
+        self.status_code = rejected.status
+        self.detail = rejected.as_dict()
 
 
-def _bad_body(reason: str, index: int | None = None, field: str = "body") -> BadBody:
-    return BadBody([{"index": index, "field": field, "reason": reason}])
+def push_refused_response(rejected: BatchRejected) -> Response:
+    """The answer to a refused push: its one body and status."""
+    return Response(rejected.as_dict(), status=rejected.status)
+
+
+def _bad_body(reason: str, index: int | None = None, field: str = "body") -> PushRefused:
+    return PushRefused(body_refusal(reason, field=field, index=index))
+
+
+def _too_large(reason: str) -> PushRefused:
+    return PushRefused(body_too_large(reason))
 
 
 def body_length_check(meta: dict[str, Any]) -> None:
@@ -99,22 +106,22 @@ def body_length_check(meta: dict[str, Any]) -> None:
         )
 
 
-def body_read(request: Any, stream: IO[bytes] | None = None) -> bytes:
-    """The raw body, refusing more than KPIBOARD_INGEST_MAX_BODY_BYTES with 413 and a
-    body without a length with 411. `request` is Django's or DRF's."""
+def body_read(request: Any, stream: IO[bytes] | None = None, *, limit: int | None = None) -> bytes:
+    """The raw body, refusing more than `limit` (KPIBOARD_INGEST_MAX_BODY_BYTES) with 413
+    and a body without a length with 411. `request` is Django's or DRF's."""
     meta = request.META
     body_length_check(meta)
-    limit = _max_bytes()
+    limit = _max_bytes() if limit is None else limit
     try:
         declared = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
         declared = 0
     if declared > limit:
-        raise PayloadTooLarge(f"The body is {declared} bytes; the limit is {limit}.")
+        raise _too_large(f"The body is {declared} bytes; the limit is {limit}.")
     source = stream if stream is not None else getattr(request, "_request", request)
     body = source.read(limit + 1)
     if len(body) > limit:
-        raise PayloadTooLarge(f"The body is over the limit of {limit} bytes.")
+        raise _too_large(f"The body is over the limit of {limit} bytes.")
     return body
 
 
@@ -129,7 +136,9 @@ class RawBodyParser(BaseParser):
     def parse(
         self, stream: IO[bytes], media_type: str | None = None, parser_context: Any = None
     ) -> bytes:
-        return body_read(parser_context["request"], stream)
+        # A view's own `max_body_bytes`, else KPIBOARD_INGEST_MAX_BODY_BYTES.
+        limit = getattr(parser_context.get("view"), "max_body_bytes", None)
+        return body_read(parser_context["request"], stream, limit=limit)
 
 
 def push_body(request: Request) -> bytes:
@@ -141,7 +150,7 @@ def push_body(request: Request) -> bytes:
 
 def _json_rejected(
     rejected: JsonRejected, *, key: str, index: int | None = None, line: int | None = None
-) -> BadBody:
+) -> PushRefused:
     """The parse problems as push errors: index and field of the item, where in it."""
     errors = []
     for problem in rejected.problems:
@@ -156,8 +165,10 @@ def _json_rejected(
         reason = f"{inner}: {problem.reason}" if inner else problem.reason
         if line is not None and problem.path == ():
             reason = f"line {line}: {reason}"
-        errors.append({"index": at, "field": field, "reason": reason})
-    return BadBody(errors)
+        errors.append(ItemError(at, field, reason))
+    return PushRefused(
+        BatchRejected(errors, detail="The body could not be read; nothing of it was stored.")
+    )
 
 
 def items_parse(*, body: bytes, content_type: str, key: str) -> list[Any]:
@@ -194,7 +205,7 @@ def items_parse(*, body: bytes, content_type: str, key: str) -> list[Any]:
             except JsonRejected as rejected:
                 raise _json_rejected(rejected, key=key, index=len(items), line=number) from None
     if len(items) > _max_items():
-        raise PayloadTooLarge(f"{len(items)} items in one batch; the limit is {_max_items()}.")
+        raise _too_large(f"{len(items)} items in one batch; the limit is {_max_items()}.")
     return items
 
 
@@ -210,8 +221,7 @@ class _PushView(APIView):
         try:
             result = type(self).ingest(rows=items, principal=request.user, source="api")
         except BatchRejected as rejected:
-            code = status.HTTP_403_FORBIDDEN if rejected.forbidden else status.HTTP_400_BAD_REQUEST
-            return Response(rejected.as_dict(), status=code)
+            return push_refused_response(rejected)
         return Response(result.as_dict(), status=status.HTTP_202_ACCEPTED)
 
 
@@ -305,9 +315,6 @@ class KServeEventsView(APIView):
             result, pending = kserve_message_ingest(
                 headers=headers, body=body, principal=request.user
             )
-        except KServeTooLarge as rejected:
-            return Response(rejected.as_dict(), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         except BatchRejected as rejected:
-            code = status.HTTP_403_FORBIDDEN if rejected.forbidden else status.HTTP_400_BAD_REQUEST
-            return Response(rejected.as_dict(), status=code)
+            return push_refused_response(rejected)
         return Response({**result.as_dict(), "pending": pending}, status=status.HTTP_202_ACCEPTED)

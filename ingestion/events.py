@@ -29,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ingestion.models import RollupMark
+from ingestion.scheduling import rollups_schedule
 from ingestion.validation import (
     FLOAT_MAX,
     MAX_COST_USD,
@@ -41,6 +42,7 @@ from ingestion.validation import (
     flat_object_problem,
     is_finite_number,
     principal_may_push_for,
+    principal_token_id,
     string_problem,
     text_problem,
     timestamp_parse,
@@ -258,8 +260,8 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
             continue
         before = len(errors)
 
-        def bad(field: str, reason: str, i: int = i) -> None:
-            errors.append(ItemError(i, field, reason))
+        def bad(field: str, reason: str, i: int = i, *, forbidden: bool = False) -> None:
+            errors.append(ItemError(i, field, reason, forbidden=forbidden))
 
         for key in row.keys() - EVENT_FIELDS:
             bad(str(key), "unknown field")
@@ -299,6 +301,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
                 "endpoint",
                 f"this token's team may not push events for endpoint {endpoint_name!r} of "
                 f"team {catalog.foreign_endpoints[endpoint_name]!r}",
+                forbidden=True,
             )
         elif endpoint_name:
             endpoint_id = catalog.endpoints.get(endpoint_name)
@@ -348,7 +351,11 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
             if model.pk not in allowed:
                 allowed[model.pk] = principal_may_push_for(principal, model)
             if not allowed[model.pk]:
-                bad("model", f"this token's team may not push events for {model.name!r}")
+                bad(
+                    "model",
+                    f"this token's team may not push events for {model.name!r}",
+                    forbidden=True,
+                )
 
         if len(errors) > before:
             continue
@@ -398,12 +405,13 @@ CREATE TEMP TABLE IF NOT EXISTS ingest_event_staging (
     event_id varchar(200), "timestamp" timestamptz, received_at timestamptz,
     model_id bigint, team_id bigint, model_version_id bigint, endpoint_id bigint,
     status varchar(8), error_type varchar(16), latency_ms double precision,
-    caller varchar(200), features jsonb, prediction jsonb, cost_usd numeric(14, 8)
+    caller varchar(200), features jsonb, prediction jsonb, cost_usd numeric(14, 8),
+    pushed_by_id bigint
 ) ON COMMIT DELETE ROWS
 """
 _COLUMNS = (
     'event_id, "timestamp", received_at, model_id, team_id, model_version_id, endpoint_id, '
-    "status, error_type, latency_ms, caller, features, prediction, cost_usd"
+    "status, error_type, latency_ms, caller, features, prediction, cost_usd, pushed_by_id"
 )
 _INSERT_FROM_STAGING = f"""
 WITH inserted AS (
@@ -426,10 +434,13 @@ SELECT count(*) FROM inserted
 """
 
 
-def events_copy_text(events: list[PreparedEvent], received_at: datetime) -> str:
+def events_copy_text(
+    events: list[PreparedEvent], received_at: datetime, *, pushed_by_id: int | None = None
+) -> str:
     """The events in COPY's text format, for `events_store` on PostgreSQL. Made apart
     so a reader can render the next chunk while the database writes this one."""
     received = received_at.isoformat()
+    pushed_by = "\\N" if pushed_by_id is None else str(pushed_by_id)
     lines = []
     append = lines.append
     for e in events:
@@ -450,6 +461,7 @@ def events_copy_text(events: list[PreparedEvent], received_at: datetime) -> str:
                     _json_or_null(e.features),
                     _json_or_null(e.prediction),
                     str(e.cost_usd),
+                    pushed_by,
                 )
             )
         )
@@ -481,7 +493,7 @@ def events_stored(*, event_ids: Sequence[str], team_id: int, model_id: int) -> s
     )
 
 
-def _store_orm(events: list[PreparedEvent], received_at: datetime) -> int:
+def _store_orm(events: list[PreparedEvent], received_at: datetime, pushed_by_id: int | None) -> int:
     ids = sorted({e.event_id for e in events})
     # ("team", id, team) and ("model", id, model): either makes an event a repeat.
     existing: set[tuple[str, str, int]] = set()
@@ -512,6 +524,7 @@ def _store_orm(events: list[PreparedEvent], received_at: datetime) -> int:
                 features=e.features,
                 prediction=e.prediction,
                 cost_usd=Decimal(str(e.cost_usd)),
+                pushed_by_id=pushed_by_id,
             )
         )
     ServingEvent.objects.bulk_create(fresh, batch_size=500)
@@ -530,19 +543,23 @@ def events_store(
     events: list[PreparedEvent],
     received_at: datetime | None = None,
     copy_text: str | None = None,
+    pushed_by_id: int | None = None,
 ) -> int:
     """Store prepared events in the current transaction; returns how many were new.
 
     The caller owns the transaction (the file reader commits its offset in the same one)
     and schedules the rollups with `rollups_schedule` once it commits. `copy_text` is
-    `events_copy_text` of the same events, when the caller rendered it already.
+    `events_copy_text` of the same events (and `pushed_by_id`), when the caller rendered
+    it already. `pushed_by_id` is the pushing API token's, recorded on every new event.
     """
     if not events:
         return 0
     received_at = received_at or timezone.now()
     if connection.vendor == "postgresql":
-        return _store_postgresql(copy_text or events_copy_text(events, received_at))
-    return _store_orm(events, received_at)
+        return _store_postgresql(
+            copy_text or events_copy_text(events, received_at, pushed_by_id=pushed_by_id)
+        )
+    return _store_orm(events, received_at, pushed_by_id)
 
 
 def events_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> IngestResult:
@@ -551,14 +568,11 @@ def events_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
     `principal` is the token or user pushing (None for trusted in-process sources);
     `source` names the path in and is only logged.
     """
-    from ingestion.rollups import rollups_schedule  # rollups import this module's models
-
     batch = events_validate(rows=rows, principal=principal)
     if batch.errors:
-        forbidden = all("may not push" in e.reason for e in batch.errors)
-        raise BatchRejected(batch.errors, forbidden=forbidden)
+        raise BatchRejected(batch.errors)
     with transaction.atomic():
-        accepted = events_store(events=batch.events)
+        accepted = events_store(events=batch.events, pushed_by_id=principal_token_id(principal))
         if accepted:
             rollups_schedule()
     return IngestResult(accepted=accepted, repeats=len(batch.events) - accepted)

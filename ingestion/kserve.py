@@ -21,12 +21,13 @@ from django.utils import timezone
 
 from ingestion.events import events_store, events_stored, events_validate
 from ingestion.models import KServeMessageKind, KServePending
-from ingestion.rollups import rollups_schedule
+from ingestion.scheduling import rollups_schedule
 from ingestion.validation import (
     BatchRejected,
     IngestResult,
     ItemError,
     principal_may_push_for,
+    principal_token_id,
     timestamp_parse,
 )
 from lifecycle.catalog.models import (
@@ -47,10 +48,6 @@ _KINDS = {
 
 # The columns of KServePending and ServingEvent that hold these headers.
 HEADER_MAX_CHARS = 200
-
-
-class KServeTooLarge(BatchRejected):
-    """More rows in one message than a push may carry (answered 413)."""
 
 
 def _reject(field: str, reason: str) -> BatchRejected:
@@ -116,8 +113,9 @@ def _request_rows(body: Any) -> list[dict[str, Any] | None]:
 
 def _rows_bound(count: int) -> None:
     if count > _max_rows():
-        raise KServeTooLarge(
-            [ItemError(0, "data", f"{count} rows in one message; the limit is {_max_rows()}")]
+        raise BatchRejected(
+            [ItemError(0, "data", f"{count} rows in one message; the limit is {_max_rows()}")],
+            status=413,
         )
 
 
@@ -286,12 +284,16 @@ def _event_rows(request: KServePending, response: KServePending | None) -> list[
     return rows
 
 
-def _store_pair(request: KServePending, response: KServePending | None) -> IngestResult:
+def _store_pair(
+    request: KServePending, response: KServePending | None, *, pushed_by_id: int | None = None
+) -> IngestResult:
+    """`pushed_by_id`: the token of the message that completed the pair (None when the
+    expiry sweep stores a request left unanswered)."""
     rows = _event_rows(request, response)
     batch = events_validate(rows=rows, principal=None)
     if batch.errors:
         raise BatchRejected(batch.errors)
-    accepted = events_store(events=batch.events)
+    accepted = events_store(events=batch.events, pushed_by_id=pushed_by_id)
     if accepted:
         rollups_schedule()
     KServePending.objects.filter(team_id=request.team_id, ce_id=request.ce_id).delete()
@@ -328,10 +330,12 @@ def kserve_message_ingest(
         raise BatchRejected(
             [
                 ItemError(
-                    0, "ce-inferenceservicename", f"this token's team may not push for {service!r}"
+                    0,
+                    "ce-inferenceservicename",
+                    f"this token's team may not push for {service!r}",
+                    forbidden=True,
                 )
-            ],
-            forbidden=True,
+            ]
         )
     ce_id = lower["ce-id"]
     if kind == KServeMessageKind.REQUEST:
@@ -372,7 +376,7 @@ def kserve_message_ingest(
         request, response = (
             (message, other) if kind == KServeMessageKind.REQUEST else (other, message)
         )
-        return _store_pair(request, response), False
+        return _store_pair(request, response, pushed_by_id=principal_token_id(principal)), False
 
 
 def kserve_pending_expire(*, now: datetime | None = None) -> int:

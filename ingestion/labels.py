@@ -23,6 +23,7 @@ from ingestion.validation import (
     flat_object_problem,
     is_finite_number,
     principal_may_push_for,
+    principal_token_id,
     string_problem,
     timestamp_parse,
 )
@@ -156,6 +157,7 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
     errors: list[ItemError] = []
     labels: list[Label] = []
     now = timezone.now()
+    pushed_by_id = principal_token_id(principal)
     targets = _LabelTargets(rows, principal)
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
@@ -172,7 +174,12 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
             errors.append(ItemError(i, "model", f"no registered model named {model_name!r}"))
         elif model is not None and not principal_may_push_for(principal, model):
             errors.append(
-                ItemError(i, "model", f"this token's team may not label {model.name!r}'s events")
+                ItemError(
+                    i,
+                    "model",
+                    f"this token's team may not label {model.name!r}'s events",
+                    forbidden=True,
+                )
             )
         event_id = row.get("event_id")
         team_id: int | str = ""
@@ -195,10 +202,11 @@ def labels_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
                     label=row["label"],
                     timestamp=timestamp,
                     received_at=now,
+                    pushed_by_id=pushed_by_id,
                 )
             )
     if errors:
-        raise BatchRejected(errors, forbidden=all("may not" in e.reason for e in errors))
+        raise BatchRejected(errors)
     return _store(Label, ("event_id", "team_id"), labels)
 
 
@@ -207,6 +215,7 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
     errors: list[ItemError] = []
     metrics: list[LifecycleMetric] = []
     now = timezone.now()
+    pushed_by_id = principal_token_id(principal)
     names = {
         r.get("model") for r in rows if isinstance(r, dict) and isinstance(r.get("model"), str)
     }
@@ -224,8 +233,8 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
             continue
         before = len(errors)
 
-        def bad(field: str, reason: str, i: int = i) -> None:
-            errors.append(ItemError(i, field, reason))
+        def bad(field: str, reason: str, i: int = i, *, forbidden: bool = False) -> None:
+            errors.append(ItemError(i, field, reason, forbidden=forbidden))
 
         for key in row.keys() - METRIC_FIELDS:
             bad(str(key), "unknown field")
@@ -235,7 +244,11 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
         elif (model := models.get(row["model"])) is None:
             bad("model", f"no registered model named {row['model']!r}")
         elif not principal_may_push_for(principal, model):
-            bad("model", f"this token's team may not push metrics for {model.name!r}")
+            bad(
+                "model",
+                f"this token's team may not push metrics for {model.name!r}",
+                forbidden=True,
+            )
         version_id = None
         version = row.get("version")
         if problem := string_problem(version, required=False):
@@ -283,8 +296,9 @@ def metrics_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Inges
                 timestamp=timestamp,
                 dimensions=dimensions,
                 received_at=now,
+                pushed_by_id=pushed_by_id,
             )
         )
     if errors:
-        raise BatchRejected(errors, forbidden=all("may not" in e.reason for e in errors))
+        raise BatchRejected(errors)
     return _store(LifecycleMetric, ("metric_id", "model_id"), metrics)

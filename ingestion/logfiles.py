@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from ingestion.events import PreparedEvent, events_copy_text, events_store, events_validate
 from ingestion.models import LogFileOffset
-from ingestion.rollups import rollups_schedule
+from ingestion.scheduling import rollups_schedule
 from lifecycle.catalog.jsonbody import json_parse
 
 logger = logging.getLogger(__name__)

@@ -18,8 +18,6 @@ window are read from the raw events instead (see `lifecycle.catalog.serving`).
 from __future__ import annotations
 
 import logging
-import os
-import signal
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -32,6 +30,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncWeek
 from django.utils import timezone
 
+from ingestion.faults import fault_point
 from ingestion.models import RollupMark
 from ingestion.retention import retention_cutoff
 from lifecycle.catalog.models import (
@@ -59,30 +58,6 @@ _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
 
 
-def fault_point(name: str) -> None:
-    """Die here, once, when the fault tests ask for it (KPIBOARD_FAULT_POINT=name and the
-    file KPIBOARD_FAULT_ONCE_FILE exists; it is removed first so the restarted worker
-    goes on). Does nothing otherwise."""
-    if os.environ.get("KPIBOARD_FAULT_POINT") != name:
-        return
-    once = os.environ.get("KPIBOARD_FAULT_ONCE_FILE", "")
-    if once and os.path.exists(once):
-        os.remove(once)
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-def _enqueue() -> None:
-    from ingestion.tasks import rollups_refresh_task
-
-    try:
-        rollups_refresh_task.apply_async(retry=False)
-    except Exception:  # the broker is down: the marks stay, and the beat sweep catches up
-        logger.warning("could not enqueue a rollup refresh; the periodic sweep will do it")
-
-
-def rollups_schedule() -> None:
-    """Ask for a refresh once the current transaction (holding the events) commits."""
-    transaction.on_commit(_enqueue)
 
 
 def _clusters(

@@ -18,7 +18,9 @@ from lifecycle.catalog.schema import (
     BATCH_ERROR,
     CONFLICT,
     PAYLOAD_TOO_LARGE,
+    TEAM_SCOPE_REFUSED,
     UNSUPPORTED_MEDIA_TYPE,
+    BatchErrorSerializer,
     ErrorSerializer,
     FieldErrorSerializer,
     PushBatchSerializer,
@@ -129,11 +131,7 @@ LENGTH_REQUIRED = OpenApiResponse(
 PUSH_RESPONSES: dict[int, object] = {
     202: OpenApiResponse(IngestResultSerializer, description="Stored"),
     400: BATCH_ERROR,
-    403: OpenApiResponse(
-        ErrorSerializer,
-        description="Your role may not push, or (with error_count and errors, as for 400) "
-        "an item is for another team's model",
-    ),
+    403: TEAM_SCOPE_REFUSED,
     409: CONFLICT,
     411: LENGTH_REQUIRED,
     413: PAYLOAD_TOO_LARGE,
@@ -147,20 +145,10 @@ KSERVE_RESPONSES: dict[int, object] = {
 
 REGISTRY_EVENTS_RESPONSES: dict[int, object] = {
     200: OpenApiResponse(IngestResultSerializer, description="Stored"),
-    # DRF's JSON parser reads this body, so one that is not JSON answers its {detail}.
-    400: OpenApiResponse(
-        ErrorSerializer,
-        description="Rejected whole, nothing stored: the batch error body (detail, "
-        "error_count, errors: [{index, field, reason}]), or only {detail} when the body is "
-        "not JSON",
-    ),
-    403: OpenApiResponse(
-        ErrorSerializer,
-        description="Your role may not push, or (with errors, as for 400) an event is for "
-        "another team's model",
-    ),
+    400: BATCH_ERROR,
+    403: TEAM_SCOPE_REFUSED,
     411: LENGTH_REQUIRED,
-    413: OpenApiResponse(FieldErrorSerializer, description="The body is too large"),
+    413: PAYLOAD_TOO_LARGE,
     415: UNSUPPORTED_MEDIA_TYPE,
 }
 
@@ -242,4 +230,26 @@ WEBHOOK_RESPONSES: dict[int, object] = {
         )
     },
     411: LENGTH_REQUIRED,
+}
+
+UPLOAD_RESPONSES: dict[int, object] = {
+    201: OpenApiTypes.OBJECT,
+    # A multipart or JSON body the parser cannot read answers DRF's {detail} alone.
+    400: OpenApiResponse(
+        ErrorSerializer,
+        description="Refused, nothing stored: the batch error body (`BatchError`, with "
+        "`code` for a file that cannot be profiled), or `{detail}` alone for a body that "
+        "cannot be parsed",
+    ),
+    403: TEAM_SCOPE_REFUSED,
+    409: OpenApiResponse(
+        BatchErrorSerializer, description="The version name is taken: the batch error body"
+    ),
+    413: PAYLOAD_TOO_LARGE,
+    415: OpenApiResponse(
+        ErrorSerializer,
+        description="The file is not of the type it claims (the batch error body, `code` "
+        "wrong_type), or the request's Content-Type is not one this operation reads "
+        "(`{detail}`)",
+    ),
 }

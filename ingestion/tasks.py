@@ -7,10 +7,11 @@ from pathlib import Path
 from celery import shared_task
 from django.conf import settings
 
+from ingestion.faults import fault_point
 from ingestion.kserve import kserve_pending_expire
 from ingestion.logfiles import serving_logs_scan
 from ingestion.retention import events_prune
-from ingestion.rollups import fault_point, rollups_refresh
+from ingestion.rollups import rollups_refresh
 
 
 @shared_task(name="ingestion.tasks.rollups_refresh_task")

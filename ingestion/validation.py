@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from lifecycle.catalog.auth import principal_token_id
 from lifecycle.catalog.models import RegisteredModel, ServingEvent
 from lifecycle.catalog.ownership import principal_may_write
 from lifecycle.catalog.times import time_parse
+
+__all__ = ["principal_token_id"]  # the write path reads it from here, with the rest
 
 MAX_ERRORS_REPORTED = 100
 # Ids and names of pushed items fit the catalog's 200-character columns.
@@ -47,29 +50,88 @@ def text_problem(value: str) -> str | None:
 
 @dataclass(frozen=True)
 class ItemError:
-    index: int
+    """One reason a push is refused. `index` is the item's place in the batch (None for
+    the body, a header or a form field). `forbidden` marks a team-scope refusal: the
+    pusher may not write what the item names, whatever the reason's words."""
+
+    index: int | None
     field: str
     reason: str
+    forbidden: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "field": self.field, "reason": self.reason}
 
 
 class BatchRejected(Exception):
-    """Nothing of the batch was stored. `forbidden` means a team-scope refusal (403)."""
+    """A push refused whole: nothing of it was stored. Every push (events, labels,
+    metrics, KServe, registry events, dataset uploads) answers with its `as_dict()` body
+    and its `status`: 403 when every error is a team-scope refusal, else 400, unless the
+    refusal names its own (409 a version clash, 413 too large)."""
 
-    def __init__(self, errors: list[ItemError], *, forbidden: bool = False) -> None:
+    detail = "The batch was rejected; nothing of it was stored."
+
+    def __init__(
+        self,
+        errors: list[ItemError],
+        *,
+        forbidden: bool = False,
+        status: int | None = None,
+        detail: str | None = None,
+        code: str | None = None,
+    ) -> None:
         super().__init__(f"{len(errors)} bad item(s)")
+        if forbidden:
+            errors = [replace(e, forbidden=True) for e in errors]
         self.errors = errors
-        self.forbidden = forbidden
+        self._status = status
+        if detail is not None:
+            self.detail = detail
+        # A stable word for clients, where the reason is for people (uploads: "ragged_row").
+        self.code = code
+
+    @property
+    def forbidden(self) -> bool:
+        return bool(self.errors) and all(e.forbidden for e in self.errors)
+
+    @property
+    def status(self) -> int:
+        if self._status is not None:
+            return self._status
+        return 403 if self.forbidden else 400
 
     def as_dict(self) -> dict[str, Any]:
         shown = self.errors[:MAX_ERRORS_REPORTED]
-        return {
-            "detail": "The batch was rejected; nothing of it was stored.",
+        body: dict[str, Any] = {
+            "detail": self.detail,
             "error_count": len(self.errors),
             "errors": [e.as_dict() for e in shown],
         }
+        if self.code is not None:
+            body["code"] = self.code
+        return body
+
+
+def body_refusal(
+    reason: str,
+    *,
+    field: str = "body",
+    status: int = 400,
+    index: int | None = None,
+    code: str | None = None,
+) -> BatchRejected:
+    """A push refused for its body or one field of the request rather than an item."""
+    return BatchRejected(
+        [ItemError(index, field, reason)],
+        status=status,
+        detail="The request was rejected; nothing of it was stored.",
+        code=code,
+    )
+
+
+def body_too_large(reason: str, *, field: str = "body") -> BatchRejected:
+    """The one 413 of every push: the body, a file or a batch over its limit."""
+    return body_refusal(reason, field=field, status=413)
 
 
 @dataclass(frozen=True)

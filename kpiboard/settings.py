@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "lifecycle.monitoring",
     "lifecycle.value",
     "ingestion",
+    "demo",  # the demo seeder (`manage.py seed_demo`), apart from the write path
 ]
 
 MIDDLEWARE = [

@@ -73,8 +73,11 @@ function uploadFormWire(uploadForm) {
         link.textContent = `Version ${body.version} of ${body.dataset}: ${body.rows.toLocaleString()} rows profiled`;
         status.appendChild(link);
       } else {
-        const reasons = Object.entries(body).filter(([k]) => k !== "code")
-          .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(" ") : v}`);
+        // Every push refuses with {detail, error_count, errors: [{index, field, reason}]};
+        // DRF's own refusals (a role that may not write) carry only {detail}.
+        const reasons = Array.isArray(body.errors)
+          ? body.errors.map((e) => `${e.field}: ${e.reason}`)
+          : (body.detail ? [body.detail] : []);
         status.textContent = `Refused (${request.status}): ${reasons.join("; ") || request.statusText}`;
         status.className = "errors";
       }

@@ -14,11 +14,11 @@ from django.http import HttpRequest
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ingestion.api import PushRefused, push_refused_response
 from ingestion.profiling.errors import ProfileError
 from ingestion.profiling.profiler import ProfileMetadata
 from ingestion.profiling.readers import Limits
@@ -27,7 +27,10 @@ from ingestion.profiling.service import (
     VersionTarget,
     dataset_file_upload,
     dataset_profile_push,
+    profile_error_rejection,
 )
+from ingestion.schema import UPLOAD_RESPONSES
+from ingestion.validation import BatchRejected, body_too_large, principal_token_id
 from lifecycle.catalog.models import Dataset, Role, Team
 from lifecycle.catalog.ownership import principal_may_write
 from lifecycle.dataprep.api import DatasetVersionListView, version_summary
@@ -35,11 +38,6 @@ from lifecycle.dataprep.profiles import LABELING_TECHNIQUES, PARTIES
 
 # Multipart framing around the file: boundaries, headers and the other fields.
 _MULTIPART_OVERHEAD = 64 * 1024
-
-
-class UploadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "too_large"
 
 
 class UploadLimitHandler(FileUploadHandler):
@@ -51,8 +49,10 @@ class UploadLimitHandler(FileUploadHandler):
         self.limit = limit
 
     def _refuse(self) -> None:
-        raise UploadTooLarge(
-            {"file": f"the upload is over the {self.limit / 1024**2:,.0f} MiB limit."}
+        raise PushRefused(
+            body_too_large(
+                f"the upload is over the {self.limit / 1024**2:,.0f} MiB limit.", field="file"
+            )
         )
 
     def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
@@ -146,22 +146,17 @@ class DatasetVersionUploadView(DatasetVersionListView):
             "multipart/form-data": DatasetUploadSerializer,
             "application/json": OpenApiTypes.OBJECT,
         },
-        responses={
-            201: OpenApiTypes.OBJECT,
-            400: OpenApiTypes.OBJECT,
-            413: OpenApiTypes.OBJECT,
-            415: OpenApiTypes.OBJECT,
-        },
+        responses=UPLOAD_RESPONSES,
         description="Upload a file to profile (multipart `file`) or push a profile as JSON "
         '(`{"profile": {...}}` in the kpiboard format). The dataset is made on first upload.',
     )
     def post(self, request: Request, name: str) -> Response:
         try:
             stored = self._store(request, name)
-        except UploadRejected as exc:
-            return Response({exc.field: [exc.message]}, status=exc.status)
+        except BatchRejected as rejected:
+            return push_refused_response(rejected)
         except ProfileError as exc:
-            return Response({"file": [exc.message], "code": exc.code}, status=exc.status)
+            return push_refused_response(profile_error_rejection(exc))
         return Response(
             {**version_summary(stored.version, request), "profile": stored.profile},
             status=status.HTTP_201_CREATED,
@@ -193,6 +188,7 @@ class DatasetVersionUploadView(DatasetVersionListView):
             version=(data.get("version") or None),
             team=_team(request),
             uploaded_by=request.user.get_username(),
+            pushed_by_id=principal_token_id(request.user),
         )
         if request.content_type.startswith("application/json"):
             return dataset_profile_push(target=target, data=data.get("profile", data))

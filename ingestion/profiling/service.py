@@ -19,19 +19,37 @@ from ingestion.profiling.errors import ProfileError
 from ingestion.profiling.profiler import ProfileMetadata, file_profile
 from ingestion.profiling.readers import Limits
 from ingestion.profiling.whylogs_map import whylogs_profile
+from ingestion.validation import BatchRejected, ItemError
 from lifecycle.catalog.models import Dataset, DatasetVersion, Team, name_validator
 from lifecycle.dataprep.models import DatasetProfile, ProfileSource
 from lifecycle.dataprep.profiles import ProfileInvalid, profile_validate
 
+UPLOAD_REJECTED = "The upload was rejected; nothing of it was stored."
 
-class UploadRejected(Exception):
-    """A request that names something wrong outside the file itself."""
+
+class UploadRejected(BatchRejected):
+    """A request that names something wrong outside the file itself; answered with the
+    body every push answers with. 403 is a team-scope refusal, 409 a version clash."""
 
     def __init__(self, field: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
+        forbidden = status == 403
+        super().__init__(
+            [ItemError(None, field, message, forbidden=forbidden)],
+            status=None if forbidden else status,
+            detail=UPLOAD_REJECTED,
+        )
         self.field = field
         self.message = message
-        self.status = status
+
+
+def profile_error_rejection(error: ProfileError) -> BatchRejected:
+    """A file that cannot be profiled, as the push body: the field `file` and its code."""
+    return BatchRejected(
+        [ItemError(None, "file", error.message)],
+        status=error.status,
+        detail=UPLOAD_REJECTED,
+        code=error.code,
+    )
 
 
 @dataclass(frozen=True)
@@ -40,6 +58,8 @@ class VersionTarget:
     version: str | None
     team: Team | None
     uploaded_by: str
+    # The uploading API token's id (None for a session), recorded as `pushed_by`.
+    pushed_by_id: int | None = None
 
 
 def _newest(profile: dict[str, Any]) -> datetime | None:
@@ -80,7 +100,10 @@ def _store(
                     "version", f"{dataset.name} already has a version {version!r}.", 409
                 )
             dataset_version = DatasetVersion.objects.create(
-                dataset=dataset, version=version, created_at=timezone.now()
+                dataset=dataset,
+                version=version,
+                created_at=timezone.now(),
+                pushed_by_id=target.pushed_by_id,
             )
             stored = DatasetProfile(
                 version=dataset_version,
@@ -149,4 +172,5 @@ __all__ = [
     "VersionTarget",
     "dataset_file_upload",
     "dataset_profile_push",
+    "profile_error_rejection",
 ]

@@ -11,8 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingestion.api import body_length_check
-from ingestion.registry.events import EventsRejected, registry_events_ingest
+from ingestion.api import body_length_check, push_refused_response
+from ingestion.registry.events import registry_events_ingest
 from ingestion.registry.tasks import registry_poll
 from ingestion.registry.webhooks import (
     DELIVERY_HEADER,
@@ -27,6 +27,7 @@ from ingestion.schema import (
     WEBHOOK_RESPONSES,
     RegistryEventSerializer,
 )
+from ingestion.validation import BatchRejected, body_too_large
 from lifecycle.catalog.jsonbody import StrictJSONParser
 from lifecycle.catalog.models import Role
 from lifecycle.catalog.roles import role_of
@@ -65,15 +66,13 @@ class RegistryEventsView(APIView):
         length = request.META.get("CONTENT_LENGTH") or "0"
         if length.isdigit() and int(length) > MAX_EVENTS_BODY_BYTES:
             # Django alone would answer an oversized body with a bare 400.
-            return Response(
-                {"field": "body", "reason": f"larger than {MAX_EVENTS_BODY_BYTES} bytes"},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            return push_refused_response(
+                body_too_large(f"The body is {length} bytes; the limit is {MAX_EVENTS_BODY_BYTES}.")
             )
         try:
             result = registry_events_ingest(payload=request.data, principal=request.user)
-        except EventsRejected as exc:
-            code = status.HTTP_403_FORBIDDEN if exc.forbidden else status.HTTP_400_BAD_REQUEST
-            return Response(exc.as_dict(), status=code)
+        except BatchRejected as rejected:
+            return push_refused_response(rejected)
         return Response(result.as_dict(), status=status.HTTP_200_OK)
 
 

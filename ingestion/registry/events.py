@@ -23,14 +23,20 @@ from ingestion.registry.ledger import (
     deployment_stop,
     traffic_share_for,
 )
-from ingestion.validation import text_problem
+from ingestion.validation import (
+    BatchRejected,
+    ItemError,
+    principal_may_push_for,
+    principal_token_id,
+    text_problem,
+)
 from lifecycle.catalog.models import (
     DeploymentRole,
     Endpoint,
     ModelVersion,
     RegisteredModel,
 )
-from lifecycle.catalog.ownership import principal_may_use_endpoint, principal_may_write
+from lifecycle.catalog.ownership import principal_may_use_endpoint
 from lifecycle.catalog.times import time_parse
 from lifecycle.deployment.models import ChangeKind, ChangeSource, LifecycleChange
 
@@ -54,30 +60,6 @@ _KNOWN_FIELDS = {
     "run_ended_at",
     "description",
 }
-
-
-@dataclass(frozen=True)
-class EventError:
-    index: int
-    field: str
-    reason: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "field": self.field, "reason": self.reason}
-
-
-class EventsRejected(Exception):
-    def __init__(self, errors: list[EventError], *, forbidden: bool = False) -> None:
-        super().__init__(f"{len(errors)} bad event(s)")
-        self.errors = errors
-        self.forbidden = forbidden
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "detail": "The batch was rejected; nothing of it was stored.",
-            "error_count": len(self.errors),
-            "errors": [e.as_dict() for e in self.errors[:100]],
-        }
 
 
 @dataclass
@@ -130,17 +112,17 @@ def events_rows(payload: Any) -> list[Any]:
     elif isinstance(payload, dict):
         payload = [payload]
     if not isinstance(payload, list):
-        raise EventsRejected([EventError(0, "events", "must be an object or a list of them")])
+        raise BatchRejected([ItemError(0, "events", "must be an object or a list of them")])
     if not payload:
-        raise EventsRejected([EventError(0, "events", "no event given")])
+        raise BatchRejected([ItemError(0, "events", "no event given")])
     if len(payload) > MAX_EVENTS:
-        raise EventsRejected([EventError(0, "events", f"at most {MAX_EVENTS} events per request")])
+        raise BatchRejected([ItemError(0, "events", f"at most {MAX_EVENTS} events per request")])
     return payload
 
 
 def events_validate(*, rows: list[Any], principal: Any) -> list[RegistryEvent]:
-    """Every row checked; raises EventsRejected naming each bad field."""
-    errors: list[EventError] = []
+    """Every row checked; raises BatchRejected naming each bad field."""
+    errors: list[ItemError] = []
     events: list[RegistryEvent] = []
     names = {r.get("model") for r in rows if isinstance(r, dict)}
     models = {
@@ -153,13 +135,12 @@ def events_validate(*, rows: list[Any], principal: Any) -> list[RegistryEvent]:
         for e in Endpoint.objects.filter(name__in=[n for n in endpoint_names if isinstance(n, str)])
     }
     registered_in_batch: set[tuple[int, str]] = set()
-    forbidden = False
     now = timezone.now()
     for index, item in enumerate(rows):
         bad_before = len(errors)
 
-        def bad(name: str, reason: str, index: int = index) -> None:
-            errors.append(EventError(index, name, reason))
+        def bad(name: str, reason: str, index: int = index, *, forbidden: bool = False) -> None:
+            errors.append(ItemError(index, name, reason, forbidden=forbidden))
 
         if not isinstance(item, dict):
             bad("event", "must be a JSON object")
@@ -202,9 +183,8 @@ def events_validate(*, rows: list[Any], principal: Any) -> list[RegistryEvent]:
         model = models.get(values.get("model") or "")
         if values.get("model") and model is None:
             bad("model", "unknown model; create it in the catalog first")
-        elif model is not None and not _may_push_for(principal, model):
-            bad("model", "your token's team does not own this model")
-            forbidden = True
+        elif model is not None and not principal_may_push_for(principal, model):
+            bad("model", "your token's team does not own this model", forbidden=True)
         role = item.get("role", DeploymentRole.PRODUCTION)
         if role not in DeploymentRole.values:
             bad("role", f"must be one of {', '.join(DeploymentRole.values)}")
@@ -227,8 +207,7 @@ def events_validate(*, rows: list[Any], principal: Any) -> list[RegistryEvent]:
                 if endpoint is None:
                     bad("endpoint", "unknown endpoint")
                 elif not principal_may_use_endpoint(principal=principal, endpoint=endpoint):
-                    bad("endpoint", "the endpoint belongs to another team")
-                    forbidden = True
+                    bad("endpoint", "the endpoint belongs to another team", forbidden=True)
         if kind == "rolled_back" and role != DeploymentRole.PRODUCTION:
             bad("role", "a rollback restores the production version")
         version = values.get("version")
@@ -262,17 +241,14 @@ def events_validate(*, rows: list[Any], principal: Any) -> list[RegistryEvent]:
             )
         )
     if errors:
-        raise EventsRejected(errors, forbidden=forbidden)
+        raise BatchRejected(errors)
     return events
-
-
-def _may_push_for(principal: Any, model: RegisteredModel) -> bool:
-    return principal_may_write(principal=principal, team=model.team)
 
 
 def registry_events_ingest(*, payload: Any, principal: Any) -> EventsResult:
     """Validate and apply a batch of registry events, all or nothing."""
     events = events_validate(rows=events_rows(payload), principal=principal)
+    pushed_by_id = principal_token_id(principal)
     result = EventsResult()
     with transaction.atomic():
         seen = set(
@@ -285,15 +261,18 @@ def registry_events_ingest(*, payload: Any, principal: Any) -> EventsResult:
                 result.repeats += 1
                 continue
             seen.add(event.event_id)
-            result.changes.append(registry_event_apply(event).pk)
+            result.changes.append(registry_event_apply(event, pushed_by_id=pushed_by_id).pk)
             result.accepted += 1
     return result
 
 
-def registry_event_apply(event: RegistryEvent) -> LifecycleChange:
+def registry_event_apply(
+    event: RegistryEvent, *, pushed_by_id: int | None = None
+) -> LifecycleChange:
     at = event.timestamp
     common: dict[str, Any] = {
         "source": ChangeSource.PUSH,
+        "pushed_by_id": pushed_by_id,
         "external_id": event.event_id,
         "model": event.model,
         "happened_after": at,

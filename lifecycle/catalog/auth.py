@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -65,3 +66,9 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return self.keyword
+
+
+def principal_token_id(principal: Any) -> int | None:
+    """The id of the API token a request acts through, recorded on what a push stores as
+    `pushed_by`; None for a session's user and the in-process sources."""
+    return principal.token.pk if isinstance(principal, TokenPrincipal) else None

@@ -135,6 +135,10 @@ class DatasetVersion(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="versions")
     version = models.CharField(max_length=100, validators=[name_validator])
     created_at = models.DateTimeField()
+    # The API token that uploaded it (null for a session or the demo seeder).
+    pushed_by = models.ForeignKey(
+        "ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["dataset", "created_at"]
@@ -278,6 +282,17 @@ class ServingEvent(models.Model):
     features = models.JSONField(null=True, blank=True)
     prediction = models.JSONField(null=True, blank=True)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    # The API token that pushed it; null for a session's push, log files and in-process
+    # sources. No index: every index costs ingestion time, and tokens are revoked rather
+    # than deleted, so the rare delete may scan for the rows it unlinks.
+    pushed_by = models.ForeignKey(
+        "ApiToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         indexes = [
@@ -336,6 +351,16 @@ class LifecycleMetric(models.Model):
     timestamp = models.DateTimeField(help_text="When the value was true (event time).")
     dimensions = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField(help_text="When kpiboard stored it.")
+    # The API token that pushed it (null for a session, the MLflow sync and the other
+    # in-process sources); no index, as on ServingEvent.
+    pushed_by = models.ForeignKey(
+        "ApiToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["timestamp"]
@@ -383,6 +408,16 @@ class Label(models.Model):
     label = models.JSONField()
     timestamp = models.DateTimeField(help_text="When the truth became known.")
     received_at = models.DateTimeField(help_text="When kpiboard stored it.")
+    # The API token that pushed it (null for a session or an in-process source); no
+    # index, as on ServingEvent.
+    pushed_by = models.ForeignKey(
+        "ApiToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         ordering = ["timestamp"]

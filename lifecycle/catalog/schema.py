@@ -41,8 +41,8 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
 
 class ErrorSerializer(serializers.Serializer):
-    """DRF's own error body (401, 403, 404, 405, 409, 413, 415, 503); 409 and 413 may
-    also name the field and the reason."""
+    """DRF's own error body (401, 403, 404, 405, 409, 411, 415, 503); 409 may also name
+    the field and the reason. A refused push answers `BatchError` instead."""
 
     detail = serializers.CharField()
     field = serializers.CharField(required=False)
@@ -65,11 +65,17 @@ class BatchErrorItemSerializer(serializers.Serializer):
 
 
 class BatchErrorSerializer(serializers.Serializer):
-    """A push rejected whole: nothing of the batch was stored."""
+    """A push rejected whole, nothing of it stored: the one body of every refused push
+    (events, labels, metrics, KServe, registry events, dataset uploads) at 400, 403 for
+    team scope, 409 and 413."""
 
     detail = serializers.CharField()
     error_count = serializers.IntegerField(help_text="All errors; `errors` shows the first 100")
     errors = BatchErrorItemSerializer(many=True)
+    code = serializers.CharField(
+        required=False,
+        help_text="Uploads only: a stable word for what is wrong with the file (e.g. ragged_row)",
+    )
 
 
 class FieldErrorsSerializer(serializers.Serializer):
@@ -135,7 +141,18 @@ BATCH_ERROR = OpenApiResponse(
 FIELD_ERRORS = OpenApiResponse(
     FieldErrorsSerializer, description="Invalid input, nothing stored: the reasons by field"
 )
-PAYLOAD_TOO_LARGE = OpenApiResponse(ErrorSerializer, description="The body or batch is too large")
+PAYLOAD_TOO_LARGE = OpenApiResponse(
+    BatchErrorSerializer,
+    description="The body, file or batch is over its limit, nothing stored: the batch error "
+    "body with `index` null and the field (`body`, `file`, `data`) and limit in `errors`",
+)
+# `{detail}` is what both answers share, so the schema holds for either.
+TEAM_SCOPE_REFUSED = OpenApiResponse(
+    ErrorSerializer,
+    description="Every error is a team-scope refusal (another team's model, endpoint or "
+    "dataset): the batch error body (`BatchError`), nothing stored. A role that may not "
+    "write at all answers DRF's `{detail}` alone",
+)
 UNSUPPORTED_MEDIA_TYPE = OpenApiResponse(
     ErrorSerializer, description="The body's Content-Type is not one this operation reads"
 )

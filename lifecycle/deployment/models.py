@@ -251,6 +251,11 @@ class LifecycleChange(models.Model):
     happened_before = models.DateTimeField()
     recorded_at = models.DateTimeField()
     detail = models.JSONField(default=dict, blank=True)
+    # The API token whose pushed registry event made this entry; null for polls, webhooks
+    # (signed by the registry's secret, not a token) and sessions.
+    pushed_by = models.ForeignKey(
+        "catalog.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     supersedes = models.OneToOneField(
         "self",
         on_delete=models.SET_NULL,

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lifecycle.catalog.auth import principal_token_id
 from lifecycle.catalog.models import DatasetVersion, LifecycleMetric, ModelVersion, Role
 from lifecycle.catalog.ownership import principal_write_check
 from lifecycle.development.filtersets import TrainingMetricFilterSet, TrainingRunFilterSet
@@ -95,6 +96,7 @@ def training_run_record(*, data: dict[str, Any], principal: Any) -> tuple[Traini
                 "labeling_human_pct": labeling.get("human"),
                 "labeling_semi_supervised_pct": labeling.get("semi_supervised"),
                 "labeling_third_party_pct": labeling.get("third_party"),
+                "pushed_by_id": principal_token_id(principal),
             },
         )
         if run.dataset_version is not None:

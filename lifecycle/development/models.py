@@ -39,6 +39,10 @@ class TrainingRun(models.Model):
     labeling_human_pct = models.FloatField(null=True, blank=True, validators=_PCT)
     labeling_semi_supervised_pct = models.FloatField(null=True, blank=True, validators=_PCT)
     labeling_third_party_pct = models.FloatField(null=True, blank=True, validators=_PCT)
+    # The API token that last recorded the run (null for a session or the demo seeder).
+    pushed_by = models.ForeignKey(
+        "catalog.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["model_version", "started_at"]

@@ -15,7 +15,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import ConsoleMessage, Page, expect, sync_playwright
 
-from ingestion.demo import DEMO_PASSWORD
+from demo.users import DEMO_PASSWORD
 from tests.browser.test_portfolio_browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS
 from tests.kpiboard.site_pages import demo_site_seed, site_page_paths
 

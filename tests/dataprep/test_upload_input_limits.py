@@ -16,6 +16,7 @@ from ingestion.profiling import file_profile
 from ingestion.profiling.errors import ProfileError
 from lifecycle.catalog.models import Dataset, DatasetVersion
 from lifecycle.dataprep.models import DatasetProfile
+from tests.refusals import refused_fields
 
 CORPUS = Path(__file__).parent / "corpus"
 URL = "/api/v1/datasets/{}/versions/"
@@ -70,7 +71,7 @@ def test_a_header_wider_than_the_limit_is_refused_however_long_its_line(api_as, 
     assert len(header) > 64 * 1024
     response = _upload(api_as(dana), header + b"\n" + b",".join([b"1"] * 10_000) + b"\n")
     assert response.status_code == 413, response.json()
-    assert "2,000" in response.json()["file"][0] and response.json()["code"] == "too_large"
+    assert "2,000" in refused_fields(response)["file"] and response.json()["code"] == "too_large"
     assert _nothing_stored()
 
 
@@ -87,7 +88,7 @@ def test_a_damaged_gzip_stream_is_refused_with_400(api_as, dana, risk_team):
     response = _upload(api_as(dana), damaged, "data.csv.gz")
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "unreadable"
-    assert "gzip" in response.json()["file"][0]
+    assert "gzip" in refused_fields(response)["file"]
     assert _nothing_stored()
 
 
@@ -96,7 +97,7 @@ def test_a_ragged_row_after_a_field_over_128_kib_is_named_by_its_line(api_as, da
     response = _upload(api_as(dana), content)
     assert response.status_code == 400, response.content
     assert response.json()["code"] == "ragged_row"
-    assert "line 3" in response.json()["file"][0]
+    assert "line 3" in refused_fields(response)["file"]
     assert _nothing_stored()
 
 
@@ -110,7 +111,7 @@ def test_a_header_name_over_128_kib_is_read(api_as, dana, risk_team):
 def test_a_json_body_that_is_not_an_object_is_refused(api_as, dana, risk_team, body):
     response = api_as(dana).post(URL.format("pushed"), body, content_type="application/json")
     assert response.status_code == 400, response.content
-    assert "body" in response.json() or "profile" in response.json()
+    assert {"body", "profile"} & set(refused_fields(response))
     assert _nothing_stored()
 
 
@@ -119,7 +120,7 @@ def test_a_json_field_that_is_not_a_string_is_refused(api_as, dana, risk_team, f
     body = {"profile": {}, "team": "risk", field: ["risk"]}
     response = api_as(dana).post(URL.format("pushed"), body, format="json")
     assert response.status_code == 400, response.content
-    assert field in response.json()
+    assert field in refused_fields(response)
     assert _nothing_stored()
 
 

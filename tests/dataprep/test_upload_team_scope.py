@@ -7,6 +7,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from lifecycle.catalog.models import Dataset, Role
+from tests.refusals import refused_fields
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/datasets/{}/versions/"
@@ -23,7 +24,7 @@ def test_it_refuses_a_token_creating_a_dataset_owned_by_another_team(
     token_client, growth_team, risk_team
 ):
     response = _upload(token_client(growth_team, Role.DATA_TEAM), "claims", team="risk")
-    assert response.status_code == 403 and "team" in response.json()
+    assert response.status_code == 403 and "team" in refused_fields(response)
     assert not Dataset.objects.filter(name="claims").exists()
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.contrib.auth.models import User
 from django.db.models import Count
 
-from ingestion.demo import demo_portfolio_seed
+from demo.seed import demo_portfolio_seed
 from lifecycle.catalog.models import Dataset, RegisteredModel
 from lifecycle.deployment.models import Registry
 

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 
-from ingestion.demo.users import DEMO_PASSWORD
+from demo.users import DEMO_PASSWORD
 from lifecycle.catalog.models import Role
 from tests import factories
 

@@ -108,6 +108,8 @@ def faulty_worker(services, tmp_path) -> Iterator:
         once.write_text("armed")
         worker = WorkerProcess(log_dir=tmp_path)
         worker.env.update(
+            # Fault points fire only under the test-only setting this module turns on.
+            DJANGO_SETTINGS_MODULE="tests.services.fault_settings",
             KPIBOARD_FAULT_POINT=point,
             KPIBOARD_FAULT_ONCE_FILE=str(once),
             KPIBOARD_ROLLUP_BATCH_MARKS=str(batch_marks),

@@ -9,6 +9,7 @@ import pytest
 from lifecycle.catalog.models import Deployment, ModelVersion, Role
 from lifecycle.deployment.models import ChangeKind, LifecycleChange
 from tests import factories
+from tests.refusals import refused_fields
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/registry-events/"
@@ -201,7 +202,7 @@ def test_an_oversized_body_is_a_413(pipeline, event):
     huge = [event(event_id=f"e{i}", description="x" * 4000) for i in range(1100)]
     response = pipeline.post(URL, huge, format="json")
     assert response.status_code == 413
-    assert response.json()["field"] == "body"
+    assert "body" in refused_fields(response)
 
 
 def test_an_executive_may_not_push(api_as, alice, fraud_scorer, event):

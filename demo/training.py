@@ -9,9 +9,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingestion.demo.plan import Plan, VersionPlan
-from ingestion.demo.rows import CatalogRows
-from ingestion.demo.specs import (
+from demo.plan import Plan, VersionPlan
+from demo.rows import CatalogRows
+from demo.specs import (
     BINARY,
     GENERATIVE,
     MODEL_TASKS,

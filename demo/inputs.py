@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ingestion.demo.plan import Plan, us
-from ingestion.demo.specs import MODELS
+from demo.plan import Plan, us
+from demo.specs import MODELS
 
 if TYPE_CHECKING:
-    from ingestion.demo.traffic import Traffic
+    from demo.traffic import Traffic
 
 
 def _categorical(rng: np.random.Generator, names: list[str], probs: np.ndarray) -> list[str]:

@@ -1,20 +1,19 @@
-"""The demo portfolio: what it holds, that it is deterministic, and how the command guards
-an existing catalog. Seeded small (a few days, a fifth of the traffic) to stay fast; the
-same code path makes the full 30 days."""
+"""The demo portfolio: what it holds. Read-only tests, so the demo is seeded once for the
+module (small: a few days, a fifth of the traffic; the same code path makes the full 30
+days) and deleted after. Reseeding (determinism, --reset) is in test_seed_demo_command."""
 
 from __future__ import annotations
 
 import itertools
 from datetime import UTC, datetime, timedelta
-from io import StringIO
 from statistics import mean
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.management import CommandError, call_command
 from django.db.models import Q
 
-from ingestion.demo import DEMO_PASSWORD, demo_portfolio_seed
+from demo.seed import demo_portfolio_delete, demo_portfolio_seed
+from demo.users import DEMO_PASSWORD
 from lifecycle.catalog.models import (
     Deployment,
     DeploymentRole,
@@ -22,8 +21,6 @@ from lifecycle.catalog.models import (
     EventStatus,
     FailureClass,
     Industry,
-    Label,
-    LifecycleMetric,
     ModelVersion,
     RegisteredModel,
     Role,
@@ -31,8 +28,6 @@ from lifecycle.catalog.models import (
     ServingMode,
     Team,
 )
-from lifecycle.dataprep.models import DatasetProfile
-from lifecycle.deployment.models import LifecycleChange, Registry
 from lifecycle.monitoring.models import Incident
 
 pytestmark = pytest.mark.django_db
@@ -42,20 +37,23 @@ pytestmark = pytest.mark.django_db
 # a fixed moment far from the clock shows that nothing checked comes from the clock.
 NOW = datetime(2025, 6, 4, 12, 0, tzinfo=UTC)  # a Wednesday
 SMALL = {"days": 3, "volume": 0.2}
-# The suite also runs on PostgreSQL (DATABASE_URL set), where the command wants the flag.
-SMALL_ARGS = ["--now", NOW.isoformat(), "--days", "3", "--volume", "0.2", "--allow-production"]
 
 
-@pytest.fixture
-def demo():
-    return demo_portfolio_seed(now=NOW, **SMALL)
+@pytest.fixture(scope="module", autouse=True)
+def demo(django_db_setup, django_db_blocker):
+    """Seeded and committed once for the module; each test still runs in its own
+    transaction, rolled back, so a test's writes never reach the next."""
+    with django_db_blocker.unblock():
+        summary = demo_portfolio_seed(now=NOW, **SMALL)
+        yield summary
+        demo_portfolio_delete()
 
 
 def _events(**filters):
     return ServingEvent.objects.filter(**filters)
 
 
-def test_it_covers_the_four_industries_with_teams_in_business_units(demo):
+def test_it_covers_the_four_industries_with_teams_in_business_units():
     names = set(Industry.objects.values_list("name", flat=True))
     assert {"payments-fraud", "ecommerce-recommendations", "email-send-time", "credit-risk"} <= (
         names
@@ -64,7 +62,7 @@ def test_it_covers_the_four_industries_with_teams_in_business_units(demo):
     assert Team.objects.values("business_unit").distinct().count() >= 4
 
 
-def test_it_makes_twenty_models_in_both_serving_modes_with_slas(demo):
+def test_it_makes_twenty_models_in_both_serving_modes_with_slas():
     models = RegisteredModel.objects.all()
     assert models.count() >= 20
     modes = set(models.values_list("serving_mode", flat=True))
@@ -75,7 +73,7 @@ def test_it_makes_twenty_models_in_both_serving_modes_with_slas(demo):
         assert model.versions.count() >= 2, model.name
 
 
-def test_it_registers_versions_over_the_last_180_days_trained_on_dataset_versions(demo):
+def test_it_registers_versions_over_the_last_180_days_trained_on_dataset_versions():
     versions = ModelVersion.objects.all()
     assert min(v.registered_at for v in versions) >= NOW - timedelta(days=180)
     assert max(v.registered_at for v in versions) < NOW
@@ -84,7 +82,7 @@ def test_it_registers_versions_over_the_last_180_days_trained_on_dataset_version
         assert all(dv.created_at < version.registered_at for dv in version.datasets.all())
 
 
-def test_it_takes_days_to_weeks_from_registration_to_production(demo):
+def test_it_takes_days_to_weeks_from_registration_to_production():
     days = []
     for version in ModelVersion.objects.all():
         first = version.deployments.filter(role=DeploymentRole.PRODUCTION).order_by("started_at")
@@ -95,7 +93,7 @@ def test_it_takes_days_to_weeks_from_registration_to_production(demo):
     assert 15 <= mean(days) <= 45
 
 
-def test_it_ends_the_old_production_version_when_a_new_one_replaces_it(demo):
+def test_it_ends_the_old_production_version_when_a_new_one_replaces_it():
     for model in RegisteredModel.objects.all():
         rows = list(
             Deployment.objects.filter(
@@ -107,7 +105,7 @@ def test_it_ends_the_old_production_version_when_a_new_one_replaces_it(demo):
             assert earlier.ended_at is not None and earlier.ended_at <= later.started_at
 
 
-def test_it_has_shadow_and_canary_deployments_active_now(demo):
+def test_it_has_shadow_and_canary_deployments_active_now():
     active = Deployment.objects.active_between(NOW, NOW + timedelta(seconds=1))
     assert active.filter(role=DeploymentRole.SHADOW, traffic_share=0).exists()
     assert active.filter(role=DeploymentRole.CANARY, traffic_share__gt=0).exists()
@@ -116,7 +114,7 @@ def test_it_has_shadow_and_canary_deployments_active_now(demo):
         assert sum(shares) == 1, endpoint.name
 
 
-def test_it_serves_several_models_from_one_endpoint_by_traffic_share(demo):
+def test_it_serves_several_models_from_one_endpoint_by_traffic_share():
     active = Deployment.objects.active_between(NOW, NOW + timedelta(seconds=1))
     multi = [
         e
@@ -134,7 +132,7 @@ def test_it_serves_several_models_from_one_endpoint_by_traffic_share(demo):
     assert max(counts, key=counts.get) == busiest_share
 
 
-def test_it_serves_events_only_from_versions_deployed_at_the_time(demo):
+def test_it_serves_events_only_from_versions_deployed_at_the_time():
     deployments = list(Deployment.objects.all())
     events = _events().values_list("model_version_id", "endpoint_id", "timestamp")
     for version_id, endpoint_id, timestamp in events:
@@ -147,7 +145,7 @@ def test_it_serves_events_only_from_versions_deployed_at_the_time(demo):
         )
 
 
-def test_it_fills_the_window_ending_now_with_few_ordinary_errors(demo):
+def test_it_fills_the_window_ending_now_with_few_ordinary_errors():
     events = _events()
     assert not events.filter(timestamp__lt=NOW - timedelta(days=SMALL["days"])).exists()
     assert not events.filter(timestamp__gte=NOW).exists()
@@ -162,14 +160,14 @@ def test_it_fills_the_window_ending_now_with_few_ordinary_errors(demo):
     assert 0 < ordinary.filter(status=EventStatus.ERROR).count() < 0.01 * ordinary.count()
 
 
-def test_each_model_is_called_by_several_apps(demo):
+def test_each_model_is_called_by_several_apps():
     for model in RegisteredModel.objects.all():
         events = _events(model=model)
         if events.count() >= 30:
             assert events.values("caller").distinct().count() >= 2, model.name
 
 
-def test_streaming_peaks_in_the_daytime_and_batch_runs_at_night(demo):
+def test_streaming_peaks_in_the_daytime_and_batch_runs_at_night():
     streaming = _events(model__serving_mode=ServingMode.STREAMING)
     day = streaming.filter(timestamp__hour__gte=9, timestamp__hour__lt=18).count()
     night = streaming.filter(timestamp__hour__lt=6).count()
@@ -179,7 +177,7 @@ def test_streaming_peaks_in_the_daytime_and_batch_runs_at_night(demo):
     assert batch.count() > 0 and office_hours.count() == 0
 
 
-def test_it_makes_one_incident_per_failure_class(demo):
+def test_it_makes_one_incident_per_failure_class():
     incidents = Incident.objects.all()
     assert sorted(incidents.values_list("failure_class", flat=True)) == sorted(FailureClass)
     for incident in incidents:
@@ -193,7 +191,7 @@ def test_it_makes_one_incident_per_failure_class(demo):
         assert burst.count() >= 5, incident.title
 
 
-def test_the_downtime_incident_fails_most_requests(demo):
+def test_the_downtime_incident_fails_most_requests():
     incident = Incident.objects.get(failure_class=FailureClass.DOWNTIME)
     during = _events(
         model=incident.model, timestamp__gte=incident.started_at, timestamp__lt=incident.ended_at
@@ -203,7 +201,7 @@ def test_the_downtime_incident_fails_most_requests(demo):
     assert not down.filter(latency_ms__isnull=False).exists()
 
 
-def test_the_drifting_models_inputs_shift_in_the_last_third(demo):
+def test_the_drifting_models_inputs_shift_in_the_last_third():
     start = NOW - timedelta(days=SMALL["days"])
     drift_from = NOW - timedelta(days=SMALL["days"]) / 3
 
@@ -225,7 +223,7 @@ def test_the_drifting_models_inputs_shift_in_the_last_third(demo):
     assert ip_risk(halfway, NOW) == pytest.approx(ip_risk(start, halfway), abs=0.03)
 
 
-def test_it_makes_one_demo_user_per_role_with_the_demo_password(demo):
+def test_it_makes_one_demo_user_per_role_with_the_demo_password():
     expected = {
         "executive": Role.EXECUTIVE,
         "mlops": Role.MLOPS,
@@ -240,74 +238,3 @@ def test_it_makes_one_demo_user_per_role_with_the_demo_password(demo):
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff
     assert not User.objects.get(username="executive").is_staff
-
-
-def test_the_same_seed_and_now_give_the_same_rows():
-    def snapshot():
-        return {
-            "events": set(_events().values_list("event_id", "latency_ms", "timestamp", "caller")),
-            "labels": set(Label.objects.values_list("event_id", "label", "timestamp")),
-            "ledger": set(
-                LifecycleChange.objects.values_list(
-                    "kind", "model__name", "model_version__version", "happened_after",
-                    "happened_before", "external_id",
-                )
-            ),
-            "metrics": set(LifecycleMetric.objects.values_list("metric_id", "value")),
-            "profiles": set(
-                DatasetProfile.objects.values_list(
-                    "version__dataset__name", "version__version", "rows", "completeness_pct"
-                )
-            ),
-        }  # fmt: skip
-
-    demo_portfolio_seed(now=NOW, **SMALL)
-    first = snapshot()
-    demo_portfolio_seed(now=NOW, reset=True, **SMALL)
-    assert snapshot() == first
-    demo_portfolio_seed(now=NOW, seed=8, reset=True, **SMALL)
-    again = snapshot()
-    assert not again["events"] & first["events"]
-    assert again["ledger"] != first["ledger"]
-
-
-def test_it_refuses_to_seed_over_existing_models_without_reset(fraud_scorer):
-    with pytest.raises(CommandError, match="--reset"):
-        call_command("seed_demo", *SMALL_ARGS, stdout=StringIO(), stderr=StringIO())
-    assert RegisteredModel.objects.count() == 1
-
-
-def test_reset_reruns_cleanly_and_keeps_rows_the_demo_did_not_make(fraud_scorer):
-    out = StringIO()
-    call_command("seed_demo", "--reset", *SMALL_ARGS, stdout=out, stderr=StringIO())
-    counts = (RegisteredModel.objects.count(), _events().count(), Incident.objects.count())
-    call_command("seed_demo", "--reset", *SMALL_ARGS, stdout=StringIO(), stderr=StringIO())
-    assert (RegisteredModel.objects.count(), _events().count(), Incident.objects.count()) == (
-        counts
-    )
-    assert RegisteredModel.objects.filter(name="fraud-scorer").exists()
-    assert User.objects.filter(username="admin").count() == 1
-    assert "incidents: dependency 1" in out.getvalue()
-    for part in ("ledger:", "training runs:", "profiled from uploaded files", "labels:"):
-        assert part in out.getvalue()
-    assert not Registry.objects.exclude(name__in=["mlflow-credit", "mlflow-support"]).exists()
-    assert f"password {DEMO_PASSWORD}" in out.getvalue()
-
-
-def test_it_will_not_take_over_a_real_user_with_a_demo_name():
-    User.objects.create_user("admin", email="ops@example.com", password="secret")
-    with pytest.raises(CommandError, match="not a demo user"):
-        call_command("seed_demo", *SMALL_ARGS, stdout=StringIO(), stderr=StringIO())
-    assert User.objects.get(username="admin").check_password("secret")
-    assert not RegisteredModel.objects.exists()
-
-
-def test_it_rejects_a_now_that_is_not_iso_8601():
-    with pytest.raises(CommandError, match="ISO 8601"):
-        call_command("seed_demo", "--now", "yesterday", stdout=StringIO(), stderr=StringIO())
-
-
-def test_it_refuses_a_production_database_without_the_explicit_flag(settings):
-    settings.EMBEDDED = False
-    with pytest.raises(CommandError, match="--allow-production"):
-        call_command("seed_demo", "--days", "1")

@@ -19,10 +19,10 @@ from decimal import Decimal
 import numpy as np
 from django.db import connection
 
-from ingestion.demo.plan import CLASSES, EPOCH, US, Plan, us
-from ingestion.demo.rows import CatalogRows
-from ingestion.demo.specs import BATCH, ENDPOINTS, LABELLED
-from ingestion.demo.traffic import Traffic, traffic_simulate
+from demo.plan import CLASSES, EPOCH, US, Plan, us
+from demo.rows import CatalogRows
+from demo.specs import BATCH, ENDPOINTS, LABELLED
+from demo.traffic import Traffic, traffic_simulate
 from lifecycle.catalog.models import EventStatus, ServingEvent
 
 _FIELDS = (

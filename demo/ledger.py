@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ingestion.demo.plan import POLL_SECONDS, DeploymentPlan, Plan, VersionPlan, poll_window
-from ingestion.demo.rows import CatalogRows
-from ingestion.demo.specs import MODELS, PIPELINES, PRODUCTION, REGISTRIES, SHADOW, registry_spec
+from demo.plan import POLL_SECONDS, DeploymentPlan, Plan, VersionPlan, poll_window
+from demo.rows import CatalogRows
+from demo.specs import MODELS, PIPELINES, PRODUCTION, REGISTRIES, SHADOW, registry_spec
 from ingestion.registry.events import MAX_EVENTS, registry_events_ingest
 from ingestion.registry.ledger import change_record
 from lifecycle.catalog.models import Deployment, ModelVersion

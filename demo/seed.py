@@ -13,13 +13,13 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Exists, OuterRef, ProtectedError
 
-from ingestion.demo.datasets import DATASET_ROWS, PROFILED_VERSIONS, SHIFTED_DATASET
-from ingestion.demo.events import events_write
-from ingestion.demo.labels import LabelsSummary, labels_write
-from ingestion.demo.ledger import LedgerSummary, ledger_write
-from ingestion.demo.plan import CLASSES, plan_make
-from ingestion.demo.rows import catalog_write, incidents_write
-from ingestion.demo.specs import (
+from demo.datasets import DATASET_ROWS, PROFILED_VERSIONS, SHIFTED_DATASET
+from demo.events import events_write
+from demo.labels import LabelsSummary, labels_write
+from demo.ledger import LedgerSummary, ledger_write
+from demo.plan import CLASSES, plan_make
+from demo.rows import catalog_write, incidents_write
+from demo.specs import (
     BATCH,
     DATASETS,
     ENDPOINTS,
@@ -29,8 +29,8 @@ from ingestion.demo.specs import (
     STREAMING,
     TEAMS,
 )
-from ingestion.demo.training import TrainingSummary, training_write
-from ingestion.demo.users import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, DemoSeedError, users_write
+from demo.training import TrainingSummary, training_write
+from demo.users import DEMO_EMAIL_DOMAIN, DEMO_PASSWORD, DemoSeedError, users_write
 from ingestion.rollups import rollups_rebuild
 from lifecycle.catalog.models import (
     Dataset,

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db.models import Exists, F, OuterRef
 
-from ingestion.demo import demo_portfolio_seed
+from demo.seed import demo_portfolio_seed
 from lifecycle.catalog.models import Label, ServingEvent
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ingestion.demo import DEFAULT_SEED, MODELS, DemoSeedError, demo_portfolio_seed
+from demo.seed import DEFAULT_SEED, demo_portfolio_seed
+from demo.specs import MODELS
+from demo.users import DemoSeedError
 
 
 def _instant(value: str) -> datetime:

@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import numpy as np
 
-from ingestion.demo.inputs import inputs_draw
-from ingestion.demo.plan import CLASSES, DAY, EPOCH, HOUR, Plan, failure_code, us
-from ingestion.demo.specs import BATCH, MODELS, SHADOW, STREAMING, EndpointSpec, model_spec
+from demo.inputs import inputs_draw
+from demo.plan import CLASSES, DAY, EPOCH, HOUR, Plan, failure_code, us
+from demo.specs import BATCH, MODELS, SHADOW, STREAMING, EndpointSpec, model_spec
 
 # Ordinary background errors: mostly clients sending bad input, and slow calls.
 _BASELINE_MIX = {"bad_request": 0.4, "timeout": 0.25, "dependency": 0.2, "other": 0.15}

@@ -11,23 +11,8 @@ SQLite in under a minute; the shapes, ratios and stories are what matter.
 specs (what the portfolio holds) -> plan (history, decided up front) -> rows (catalog),
 datasets (profiled uploads), ledger, training, traffic + inputs -> events, labels; seed
 orchestrates; users makes the demo users.
+
+Its own app, not part of `ingestion/`: the write path stays the write path, and the
+seeder only calls it. Import from the modules (`demo.seed`, `demo.users`, `demo.specs`);
+this package imports nothing, so Django can load the app before the models are ready.
 """
-
-from ingestion.demo.seed import (
-    DEFAULT_SEED,
-    DemoSummary,
-    demo_portfolio_delete,
-    demo_portfolio_seed,
-)
-from ingestion.demo.specs import MODELS
-from ingestion.demo.users import DEMO_PASSWORD, DemoSeedError
-
-__all__ = [
-    "DEFAULT_SEED",
-    "DEMO_PASSWORD",
-    "MODELS",
-    "DemoSeedError",
-    "DemoSummary",
-    "demo_portfolio_delete",
-    "demo_portfolio_seed",
-]

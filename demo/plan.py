@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from ingestion.demo.specs import (
+from demo.specs import (
     CANARY,
     DATASETS,
     INCIDENTS,

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingestion.demo import demo_portfolio_delete, demo_portfolio_seed
+from demo.seed import demo_portfolio_delete, demo_portfolio_seed
 from lifecycle.catalog.models import (
     Dataset,
     Deployment,

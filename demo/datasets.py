@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ingestion.demo.specs import DatasetSpec
+from demo.specs import DatasetSpec
 from ingestion.profiling.profiler import ProfileMetadata
 from ingestion.profiling.service import VersionTarget, dataset_file_upload
 from lifecycle.catalog.models import DatasetVersion

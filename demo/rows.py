@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ingestion.demo.datasets import PROFILED_VERSIONS, dataset_versions_upload
-from ingestion.demo.plan import Plan
-from ingestion.demo.specs import DATASETS, ENDPOINTS, INDUSTRIES, MODELS, TEAMS
+from demo.datasets import PROFILED_VERSIONS, dataset_versions_upload
+from demo.plan import Plan
+from demo.specs import DATASETS, ENDPOINTS, INDUSTRIES, MODELS, TEAMS
 from lifecycle.catalog.models import (
     Dataset,
     DatasetVersion,

@@ -14,9 +14,9 @@ from datetime import timedelta
 
 import numpy as np
 
-from ingestion.demo.events import ScoredEvents
-from ingestion.demo.plan import EPOCH, HOUR, Plan, us
-from ingestion.demo.specs import LABELLED
+from demo.events import ScoredEvents
+from demo.plan import EPOCH, HOUR, Plan, us
+from demo.specs import LABELLED
 from ingestion.labels import labels_ingest
 
 _PUSH = 5000  # labels per push, as a labelling job would batch them
