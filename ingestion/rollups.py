@@ -58,8 +58,6 @@ _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
 
 
-
-
 def _clusters(
     moments: list[datetime], step: timedelta, max_gap: timedelta
 ) -> Iterable[tuple[datetime, datetime]]:
