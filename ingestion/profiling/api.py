@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -31,6 +31,7 @@ from ingestion.profiling.service import (
 )
 from ingestion.schema import UPLOAD_RESPONSES
 from ingestion.validation import BatchRejected, body_too_large, principal_token_id
+from lifecycle.catalog.jsonbody import StrictJSONParser
 from lifecycle.catalog.models import Dataset, Role, Team
 from lifecycle.catalog.ownership import principal_may_write
 from lifecycle.dataprep.api import DatasetVersionListView, version_summary
@@ -131,7 +132,7 @@ class DatasetUploadSerializer(serializers.Serializer):
 
 class DatasetVersionUploadView(DatasetVersionListView):
     write_roles = frozenset({Role.ADMIN, Role.MLOPS, Role.DATA_TEAM})
-    parser_classes = [MultiPartParser, JSONParser]
+    parser_classes = [MultiPartParser, StrictJSONParser]
 
     def initialize_request(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Request:
         # Installed before anything reads the body (the CSRF check of a session does).

@@ -132,3 +132,20 @@ def test_a_whylogs_profile_whose_sketch_crashes_the_reader_is_refused(api_as, da
     assert response.status_code == 415, response.content
     assert response.json()["code"] == "wrong_type"
     assert _nothing_stored()
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e999"])
+def test_a_json_profile_holding_a_number_json_cannot_carry_is_refused(
+    api_as, dana, risk_team, number
+):
+    body = '{"profile": {"rows": %s}, "team": "risk"}' % number
+    response = api_as(dana).post(URL.format("pushed"), body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert _nothing_stored()
+
+
+def test_a_json_profile_push_with_a_lone_surrogate_is_refused(api_as, dana, risk_team):
+    body = '{"profile": {}, "team": "risk", "version": "\\ud800"}'
+    response = api_as(dana).post(URL.format("pushed"), body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert _nothing_stored()
