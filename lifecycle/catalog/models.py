@@ -26,6 +26,21 @@ def _name_field(**kwargs) -> models.CharField:
     return models.CharField(max_length=200, unique=True, validators=[name_validator], **kwargs)
 
 
+def pushed_by_field(*, indexed: bool) -> models.ForeignKey:
+    """The API token that pushed a row; null for a session's push and in-process sources
+    (log files, the registry sync). Tables that grow with traffic go without the index:
+    every index costs ingestion time, and tokens are revoked rather than deleted, so the
+    rare delete may scan for the rows it unlinks."""
+    return models.ForeignKey(
+        "catalog.ApiToken",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=indexed,
+    )
+
+
 class ServingMode(models.TextChoices):
     BATCH = "batch", "Batch"
     STREAMING = "streaming", "Streaming"
@@ -136,9 +151,7 @@ class DatasetVersion(models.Model):
     version = models.CharField(max_length=100, validators=[name_validator])
     created_at = models.DateTimeField()
     # The API token that uploaded it (null for a session or the demo seeder).
-    pushed_by = models.ForeignKey(
-        "ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    pushed_by = pushed_by_field(indexed=True)
 
     class Meta:
         ordering = ["dataset", "created_at"]
@@ -282,17 +295,7 @@ class ServingEvent(models.Model):
     features = models.JSONField(null=True, blank=True)
     prediction = models.JSONField(null=True, blank=True)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
-    # The API token that pushed it; null for a session's push, log files and in-process
-    # sources. No index: every index costs ingestion time, and tokens are revoked rather
-    # than deleted, so the rare delete may scan for the rows it unlinks.
-    pushed_by = models.ForeignKey(
-        "ApiToken",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    pushed_by = pushed_by_field(indexed=False)
 
     class Meta:
         indexes = [
@@ -351,16 +354,7 @@ class LifecycleMetric(models.Model):
     timestamp = models.DateTimeField(help_text="When the value was true (event time).")
     dimensions = models.JSONField(default=dict, blank=True)
     received_at = models.DateTimeField(help_text="When kpiboard stored it.")
-    # The API token that pushed it (null for a session, the MLflow sync and the other
-    # in-process sources); no index, as on ServingEvent.
-    pushed_by = models.ForeignKey(
-        "ApiToken",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    pushed_by = pushed_by_field(indexed=False)
 
     class Meta:
         ordering = ["timestamp"]
@@ -408,16 +402,7 @@ class Label(models.Model):
     label = models.JSONField()
     timestamp = models.DateTimeField(help_text="When the truth became known.")
     received_at = models.DateTimeField(help_text="When kpiboard stored it.")
-    # The API token that pushed it (null for a session or an in-process source); no
-    # index, as on ServingEvent.
-    pushed_by = models.ForeignKey(
-        "ApiToken",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-        db_index=False,
-    )
+    pushed_by = pushed_by_field(indexed=False)
 
     class Meta:
         ordering = ["timestamp"]

@@ -25,6 +25,7 @@ from lifecycle.catalog.models import (
     ServingMode,
     Team,
     name_validator,
+    pushed_by_field,
 )
 
 
@@ -253,9 +254,7 @@ class LifecycleChange(models.Model):
     detail = models.JSONField(default=dict, blank=True)
     # The API token whose pushed registry event made this entry; null for polls, webhooks
     # (signed by the registry's secret, not a token) and sessions.
-    pushed_by = models.ForeignKey(
-        "catalog.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    pushed_by = pushed_by_field(indexed=True)
     supersedes = models.OneToOneField(
         "self",
         on_delete=models.SET_NULL,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from lifecycle.catalog.models import DatasetVersion, ModelVersion
+from lifecycle.catalog.models import DatasetVersion, ModelVersion, pushed_by_field
 
 _PCT = [MinValueValidator(0), MaxValueValidator(100)]
 
@@ -40,9 +40,7 @@ class TrainingRun(models.Model):
     labeling_semi_supervised_pct = models.FloatField(null=True, blank=True, validators=_PCT)
     labeling_third_party_pct = models.FloatField(null=True, blank=True, validators=_PCT)
     # The API token that last recorded the run (null for a session or the demo seeder).
-    pushed_by = models.ForeignKey(
-        "catalog.ApiToken", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
+    pushed_by = pushed_by_field(indexed=True)
 
     class Meta:
         ordering = ["model_version", "started_at"]
