@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
-from django.db.models import Min, QuerySet
+from django.db.models import Count, Min, QuerySet
 
 from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
@@ -128,9 +128,10 @@ def delivery_report(
         successor_start - started["started_at"] <= horizon
     )
     models = RegisteredModel.objects.in_bulk(started["model_id"].unique().tolist())
-    started["sla_breach"] = _sla_breaches(started, models=models, horizon=horizon)
+    started["sla_breach"], started["deployment_errors"] = _serving_checks(
+        started, models=models, horizon=horizon, rollout=rollout
+    )
     started["unpromoted"] = _unpromoted(started)
-    started["deployment_errors"] = _deployment_errors_during(started, rollout=rollout)
     started["failed"] = (
         started["rollback"]
         | started["replaced_within_horizon"]
@@ -142,10 +143,9 @@ def delivery_report(
     started.loc[started["rollback"], "failed"] = (
         started["replaced_within_horizon"] | started["sla_breach"] | started["deployment_errors"]
     )[started["rollback"]]
-    model_ids = set(deployments.values_list("model_version__model_id", flat=True))
     failed_attempts = current.filter(
         kind=ChangeKind.DEPLOYMENT_FAILED,
-        model_id__in=model_ids,
+        model_id__in=deployments.values("model_version__model_id"),
         happened_before__gte=time_range.start,
         happened_before__lt=time_range.end,
     ).count()
@@ -171,39 +171,62 @@ def delivery_report(
     return DeliveryReport(changes=started, failed_attempts=failed_attempts, kpis=kpis)
 
 
-def _sla_breaches(
-    started: pd.DataFrame, *, models: dict[int, RegisteredModel], horizon: pd.Timedelta
-) -> list[bool]:
-    """Per deployment, whether the version's serving on that endpoint breached the model's
-    SLA within the horizon after the deployment started (from the rollups, every
-    deployment in the same few queries: the error rate is exact, the p95 from the merged
-    histograms within 0.5%)."""
-    spans: dict[int, Span] = {}
+_DEPLOYMENT_ERRORS = next(c for c, f in ERROR_COLUMNS.items() if f == FailureClass.DEPLOYMENT)
+
+
+def _serving_checks(
+    started: pd.DataFrame,
+    *,
+    models: dict[int, RegisteredModel],
+    horizon: pd.Timedelta,
+    rollout: timedelta,
+) -> tuple[list[bool], list[bool]]:
+    """Per deployment, from the rollups and every deployment in the same few queries:
+    whether the version's serving on that endpoint breached the model's SLA within the
+    horizon after the deployment started (the error rate is exact, the p95 from the
+    merged histograms within 0.5%), and whether the version failed with a deployment
+    error during its rollout (on any endpoint, from the per-class error columns)."""
+    spans: dict[tuple[str, int], Span] = {}
     for row in started.itertuples(index=False):
+        start = row.started_at.to_pydatetime()
+        spans[("rollout", row.deployment_id)] = Span(
+            model_id=row.model_id,
+            version_id=row.version_id,
+            endpoint_id=None,
+            start=start,
+            end=start + rollout,
+        )
         model = models[row.model_id]
         if model.sla_error_rate is None and model.sla_latency_p95_ms is None:
             continue
         end = row.started_at + horizon
         if pd.notna(row.ended_at):
             end = min(end, row.ended_at)
-        spans[row.deployment_id] = Span(
+        spans[("sla", row.deployment_id)] = Span(
             model_id=model.pk,
             version_id=row.version_id,
             endpoint_id=row.endpoint_id,
-            start=row.started_at.to_pydatetime(),
+            start=start,
             end=end.to_pydatetime(),
         )
-    latency_slas = any(models[s.model_id].sla_latency_p95_ms is not None for s in spans.values())
-    serving = spans_serving(spans, sums=("inferences", "errors"), histograms=latency_slas)
-    breaches = []
+    latency_slas = any(
+        models[s.model_id].sla_latency_p95_ms is not None
+        for (check, _), s in spans.items()
+        if check == "sla"
+    )
+    serving = spans_serving(
+        spans, sums=("inferences", "errors", _DEPLOYMENT_ERRORS), histograms=latency_slas
+    )
+    breaches, deployment_errors = [], []
     for row in started.itertuples(index=False):
-        read = serving.get(row.deployment_id)
+        read = serving.get(("sla", row.deployment_id))
         breaches.append(read is not None and _sla_breached(read, model=models[row.model_id]))
-    return breaches
+        deployment_errors.append(bool(serving[("rollout", row.deployment_id)].sums[2]))
+    return breaches, deployment_errors
 
 
 def _sla_breached(serving: SpanServing, *, model: RegisteredModel) -> bool:
-    inferences, errors = serving.sums
+    inferences, errors, _ = serving.sums
     if not inferences:
         return False
     if model.sla_error_rate is not None and errors / inferences > model.sla_error_rate:
@@ -234,26 +257,6 @@ def _unpromoted(started: pd.DataFrame) -> list[bool]:
         latest = max(known, key=lambda p: (p[0], p[1]))[2] if known else None
         result.append(latest is not None and latest != row.version_id)
     return result
-
-
-_DEPLOYMENT_ERRORS = next(c for c, f in ERROR_COLUMNS.items() if f == FailureClass.DEPLOYMENT)
-
-
-def _deployment_errors_during(started: pd.DataFrame, *, rollout: timedelta) -> list[bool]:
-    """Per deployment, whether the version failed with a deployment error during its
-    rollout (on any endpoint), counted from the rollups' per-class columns."""
-    spans = {
-        row.deployment_id: Span(
-            model_id=row.model_id,
-            version_id=row.version_id,
-            endpoint_id=None,
-            start=row.started_at.to_pydatetime(),
-            end=row.started_at.to_pydatetime() + rollout,
-        )
-        for row in started.itertuples(index=False)
-    }
-    serving = spans_serving(spans, sums=(_DEPLOYMENT_ERRORS,))
-    return [bool(serving[row.deployment_id].sums[0]) for row in started.itertuples(index=False)]
 
 
 # --- models and versions in roles ------------------------------------------------------
@@ -294,12 +297,13 @@ def new_models_by_month(deployments: QuerySet[Deployment]) -> pd.DataFrame:
 def versions_in_roles(
     deployments: QuerySet[Deployment], *, time_range: TimeRange
 ) -> list[KpiValue]:
-    active = deployments.active_between(time_range.start, time_range.end)
-
-    def count(role: str) -> int:
-        return active.filter(role=role).values("model_version").distinct().count()
-
+    active = deployments.active_between(time_range.start, time_range.end).order_by()
+    counted = dict(
+        active.filter(role__in=[DeploymentRole.SHADOW, DeploymentRole.CANARY])
+        .values_list("role")
+        .annotate(n=Count("model_version", distinct=True))
+    )
     return [
-        KpiValue(VERSIONS_IN_SHADOW, count(DeploymentRole.SHADOW)),
-        KpiValue(VERSIONS_IN_CANARY, count(DeploymentRole.CANARY)),
+        KpiValue(VERSIONS_IN_SHADOW, counted.get(DeploymentRole.SHADOW, 0)),
+        KpiValue(VERSIONS_IN_CANARY, counted.get(DeploymentRole.CANARY, 0)),
     ]
