@@ -4,7 +4,7 @@ Deployment judges each deployment over its own span (the SLA over the failure ho
 deployment errors during the rollout, the two sides of a comparison): asked one scope at
 a time, that was three to five queries per deployment. Here every span is read from the
 same few queries: the rollup rows of all spans in one, the raw events of their partial
-hours in one (two with histograms) per layer of spans that do not overlap.
+hours in one per layer of spans that do not overlap.
 
 A span's numbers are those of `serving_totals` and `serving_histograms` over the same
 scope: counts and histograms add up exactly, so it does not matter which rollup rows
@@ -19,11 +19,10 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from django.db.models import Case, Count, IntegerField, Max, Q, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from lifecycle.catalog.models import EventStatus, LatencyRollup, RollupGranularity, ServingEvent
-from lifecycle.catalog.serving.buckets import bucket_ceil
+from lifecycle.catalog.models import EventStatus, LatencyRollup, ServingEvent
 from lifecycle.catalog.serving.histograms import (
     Histogram,
     HistogramSum,
@@ -66,19 +65,6 @@ def _raw_aggregates(sums: Sequence[str]) -> dict[str, Any]:
     return {name: aggregates[name] for name in sums}
 
 
-def _quiet_after(latest: datetime | None) -> Any:
-    """`quiet_until` for every span from one query: past the newest stored event nothing
-    follows (so a bucket the span's end cuts may be read whole, as the read model does);
-    before it, the span is read exactly to its end."""
-
-    def quiet(end: datetime) -> datetime:
-        if latest is None or end > latest:
-            return bucket_ceil(end, granularity=RollupGranularity.WEEK)
-        return end
-
-    return quiet
-
-
 def _layers(segments: Iterable[Segment]) -> list[list[Segment]]:
     """Raw segments in layers whose members select no event twice (a CASE labels each
     event with one segment only)."""
@@ -119,13 +105,15 @@ def spans_serving(
     if cost is not None:
         for serving in result.values():
             serving.sums[cost] = Decimal(0)
-    quiet = _quiet_after(ServingEvent.objects.aggregate(latest=Max("timestamp"))["latest"])
     models = {key: span.model_id for key, span in spans.items()}
     segments: dict[Hashable, list[Segment]] = {}
     for key, span in spans.items():
         segments[key] = [
             (span.version_id, span.endpoint_id, g, lo, hi)
-            for g, lo, hi in rollup_segments(span.start, span.end, quiet_until=quiet(span.end))
+            # Read exactly to the span's end: the partial hour it ends in comes from the
+            # raw events (retention only removes whole old hours), which saves the
+            # read model's look for a later event, a query per span set.
+            for g, lo, hi in rollup_segments(span.start, span.end)
         ]
 
     def add(key: Hashable, values: Sequence[Any]) -> None:
@@ -189,17 +177,32 @@ def spans_serving(
             output_field=IntegerField(),
         )
         events = ServingEvent.objects.filter(selected).annotate(segment=label).order_by()
-        for index, *values in events.values_list("segment").annotate(**_raw_aggregates(sums)):
-            for key in raw[layer[index]]:
-                add(key, values)
-        if not histograms:
-            continue
-        ok = events.filter(status=EventStatus.OK, latency_ms__isnull=False).annotate(
-            index=latency_bucket_expression("latency_ms")
-        )
+        fields = ["segment"]
+        if histograms:
+            # The latency bucket of the successful events (NULL for the others), so one
+            # GROUP BY gives the sums and the histogram alike.
+            events = events.annotate(
+                index=Case(
+                    When(
+                        status=EventStatus.OK,
+                        latency_ms__isnull=False,
+                        then=latency_bucket_expression("latency_ms"),
+                    ),
+                    default=None,
+                    output_field=IntegerField(),
+                )
+            )
+            fields.append("index")
         counted: dict[int, list[tuple[int, int]]] = {}
-        for segment, index, n in ok.values_list("segment", "index").annotate(n=Count("pk")):
-            counted.setdefault(segment, []).append((int(index), n))
+        grouped = events.values_list(*fields).annotate(n=Count("pk"), **_raw_aggregates(sums))
+        for row in grouped:
+            segment, *rest = row
+            index = rest.pop(0) if histograms else None
+            n, *values = rest
+            for key in raw[layer[segment]]:
+                add(key, values)
+            if index is not None:
+                counted.setdefault(segment, []).append((int(index), n))
         for segment, pairs in counted.items():
             indexes = np.array([i for i, _ in pairs], dtype=np.int16)
             counts = np.array([n for _, n in pairs], dtype=np.int64)
