@@ -17,6 +17,7 @@ api_v1 = [
     path("", include("lifecycle.development.api_urls")),  # training runs
     path("", include("lifecycle.deployment.api_urls")),  # registries, ledger, deployment KPIs
     path("", include("ingestion.registry.urls")),  # registry events, MLflow webhooks
+    path("", include("lifecycle.value.api_urls")),  # business-value KPIs
 ]
 
 urlpatterns = [
@@ -33,8 +34,7 @@ urlpatterns = [
     path("development/", include("lifecycle.development.urls")),
     path("deployment/", include("lifecycle.deployment.urls")),
     path("monitoring/", include("lifecycle.monitoring.urls")),
-    # Business value reads the monitoring phase's rollups, so its page is composed here.
-    path("value/", include(([path("", views.value, name="index")], "value"))),
+    path("value/", include("lifecycle.value.urls")),
 ]
 
 handler404 = views.not_found

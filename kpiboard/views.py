@@ -1,5 +1,4 @@
-"""Pages that compose several phases (the portfolio; business value, whose calls are read
-from the monitoring phase's rollups), and the health check."""
+"""Pages that compose several phases (the portfolio), and the health check."""
 
 from __future__ import annotations
 
@@ -11,17 +10,8 @@ from kpiboard.charts import bar_by_name, series_lines
 from kpiboard.health import health_report
 from kpiboard.portfolio import portfolio_overview
 from lifecycle.catalog.filtersets import ServingEventFilterSet
-from lifecycle.catalog.kpis import KPI_DEFINITIONS, KpiValue
-from lifecycle.monitoring.kpis import (
-    ERROR_RATE,
-    ERRORS,
-    INFERENCES,
-    LATENCY_P95,
-    serving_calls_by,
-    serving_scope,
-    serving_unique_callers,
-)
-from lifecycle.value.kpis import CALLS, UNIQUE_CALLERS, CallCount
+from lifecycle.catalog.kpis import KPI_DEFINITIONS
+from lifecycle.monitoring.kpis import ERROR_RATE, ERRORS, INFERENCES, LATENCY_P95
 
 _KPI_COLUMNS = (
     "inferences",
@@ -86,32 +76,6 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         },
         status=400 if overview.errors else 200,
     )
-
-
-def value(request: HttpRequest) -> HttpResponse:
-    """Business value: calls by business unit, team and caller, and unique callers, read
-    from the rollups (counted from raw events, 30 days at 50M events took over a
-    minute)."""
-    scope, errors = serving_scope(request.GET)
-    context = {
-        "filter_form": ServingEventFilterSet(request.GET).form,
-        "time_range": scope.time_range,
-        "calls": CALLS,
-        "errors": errors,
-    }
-    if not errors:
-
-        def calls(group_by: str) -> list[CallCount]:
-            counted = serving_calls_by(scope, group_by=group_by)
-            return [CallCount(key, n) for key, n in counted.items()]
-
-        context |= {
-            "unique_callers": KpiValue(UNIQUE_CALLERS, serving_unique_callers(scope)),
-            "by_caller": calls("caller")[:50],
-            "by_team": calls("model__team__name"),
-            "by_business_unit": calls("model__team__business_unit"),
-        }
-    return render(request, "value/index.html", context, status=400 if errors else 200)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

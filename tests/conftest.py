@@ -49,9 +49,10 @@ CALENDAR_SUITE = (
     "ingestion/test_rollups.py",
     "ingestion/test_rollups_poison_mark.py",
     "kpiboard/test_portfolio.py",
-    "kpiboard/test_value_page.py",
     "monitoring/test_kpis.py",
     "monitoring/test_model_health.py",
+    "value/test_value_api.py",
+    "value/test_value_page.py",
 )
 _TESTS = Path(__file__).parent
 if missing := [name for name in CALENDAR_SUITE if not (_TESTS / name).is_file()]:

@@ -4,11 +4,10 @@ versions and models in each role."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 import pandas as pd
-from django.db.models import Min, QuerySet
+from django.db.models import Count, Min, QuerySet
 
 from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
@@ -17,13 +16,7 @@ from lifecycle.catalog.models import (
     FailureClass,
     RegisteredModel,
 )
-from lifecycle.catalog.serving.scope import serving_scope_where
-from lifecycle.catalog.serving.sums import (
-    ERROR_COLUMNS,
-    latency_percentiles,
-    serving_histograms,
-    serving_totals,
-)
+from lifecycle.catalog.serving.sums import ERROR_COLUMNS, latency_percentiles
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.kpis.definitions import (
     CHANGE_FAILURE_RATE,
@@ -40,6 +33,7 @@ from lifecycle.deployment.kpis.definitions import (
     settings_rollout_minutes,
 )
 from lifecycle.deployment.kpis.milestones import rows_in_window
+from lifecycle.deployment.kpis.spans import Span, SpanServing, spans_serving
 from lifecycle.deployment.models import (
     ChangeKind,
     LifecycleChange,
@@ -134,14 +128,10 @@ def delivery_report(
         successor_start - started["started_at"] <= horizon
     )
     models = RegisteredModel.objects.in_bulk(started["model_id"].unique().tolist())
-    started["sla_breach"] = [
-        _sla_breached(row, model=models[row.model_id], horizon=horizon)
-        for row in started.itertuples(index=False)
-    ]
-    started["unpromoted"] = [_unpromoted(row) for row in started.itertuples(index=False)]
-    started["deployment_errors"] = [
-        _deployment_errors_after(row, rollout=rollout) for row in started.itertuples(index=False)
-    ]
+    started["sla_breach"], started["deployment_errors"] = _serving_checks(
+        started, models=models, horizon=horizon, rollout=rollout
+    )
+    started["unpromoted"] = _unpromoted(started)
     started["failed"] = (
         started["rollback"]
         | started["replaced_within_horizon"]
@@ -153,10 +143,9 @@ def delivery_report(
     started.loc[started["rollback"], "failed"] = (
         started["replaced_within_horizon"] | started["sla_breach"] | started["deployment_errors"]
     )[started["rollback"]]
-    model_ids = set(deployments.values_list("model_version__model_id", flat=True))
     failed_attempts = current.filter(
         kind=ChangeKind.DEPLOYMENT_FAILED,
-        model_id__in=model_ids,
+        model_id__in=deployments.values("model_version__model_id"),
         happened_before__gte=time_range.start,
         happened_before__lt=time_range.end,
     ).count()
@@ -182,61 +171,92 @@ def delivery_report(
     return DeliveryReport(changes=started, failed_attempts=failed_attempts, kpis=kpis)
 
 
-def _sla_breached(row: Any, *, model: RegisteredModel, horizon: pd.Timedelta) -> bool:
-    """Whether the version's serving on that endpoint breached the model's SLA within the
-    horizon after the deployment started (from the rollups: the error rate is exact, the
-    p95 from the merged histograms within 0.5%)."""
-    if model.sla_error_rate is None and model.sla_latency_p95_ms is None:
-        return False
-    end = row.started_at + horizon
-    if pd.notna(row.ended_at):
-        end = min(end, row.ended_at)
-    scope = serving_scope_where(
-        time_range=TimeRange(row.started_at.to_pydatetime(), end.to_pydatetime(), ""),
-        model_id=model.pk,
-        model_version_id=row.version_id,
-        endpoint_id=row.endpoint_id,
+_DEPLOYMENT_ERRORS = next(c for c, f in ERROR_COLUMNS.items() if f == FailureClass.DEPLOYMENT)
+
+
+def _serving_checks(
+    started: pd.DataFrame,
+    *,
+    models: dict[int, RegisteredModel],
+    horizon: pd.Timedelta,
+    rollout: timedelta,
+) -> tuple[list[bool], list[bool]]:
+    """Per deployment, from the rollups and every deployment in the same few queries:
+    whether the version's serving on that endpoint breached the model's SLA within the
+    horizon after the deployment started (the error rate is exact, the p95 from the
+    merged histograms within 0.5%), and whether the version failed with a deployment
+    error during its rollout (on any endpoint, from the per-class error columns)."""
+    spans: dict[tuple[str, int], Span] = {}
+    for row in started.itertuples(index=False):
+        start = row.started_at.to_pydatetime()
+        spans[("rollout", row.deployment_id)] = Span(
+            model_id=row.model_id,
+            version_id=row.version_id,
+            endpoint_id=None,
+            start=start,
+            end=start + rollout,
+        )
+        model = models[row.model_id]
+        if model.sla_error_rate is None and model.sla_latency_p95_ms is None:
+            continue
+        end = row.started_at + horizon
+        if pd.notna(row.ended_at):
+            end = min(end, row.ended_at)
+        spans[("sla", row.deployment_id)] = Span(
+            model_id=model.pk,
+            version_id=row.version_id,
+            endpoint_id=row.endpoint_id,
+            start=start,
+            end=end.to_pydatetime(),
+        )
+    latency_slas = any(
+        models[s.model_id].sla_latency_p95_ms is not None
+        for (check, _), s in spans.items()
+        if check == "sla"
     )
-    totals = serving_totals(scope, sums=("inferences", "errors")).get(())
-    if not totals or not totals[0]:
+    serving = spans_serving(
+        spans, sums=("inferences", "errors", _DEPLOYMENT_ERRORS), histograms=latency_slas
+    )
+    breaches, deployment_errors = [], []
+    for row in started.itertuples(index=False):
+        read = serving.get(("sla", row.deployment_id))
+        breaches.append(read is not None and _sla_breached(read, model=models[row.model_id]))
+        deployment_errors.append(bool(serving[("rollout", row.deployment_id)].sums[2]))
+    return breaches, deployment_errors
+
+
+def _sla_breached(serving: SpanServing, *, model: RegisteredModel) -> bool:
+    inferences, errors, _ = serving.sums
+    if not inferences:
         return False
-    inferences, errors = totals
     if model.sla_error_rate is not None and errors / inferences > model.sla_error_rate:
         return True
     if model.sla_latency_p95_ms is None:
         return False
-    p95 = latency_percentiles(serving_histograms(scope).get(None))["p95"]
+    p95 = latency_percentiles(serving.histogram)["p95"]
     return p95 is not None and p95 > model.sla_latency_p95_ms
 
 
-def _unpromoted(row: Any) -> bool:
-    """A production deployment of a version other than the model's latest promotion at
-    that moment (only for models whose promotions kpiboard knows)."""
-    latest = (
+def _unpromoted(started: pd.DataFrame) -> list[bool]:
+    """Per production deployment, whether it deployed a version other than the model's
+    latest promotion at that moment (only for models whose promotions kpiboard knows);
+    the promotions of every model are read in one query."""
+    promotions: dict[int, list[tuple[datetime, int, int]]] = {}
+    rows = (
         LifecycleChange.objects.current()
         .promotions()
-        .filter(model_id=row.model_id, happened_after__lte=row.started_at.to_pydatetime())
-        .order_by("-happened_after", "-pk")
-        .values_list("model_version_id", flat=True)
-        .first()
+        .filter(model_id__in=[int(m) for m in started["model_id"].unique()])
+        .values_list("model_id", "happened_after", "pk", "model_version_id")
     )
-    return latest is not None and latest != row.version_id
-
-
-_DEPLOYMENT_ERRORS = next(c for c, f in ERROR_COLUMNS.items() if f == FailureClass.DEPLOYMENT)
-
-
-def _deployment_errors_after(row: Any, *, rollout: timedelta) -> bool:
-    """Whether the version failed with a deployment error during its rollout (on any
-    endpoint), counted from the rollups' per-class columns."""
-    start = row.started_at.to_pydatetime()
-    scope = serving_scope_where(
-        time_range=TimeRange(start, start + rollout, ""),
-        model_id=row.model_id,
-        model_version_id=row.version_id,
-    )
-    totals = serving_totals(scope, sums=(_DEPLOYMENT_ERRORS,)).get(())
-    return bool(totals and totals[0])
+    for model_id, after, pk, version_id in rows:
+        promotions.setdefault(model_id, []).append((after, pk, version_id))
+    result = []
+    for row in started.itertuples(index=False):
+        at = row.started_at.to_pydatetime()
+        known = [p for p in promotions.get(row.model_id, ()) if p[0] <= at]
+        latest = max(known, key=lambda p: (p[0], p[1]))[2] if known else None
+        result.append(latest is not None and latest != row.version_id)
+    return result
 
 
 # --- models and versions in roles ------------------------------------------------------
@@ -277,12 +297,13 @@ def new_models_by_month(deployments: QuerySet[Deployment]) -> pd.DataFrame:
 def versions_in_roles(
     deployments: QuerySet[Deployment], *, time_range: TimeRange
 ) -> list[KpiValue]:
-    active = deployments.active_between(time_range.start, time_range.end)
-
-    def count(role: str) -> int:
-        return active.filter(role=role).values("model_version").distinct().count()
-
+    active = deployments.active_between(time_range.start, time_range.end).order_by()
+    counted = dict(
+        active.filter(role__in=[DeploymentRole.SHADOW, DeploymentRole.CANARY])
+        .values_list("role")
+        .annotate(n=Count("model_version", distinct=True))
+    )
     return [
-        KpiValue(VERSIONS_IN_SHADOW, count(DeploymentRole.SHADOW)),
-        KpiValue(VERSIONS_IN_CANARY, count(DeploymentRole.CANARY)),
+        KpiValue(VERSIONS_IN_SHADOW, counted.get(DeploymentRole.SHADOW, 0)),
+        KpiValue(VERSIONS_IN_CANARY, counted.get(DeploymentRole.CANARY, 0)),
     ]

@@ -9,7 +9,18 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import RowNumber
 
 from lifecycle.catalog.kpis import KpiValue
@@ -20,15 +31,10 @@ from lifecycle.catalog.models import (
     ServingEvent,
 )
 from lifecycle.catalog.serving.scope import serving_scope_where
-from lifecycle.catalog.serving.sums import (
-    latency_percentiles,
-    serving_histograms,
-    serving_totals,
-)
+from lifecycle.catalog.serving.sums import latency_percentiles, serving_totals
 from lifecycle.catalog.windows import TimeRange
-from lifecycle.deployment.kpis.definitions import (
-    MULTI_MODEL_ENDPOINTS,
-)
+from lifecycle.deployment.kpis.definitions import MULTI_MODEL_ENDPOINTS
+from lifecycle.deployment.kpis.spans import Span, spans_serving
 
 
 def traffic_split(deployments: QuerySet[Deployment], *, time_range: TimeRange) -> pd.DataFrame:
@@ -92,6 +98,9 @@ def multi_model_endpoints(split: pd.DataFrame) -> KpiValue:
 
 PAIRING_TOLERANCE = pd.Timedelta(seconds=2)
 MAX_COMPARED_EVENTS = 20_000
+# Agreement is a share: the newest 500 requests of each side estimate it to about a
+# percent, and reading every request of both sides was most of the deployment page's time.
+PAIRING_SAMPLE = 500
 
 
 @dataclass(frozen=True)
@@ -145,27 +154,10 @@ def _prediction_correct(prediction: Any, label: Any) -> bool:
     return _same_prediction(prediction, label)
 
 
-_SIDE_COLUMNS = (
-    "model_version_id",
-    "endpoint_id",
-    "event_id",
-    "timestamp",
-    "features",
-    "prediction",
-    "labelled",
-    "label",
-)
-
 Side = tuple[int, int]  # (model version id, endpoint id)
 
 
-def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, pd.DataFrame]:
-    """The newest events (at most MAX_COMPARED_EVENTS) of each side in its span, with
-    the label of each (from its own team only), in one query for every side.
-
-    Pairing requests and judging predictions needs the events one by one, so these two
-    numbers are the only ones of the comparison read from raw events; the window bounds
-    them, and so does the cap."""
+def _sides_where(spans: dict[Side, TimeRange]) -> Q:
     where = Q(pk__in=[])
     for (version_id, endpoint_id), span in spans.items():
         where |= Q(
@@ -174,9 +166,23 @@ def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, pd.DataFrame]:
             timestamp__gte=span.start,
             timestamp__lt=span.end,
         )
+    return where
+
+
+_SIDE_COLUMNS = ["timestamp", "features", "prediction", "labelled", "label"]
+
+
+def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, pd.DataFrame]:
+    """Of each side in its span, in one query for every side: the newest PAIRING_SAMPLE
+    events (pairing reads them) and the newest labelled events, at most
+    MAX_COMPARED_EVENTS (accuracy reads them), each with its label from its own team.
+
+    Pairing requests and judging predictions needs the events one by one, so these are
+    the only numbers of the comparison read from raw events; reading every event of both
+    sides was most of the deployment page's time."""
     labels = Label.objects.filter(event_id=OuterRef("event_id"), team_id=OuterRef("team_id"))
     rows = (
-        ServingEvent.objects.filter(where)
+        ServingEvent.objects.filter(_sides_where(spans))
         .order_by()
         .annotate(
             newest=Window(
@@ -184,13 +190,28 @@ def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, pd.DataFrame]:
                 partition_by=[F("model_version_id"), F("endpoint_id")],
                 order_by=F("timestamp").desc(),
             ),
-            labelled=Exists(labels),
+            # A label row always holds a value (JSON null is not SQL NULL), so its
+            # absence is the one subquery's NULL: no second EXISTS per event.
             label=Subquery(labels.values("label")[:1]),
         )
-        .filter(newest__lte=MAX_COMPARED_EVENTS)
-        .values_list(*_SIDE_COLUMNS)
+        .annotate(
+            labelled=Case(
+                When(label__isnull=False, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            kept=Case(
+                When(newest__lte=PAIRING_SAMPLE, then=Value(True)),
+                When(label__isnull=False, newest__lte=MAX_COMPARED_EVENTS, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+        )
+        .filter(kept=True)
+        .values_list("model_version_id", "endpoint_id", *_SIDE_COLUMNS, "newest")
     )
-    frame = pd.DataFrame(list(rows), columns=list(_SIDE_COLUMNS))
+    columns = ["model_version_id", "endpoint_id", *_SIDE_COLUMNS, "newest"]
+    frame = pd.DataFrame(list(rows), columns=columns)
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     frame = frame.sort_values("timestamp", ascending=False, kind="stable")
     groups = dict(list(frame.groupby(["model_version_id", "endpoint_id"], sort=False)))
@@ -198,36 +219,63 @@ def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, pd.DataFrame]:
     return {side: groups.get(side, empty) for side in spans}
 
 
+def _pairing_sample(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["newest"] <= PAIRING_SAMPLE]
+
+
+def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame[frame["labelled"].astype(bool)]
+
+
+def _sampled_pairs(champion: pd.DataFrame, challenger: pd.DataFrame) -> pd.DataFrame:
+    """The challenger's sampled requests whose every possible partner is in the
+    champion's sample: when the champion's sample stops short (it reached
+    PAIRING_SAMPLE), the challenger's requests older than its first one plus the
+    tolerance are left out, so each request left pairs as it would among all events."""
+    if len(champion) < PAIRING_SAMPLE or challenger.empty:
+        return challenger
+    return challenger[challenger["timestamp"] > champion["timestamp"].min() + PAIRING_TOLERANCE]
+
+
 def _in_span(frame: pd.DataFrame, span: TimeRange) -> pd.DataFrame:
     stamps = frame["timestamp"]
     return frame[(stamps >= pd.Timestamp(span.start)) & (stamps < pd.Timestamp(span.end))]
 
 
-def _side_accuracy(frame: pd.DataFrame) -> tuple[int, float | None]:
-    labelled = frame[frame["labelled"].astype(bool)]
+def _side_accuracy(labelled: pd.DataFrame) -> tuple[int, float | None]:
+    # Two columns zipped: itertuples would box every row's timestamp too.
     correct = sum(
-        _prediction_correct(row.prediction, row.label) for row in labelled.itertuples(index=False)
+        _prediction_correct(prediction, label)
+        for prediction, label in zip(labelled["prediction"], labelled["label"], strict=True)
     )
     return len(labelled), (correct / len(labelled) if len(labelled) else None)
 
 
 def _sides_serving(
-    *, version_ids: list[int], endpoint_id: int, span: TimeRange
-) -> dict[int, tuple[int, float | None, dict[str, float | None]]]:
-    """Per version on the endpoint over the span: inferences, error rate and latency
-    percentiles, from the rollups (raw events only at the span's partial hours)."""
-    scope = serving_scope_where(
-        time_range=span, model_version_id__in=version_ids, endpoint_id=endpoint_id
-    )
-    totals = serving_totals(scope, group_by=["model_version"], sums=("inferences", "errors"))
-    histograms = serving_histograms(scope, group_by="model_version")
+    pairs: list[tuple[Deployment, Deployment, TimeRange]],
+) -> dict[tuple[int, int], tuple[int, float | None, dict[str, float | None]]]:
+    """Per (pair, version): inferences, error rate and latency percentiles on the pair's
+    endpoint over the span when both served, from the rollups (raw events only at the
+    span's partial hours), every pair in the same few queries."""
+    spans = {
+        (i, d.model_version_id): Span(
+            model_id=d.model_version.model_id,
+            version_id=d.model_version_id,
+            endpoint_id=d.endpoint_id,
+            start=both.start,
+            end=both.end,
+        )
+        for i, (champion, challenger, both) in enumerate(pairs)
+        for d in (champion, challenger)
+    }
+    serving = spans_serving(spans, sums=("inferences", "errors"), histograms=True)
     result = {}
-    for version_id in version_ids:
-        inferences, errors = totals.get((version_id,), (0, 0))
-        result[version_id] = (
+    for key, read in serving.items():
+        inferences, errors = read.sums
+        result[key] = (
             inferences,
             errors / inferences if inferences else None,
-            latency_percentiles(histograms.get(version_id)),
+            latency_percentiles(read.histogram),
         )
     return result
 
@@ -329,15 +377,16 @@ def champion_challenger(
             known = spans.get(side, both)
             spans[side] = TimeRange(min(known.start, both.start), max(known.end, both.end), "")
     events = _sides_events(spans) if spans else {}
+    serving = _sides_serving(pairs)
     comparisons = []
-    for champion, challenger, both in pairs:
-        theirs = _in_span(events[(champion.model_version_id, champion.endpoint_id)], both)
-        ours = _in_span(events[(challenger.model_version_id, challenger.endpoint_id)], both)
-        serving = _sides_serving(
-            version_ids=[champion.model_version_id, challenger.model_version_id],
-            endpoint_id=challenger.endpoint_id,
-            span=both,
-        )
+    for i, (champion, challenger, both) in enumerate(pairs):
+        theirs = events[(champion.model_version_id, champion.endpoint_id)]
+        ours = events[(challenger.model_version_id, challenger.endpoint_id)]
+        champion_sample = _pairing_sample(theirs)
+        champion_labelled = _in_span(_labelled(theirs), both)
+        challenger_labelled = _in_span(_labelled(ours), both)
+        theirs = _in_span(champion_sample, both)
+        ours = _sampled_pairs(champion_sample, _in_span(_pairing_sample(ours), both))
         paired, agreement = prediction_agreement(theirs, ours)
         comparisons.append(
             Comparison(
@@ -346,14 +395,14 @@ def champion_challenger(
                 champion=_summary(
                     champion.model_version.version,
                     champion.role,
-                    serving[champion.model_version_id],
-                    theirs,
+                    serving[(i, champion.model_version_id)],
+                    champion_labelled,
                 ),
                 challenger=_summary(
                     challenger.model_version.version,
                     challenger.role,
-                    serving[challenger.model_version_id],
-                    ours,
+                    serving[(i, challenger.model_version_id)],
+                    challenger_labelled,
                 ),
                 paired=paired,
                 agreement=agreement,

@@ -73,40 +73,31 @@ MILESTONE_COLUMNS = [
 ]
 
 
-def _first_traffic(version_id: int, shadows: list[tuple]) -> datetime | None:
-    """The version's earliest serving event that is not a shadow copy."""
-    events = ServingEvent.objects.filter(model_version_id=version_id)
-    for endpoint_id, started, ended in shadows:
-        window = Q(endpoint_id=endpoint_id, timestamp__gte=started)
-        if ended is not None:
-            window &= Q(timestamp__lt=ended)
-        events = events.exclude(window)
-    return events.order_by("timestamp").values_list("timestamp", flat=True).first()
-
-
 def first_traffic_by_version(
     version_ids: list[int], shadows: dict[int, list[tuple]]
 ) -> dict[int, datetime | None]:
-    """Each version's earliest serving event that is not a shadow copy.
+    """Each version's earliest serving event that is not a shadow copy, in one query.
 
-    One query answers every version without shadow deployments (its earliest event,
-    read from the (model_version, timestamp) index); a version that ran in shadow is
-    asked on its own, with its shadow windows excluded."""
-    earliest = (
-        ServingEvent.objects.filter(model_version=OuterRef("pk"))
-        .order_by("timestamp")
-        .values("timestamp")[:1]
-    )
-    plain = [pk for pk in version_ids if pk not in shadows]
-    result: dict[int, datetime | None] = dict(
-        ModelVersion.objects.filter(pk__in=plain)
+    Each version's earliest event is read from the (model_version, timestamp) index; the
+    events of the versions' shadow windows are skipped on the way (an event only ever
+    matches the windows of its own version), so a version that ran in shadow no longer
+    costs a query of its own."""
+    shadow_copies = Q(pk__in=[])
+    for version_id, windows in shadows.items():
+        for endpoint_id, started, ended in windows:
+            window = Q(model_version_id=version_id, endpoint_id=endpoint_id, timestamp__gte=started)
+            if ended is not None:
+                window &= Q(timestamp__lt=ended)
+            shadow_copies |= window
+    events = ServingEvent.objects.filter(model_version=OuterRef("pk"))
+    if shadows:
+        events = events.exclude(shadow_copies)
+    earliest = events.order_by("timestamp").values("timestamp")[:1]
+    return dict(
+        ModelVersion.objects.filter(pk__in=version_ids)
         .annotate(first_traffic_at=Subquery(earliest))
         .values_list("pk", "first_traffic_at")
     )
-    for pk in version_ids:
-        if pk in shadows:
-            result[pk] = _first_traffic(pk, shadows[pk])
-    return result
 
 
 def version_milestones(versions: QuerySet[ModelVersion]) -> pd.DataFrame:

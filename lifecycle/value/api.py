@@ -1,0 +1,70 @@
+"""The business-value KPI API: filters -> value KPIs -> the shared KPI serializer."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+# The one KPI serializer every KPI answer uses (it lives with the composed endpoints).
+from kpiboard.api import KpiSerializer
+from lifecycle.value.kpis import value_report_read
+
+
+class CallCountSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    calls = serializers.IntegerField()
+
+
+class ModelCostSerializer(serializers.Serializer):
+    model = serializers.CharField()
+    calls = serializers.IntegerField()
+    cost_usd = serializers.DecimalField(max_digits=20, decimal_places=6, coerce_to_string=False)
+
+
+class ValueKpisSerializer(serializers.Serializer):
+    start = serializers.DateTimeField()
+    end = serializers.DateTimeField()
+    kpis = KpiSerializer(many=True)
+    calls_by_caller = CallCountSerializer(many=True)
+    calls_by_team = CallCountSerializer(many=True)
+    calls_by_business_unit = CallCountSerializer(many=True)
+    cost_by_model = ModelCostSerializer(many=True)
+
+
+_FILTER_PARAMETERS = [
+    OpenApiParameter("industry", str, description="Industry name"),
+    OpenApiParameter("serving_mode", str, enum=["batch", "streaming"]),
+    OpenApiParameter("team", str, description="Team name"),
+    OpenApiParameter("model", str, description="Model name"),
+    OpenApiParameter("version", str),
+    OpenApiParameter("endpoint", str, description="Endpoint name"),
+    OpenApiParameter("window", str, enum=["1h", "24h", "7d", "30d", "90d"]),
+    OpenApiParameter("start", str, description="ISO 8601 start (instead of window)"),
+    OpenApiParameter("end", str, description="ISO 8601 end (instead of window)"),
+]
+
+
+class ValueKpisView(APIView):
+    """Unique callers and calls, calls by caller (top 50), team and business unit, and
+    serving cost per model, read from the rollups."""
+
+    @extend_schema(parameters=_FILTER_PARAMETERS, responses=ValueKpisSerializer)
+    def get(self, request: Request) -> Response:
+        report, time_range, errors = value_report_read(params=request.query_params)
+        if report is None:
+            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+        body = ValueKpisSerializer(
+            {
+                "start": time_range.start,
+                "end": time_range.end,
+                "kpis": [kpi.as_dict() for kpi in report.kpis],
+                "calls_by_caller": report.by_caller,
+                "calls_by_team": report.by_team,
+                "calls_by_business_unit": report.by_business_unit,
+                "cost_by_model": report.cost_by_model,
+            }
+        )
+        return Response(body.data)

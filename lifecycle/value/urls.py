@@ -1,0 +1,9 @@
+from django.urls import path
+
+from lifecycle.value import views
+
+app_name = "value"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+]
