@@ -138,7 +138,7 @@ def test_a_whylogs_profile_whose_sketch_crashes_the_reader_is_refused(api_as, da
 def test_a_json_profile_holding_a_number_json_cannot_carry_is_refused(
     api_as, dana, risk_team, number
 ):
-    body = '{"profile": {"rows": %s}, "team": "risk"}' % number
+    body = '{"profile": {"rows": ' + number + '}, "team": "risk"}'
     response = api_as(dana).post(URL.format("pushed"), body, content_type="application/json")
     assert response.status_code == 400, response.content
     assert _nothing_stored()
