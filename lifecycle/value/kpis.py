@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lifecycle.catalog.kpis import Direction, kpi_define
+from lifecycle.catalog.kpis import Direction, Unit, kpi_define
 
 PHASE = "value"
 
@@ -13,7 +13,7 @@ UNIQUE_CALLERS = kpi_define(
     id="unique_callers",
     phase=PHASE,
     label="Unique callers",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.HIGHER_IS_BETTER,
     formula="Distinct non-empty caller ids among the inferences in the window.",
 )
@@ -21,7 +21,7 @@ CALLS = kpi_define(
     id="calls",
     phase=PHASE,
     label="API calls",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
     formula="Inferences in the window attributed to a caller, team or business unit "
     "(events without a caller count as '(unknown)').",

@@ -4,24 +4,15 @@ from django import template
 from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
-from lifecycle.catalog.kpis import KPI_DEFINITIONS, KpiValue
+from lifecycle.catalog.kpis import KPI_DEFINITIONS, KpiValue, Unit
+from lifecycle.catalog.kpis import kpi_format as kpi_format_value
 
 register = template.Library()
 
 
-def kpi_value_format(value: float | int | None, unit: str) -> str:
+def kpi_value_format(value: float | int | None, unit: Unit | str) -> str:
     """How a KPI value reads on a page; the API returns the raw number."""
-    if value is None:
-        return "n/a"
-    if unit == "fraction":
-        return f"{value * 100:.2f}%"
-    if unit == "count":
-        return f"{int(value):,}"
-    if unit == "ms":
-        return f"{value:,.1f} ms"
-    if unit == "USD":
-        return f"${value:,.2f}"
-    return f"{value:,.2f}"
+    return kpi_format_value(value, unit)
 
 
 @register.filter
@@ -38,6 +29,15 @@ def kpi_bounds(kpi: KpiValue) -> str:
         return ""
     unit = kpi.definition.unit
     return f"between {kpi_value_format(low, unit)} and {kpi_value_format(high, unit)}"
+
+
+@register.filter
+def kpi_previous(kpi: KpiValue, period: str = "the period before") -> str:
+    """'vs 1.20% the 7 days before' when the previous period was computed, else empty."""
+    previous = getattr(kpi, "previous", None)
+    if previous is None:
+        return ""
+    return f"vs {kpi_value_format(previous.value, kpi.definition.unit)} {period}"
 
 
 @register.simple_tag

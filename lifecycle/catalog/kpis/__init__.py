@@ -1,0 +1,29 @@
+"""The KPI engine: definitions, units and their formatter, the request a KPI is asked
+for, and `kpi_compute` / `kpi_series` / `kpi_values`, which answer any registered KPI.
+
+definitions: the registry and the value type · units: the unit vocabulary and the one
+formatter · request: `KpiRequest` · engine: providers and computation · serializers: the
+one KPI serializer. Import from this package.
+"""
+
+from lifecycle.catalog.kpis.definitions import (
+    KPI_DEFINITIONS,
+    Direction,
+    KpiDefinition,
+    KpiValue,
+    kpi_define,
+)
+from lifecycle.catalog.kpis.units import Unit, kpi_format, unit_d3_format, unit_hover, unit_suffix
+
+__all__ = [
+    "KPI_DEFINITIONS",
+    "Direction",
+    "KpiDefinition",
+    "KpiValue",
+    "Unit",
+    "kpi_define",
+    "kpi_format",
+    "unit_d3_format",
+    "unit_hover",
+    "unit_suffix",
+]
