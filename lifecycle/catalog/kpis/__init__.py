@@ -13,16 +13,36 @@ from lifecycle.catalog.kpis.definitions import (
     KpiValue,
     kpi_define,
 )
+from lifecycle.catalog.kpis.engine import (
+    KPI_PROVIDERS,
+    KpiProvider,
+    kpi_compute,
+    kpi_provide,
+    kpi_series,
+    kpi_values,
+    series_buckets,
+)
+from lifecycle.catalog.kpis.request import KpiRequest, KpiRequestError, kpi_request_build
 from lifecycle.catalog.kpis.units import Unit, kpi_format, unit_d3_format, unit_hover, unit_suffix
 
 __all__ = [
     "KPI_DEFINITIONS",
+    "KPI_PROVIDERS",
     "Direction",
     "KpiDefinition",
+    "KpiProvider",
+    "KpiRequest",
+    "KpiRequestError",
     "KpiValue",
     "Unit",
+    "kpi_compute",
     "kpi_define",
     "kpi_format",
+    "kpi_provide",
+    "kpi_request_build",
+    "kpi_series",
+    "kpi_values",
+    "series_buckets",
     "unit_d3_format",
     "unit_hover",
     "unit_suffix",

@@ -40,6 +40,8 @@ class KpiValue:
     # The same KPI over the period of the same length just before; set only when asked
     # for (`kpi_values(..., with_previous=True)`), as it costs a second computation.
     previous: KpiValue | None = field(default=None, kw_only=True)
+    # The value's parts where a KPI counts several kinds (errors per failure class).
+    parts: dict[str, float | int] | None = field(default=None, kw_only=True)
 
     def as_dict(self) -> dict[str, Any]:
         d = self.definition
