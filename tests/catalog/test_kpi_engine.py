@@ -163,3 +163,17 @@ def test_a_weekly_series_is_computed_bucket_by_bucket(scope, now):
     weeks = kpi_series("inferences", request, "week")
     assert sum(v for _, v in weeks) == kpi_compute("inferences", request).value == 56
     assert weeks[0][0] <= request.time_range.start < weeks[1][0]
+
+
+def test_every_kpi_endpoint_answers_units_of_the_vocabulary(scope, api_as, alice):
+    client = api_as(alice)
+    answers = [
+        client.get(reverse("kpis-portfolio"), {"window": "7d"}).json()["kpis"],
+        client.get(reverse("kpis-model", args=["fraud-scorer"]), {"window": "7d"}).json()["kpis"],
+        client.get(reverse("kpis-deployment"), {"window": "7d"}).json()["kpis"],
+    ]
+    units = {kpi["id"]: kpi["unit"] for kpis in answers for kpi in kpis}
+    assert units["label_delay_p50_hours"] == "hours"
+    assert units["time_to_restore_hours_median"] == "hours"
+    assert units["error_rate"] == "fraction"
+    assert all(unit == KPI_DEFINITIONS[kpi_id].unit.value for kpi_id, unit in units.items())

@@ -56,6 +56,8 @@ class KpiValue:
         }
         if self.previous is not None:
             answer["previous"] = self.previous.value
+        if self.parts is not None:
+            answer["parts"] = dict(self.parts)
         return answer
 
 
