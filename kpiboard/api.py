@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from kpiboard.portfolio import model_overview, portfolio_overview
-from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build
+from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, previous_attach
 from lifecycle.catalog.kpis.serializers import KpiSerializer, kpis_serialize
 from lifecycle.catalog.models import RegisteredModel
 from lifecycle.catalog.services import protected_delete_body
@@ -84,7 +84,17 @@ _FILTER_PARAMETERS = [
     OpenApiParameter("start", str, description="ISO 8601 start (instead of window)"),
     OpenApiParameter("end", str, description="ISO 8601 end (instead of window)"),
     OpenApiParameter("sort", str, description="Order of `models`, e.g. -inferences"),
+    OpenApiParameter(
+        "previous",
+        bool,
+        description="true: each KPI also carries `previous`, its value over the period of "
+        "the same length just before",
+    ),
 ]
+
+
+def _previous_asked(request: Request) -> bool:
+    return request.query_params.get("previous", "").lower() in ("1", "true", "yes")
 
 
 class PortfolioKpisView(APIView):
@@ -98,7 +108,11 @@ class PortfolioKpisView(APIView):
             {
                 "start": overview.time_range.start,
                 "end": overview.time_range.end,
-                "kpis": kpis_serialize(overview.totals),
+                "kpis": kpis_serialize(
+                    previous_attach(values=overview.totals, request=kpi_request)
+                    if _previous_asked(request)
+                    else overview.totals
+                ),
                 "breakdowns": overview.breakdowns,
                 "models": [
                     {
@@ -135,7 +149,11 @@ class ModelKpisView(APIView):
                 "start": overview.time_range.start,
                 "end": overview.time_range.end,
                 "in_production": overview.in_production,
-                "kpis": kpis_serialize(overview.kpis),
+                "kpis": kpis_serialize(
+                    previous_attach(values=overview.kpis, request=kpi_request)
+                    if _previous_asked(request)
+                    else overview.kpis
+                ),
                 "breakdowns": overview.breakdowns,
             }
         )

@@ -177,3 +177,16 @@ def test_every_kpi_endpoint_answers_units_of_the_vocabulary(scope, api_as, alice
     assert units["time_to_restore_hours_median"] == "hours"
     assert units["error_rate"] == "fraction"
     assert all(unit == KPI_DEFINITIONS[kpi_id].unit.value for kpi_id, unit in units.items())
+
+
+def test_the_kpi_api_gives_the_previous_period_when_asked(scope, api_as, alice):
+    client = api_as(alice)
+    url = reverse("kpis-model", args=["fraud-scorer"])
+    asked = {
+        k["id"]: k for k in client.get(url, {"window": "7d", "previous": "true"}).json()["kpis"]
+    }
+    assert asked["inferences"]["value"] == 40 and asked["inferences"]["previous"] == 6
+    portfolio = client.get(reverse("kpis-portfolio"), {"window": "7d", "previous": "1"}).json()
+    assert {k["id"]: k["previous"] for k in portfolio["kpis"]}["inferences"] == 6
+    plain = client.get(url, {"window": "7d"}).json()["kpis"]
+    assert all("previous" not in k for k in plain)

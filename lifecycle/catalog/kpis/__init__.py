@@ -20,6 +20,7 @@ from lifecycle.catalog.kpis.engine import (
     kpi_provide,
     kpi_series,
     kpi_values,
+    previous_attach,
     series_buckets,
 )
 from lifecycle.catalog.kpis.request import KpiRequest, KpiRequestError, kpi_request_build
@@ -42,6 +43,7 @@ __all__ = [
     "kpi_request_build",
     "kpi_series",
     "kpi_values",
+    "previous_attach",
     "series_buckets",
     "unit_d3_format",
     "unit_hover",

@@ -93,8 +93,11 @@ def kpi_values(
     """Several KPIs of one request; with `with_previous`, each carries its value over
     the previous period of the same length (a second computation, so only on request)."""
     values = [kpi_compute(kpi_id, request) for kpi_id in ids]
-    if not with_previous:
-        return values
+    return previous_attach(values=values, request=request) if with_previous else values
+
+
+def previous_attach(*, values: Iterable[KpiValue], request: KpiRequest) -> list[KpiValue]:
+    """`values` (of `request`, however computed) each with its previous period's value."""
     before = request.previous()
     return [replace(v, previous=kpi_compute(v.definition.id, before)) for v in values]
 
