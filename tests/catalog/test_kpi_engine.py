@@ -190,3 +190,13 @@ def test_the_kpi_api_gives_the_previous_period_when_asked(scope, api_as, alice):
     assert {k["id"]: k["previous"] for k in portfolio["kpis"]}["inferences"] == 6
     plain = client.get(url, {"window": "7d"}).json()["kpis"]
     assert all("previous" not in k for k in plain)
+
+
+def test_a_series_over_a_range_cut_mid_hour_counts_only_the_ranges_part(scope, now):
+    start, end = now - timedelta(hours=5, minutes=45), now - timedelta(minutes=15)
+    request = kpi_request_build(query={"start": start, "end": end}, now=now)
+    fast = kpi_series("inferences", request, "hour")
+    slow = kpi_series("calls", request, "hour")
+    assert [v or 0 for _, v in fast] == [v for _, v in slow]
+    in_range = ServingEvent.objects.filter(timestamp__gte=start, timestamp__lt=end).count()
+    assert sum(v for _, v in slow) == in_range == kpi_compute("inferences", request).value
