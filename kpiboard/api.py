@@ -7,6 +7,7 @@ from typing import Any
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.db.models import ProtectedError, RestrictedError
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -15,6 +16,8 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from kpiboard.portfolio import model_overview, portfolio_overview
+from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, previous_attach
+from lifecycle.catalog.kpis.serializers import KpiSerializer, kpis_serialize
 from lifecycle.catalog.models import RegisteredModel
 from lifecycle.catalog.services import protected_delete_body
 
@@ -33,21 +36,14 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         )
         response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
         return response
+    if isinstance(exc, KpiRequestError):
+        # A filter that cannot be read: the body names each field and why.
+        return Response(exc.errors, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, ProtectedError | RestrictedError):
         # Still referenced: the client's conflict to resolve, and nothing was deleted.
         objects = getattr(exc, "protected_objects", None) or getattr(exc, "restricted_objects", ())
         return Response(protected_delete_body(protected=objects), status=status.HTTP_409_CONFLICT)
     return drf_exception_handler(exc, context)
-
-
-class KpiSerializer(serializers.Serializer):
-    id = serializers.CharField()
-    label = serializers.CharField()
-    value = serializers.FloatField(allow_null=True)
-    unit = serializers.CharField()
-    phase = serializers.CharField()
-    direction = serializers.CharField()
-    definition = serializers.CharField()
 
 
 class ModelKpisSerializer(serializers.Serializer):
@@ -88,26 +84,41 @@ _FILTER_PARAMETERS = [
     OpenApiParameter("start", str, description="ISO 8601 start (instead of window)"),
     OpenApiParameter("end", str, description="ISO 8601 end (instead of window)"),
     OpenApiParameter("sort", str, description="Order of `models`, e.g. -inferences"),
+    OpenApiParameter(
+        "previous",
+        bool,
+        description="true: each KPI also carries `previous`, its value over the period of "
+        "the same length just before",
+    ),
 ]
+
+
+def _previous_asked(request: Request) -> bool:
+    return request.query_params.get("previous", "").lower() in ("1", "true", "yes")
 
 
 class PortfolioKpisView(APIView):
     @extend_schema(parameters=_FILTER_PARAMETERS, responses=PortfolioKpisSerializer)
     def get(self, request: Request) -> Response:
-        overview = portfolio_overview(request.query_params)
+        kpi_request = kpi_request_build(query=request.query_params, now=timezone.now())
+        overview = portfolio_overview(kpi_request.query, now=kpi_request.now)
         if overview.errors:
             return Response(overview.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(
             {
                 "start": overview.time_range.start,
                 "end": overview.time_range.end,
-                "kpis": [kpi.as_dict() for kpi in overview.totals],
+                "kpis": kpis_serialize(
+                    previous_attach(values=overview.totals, request=kpi_request)
+                    if _previous_asked(request)
+                    else overview.totals
+                ),
                 "breakdowns": overview.breakdowns,
                 "models": [
                     {
                         "model": row.model.name,
                         "in_production": row.in_production,
-                        "kpis": [kpi.as_dict() for kpi in row.kpis.values()],
+                        "kpis": kpis_serialize(row.kpis.values()),
                     }
                     for row in overview.rows
                 ],
@@ -125,7 +136,11 @@ class ModelKpisView(APIView):
     )
     def get(self, request: Request, model_name: str) -> Response:
         model = get_object_or_404(RegisteredModel, name=model_name)
-        overview = model_overview(model=model, params=request.query_params)
+        # The model in the path replaces any `model` filter, as model_overview says.
+        query = request.query_params.copy()
+        query["model"] = model.name
+        kpi_request = kpi_request_build(query=query, now=timezone.now())
+        overview = model_overview(model=model, params=kpi_request.query, now=kpi_request.now)
         if overview.errors:
             return Response(overview.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(
@@ -134,7 +149,11 @@ class ModelKpisView(APIView):
                 "start": overview.time_range.start,
                 "end": overview.time_range.end,
                 "in_production": overview.in_production,
-                "kpis": [kpi.as_dict() for kpi in overview.kpis],
+                "kpis": kpis_serialize(
+                    previous_attach(values=overview.kpis, request=kpi_request)
+                    if _previous_asked(request)
+                    else overview.kpis
+                ),
                 "breakdowns": overview.breakdowns,
             }
         )

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lifecycle.catalog.charts import figure_json
-from lifecycle.catalog.kpis import KpiDefinition
+from lifecycle.catalog.kpis import KpiDefinition, Unit, unit_hover, unit_suffix
 
 _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 40, "b": 80},
@@ -20,14 +20,16 @@ _LAYOUT = {
 }
 
 
-def _unit_suffix(definition: KpiDefinition) -> str:
-    # A fraction is shown as a percentage, which carries its own unit.
-    return "" if definition.unit in ("fraction", "count") else f" {definition.unit}"
+def _value_hover(definition: KpiDefinition, value_format: str | None) -> str:
+    # The unit decides how a value reads, as on the tiles, unless a chart asks otherwise.
+    if value_format is None:
+        return unit_hover(definition.unit)
+    return f"%{{y:{value_format}}}{unit_suffix(definition.unit)}"
 
 
-def _hover(definition: KpiDefinition, value_format: str) -> str:
+def _hover(definition: KpiDefinition, value_format: str | None) -> str:
     return (
-        f"<b>%{{x}}</b><br>{definition.label}: %{{y:{value_format}}}{_unit_suffix(definition)}"
+        f"<b>%{{x}}</b><br>{definition.label}: {_value_hover(definition, value_format)}"
         f"<br><i>{definition.formula}</i><extra></extra>"
     )
 
@@ -37,7 +39,7 @@ def bar_by_name(
     names: Sequence[str],
     values: Sequence[float | None],
     definition: KpiDefinition,
-    value_format: str = ",.0f",
+    value_format: str | None = None,
     target: float | Sequence[float | None] | None = None,
     target_label: str = "SLA target",
 ) -> str:
@@ -58,14 +60,15 @@ def bar_by_name(
                 mode="markers",
                 name=target_label,
                 marker={"symbol": "line-ew-open", "size": 18, "color": "#d62728"},
-                hovertemplate=f"{target_label}: %{{y:{value_format}}}<extra></extra>",
+                hovertemplate=f"{target_label}: {_value_hover(definition, value_format)}"
+                "<extra></extra>",
             )
         )
     figure.update_layout(title=definition.label, **_LAYOUT)
-    if definition.unit == "fraction":
+    if definition.unit is Unit.FRACTION:
         figure.update_yaxes(tickformat=".1%")
-    elif definition.unit != "count":
-        figure.update_yaxes(ticksuffix=_unit_suffix(definition))
+    elif definition.unit is not Unit.COUNT:
+        figure.update_yaxes(ticksuffix=unit_suffix(definition.unit))
     return figure_json(figure)
 
 
@@ -78,7 +81,7 @@ def series_lines(*, frame: pd.DataFrame, columns: dict[str, KpiDefinition], titl
                 y=frame[column] if len(frame) else [],
                 mode="lines",
                 name=definition.label,
-                hovertemplate=f"%{{x}}<br>{definition.label}: %{{y:,}}"
+                hovertemplate=f"%{{x}}<br>{definition.label}: {unit_hover(definition.unit)}"
                 f"<br><i>{definition.formula}</i><extra></extra>",
             )
         )

@@ -9,9 +9,11 @@ means the same numbers in either place; `model_overview` does the same for one m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pandas as pd
 from django.http import QueryDict
+from django.utils import timezone
 
 from lifecycle.catalog.filtersets import RegisteredModelFilterSet
 from lifecycle.catalog.kpis import KpiValue
@@ -96,9 +98,11 @@ def _sorted(rows: list[ModelRow], sort: str) -> list[ModelRow]:
     return present + sorted(missing, key=lambda r: r.model.name)
 
 
-def portfolio_overview(params: QueryDict) -> PortfolioOverview:
-    """Per-model serving KPIs and portfolio totals for the filters in `params`."""
-    scope, errors = serving_scope(params)
+def portfolio_overview(params: QueryDict, *, now: datetime | None = None) -> PortfolioOverview:
+    """Per-model serving KPIs and portfolio totals for the filters in `params`, a named
+    window ending at `now` (the current time when not given)."""
+    now = now or timezone.now()
+    scope, errors = serving_scope(params, now=now)
     sort = params.get("sort") or DEFAULT_SORT
     if errors:
         return PortfolioOverview(time_range=scope.time_range, errors=errors, sort=sort)
@@ -111,10 +115,10 @@ def portfolio_overview(params: QueryDict) -> PortfolioOverview:
     time_range = scope.time_range
     models = list(
         RegisteredModelFilterSet(
-            params, queryset=RegisteredModel.objects.select_related("team", "industry")
+            params, queryset=RegisteredModel.objects.select_related("team", "industry"), now=now
         ).qs
     )
-    deployments = DeploymentWindowFilterSet(params, queryset=Deployment.objects.all()).qs
+    deployments = DeploymentWindowFilterSet(params, queryset=Deployment.objects.all(), now=now).qs
     in_production = production_model_ids(deployments, time_range=time_range)
 
     serving = serving_breakdown(scope)
@@ -182,16 +186,19 @@ class ModelOverview:
     errors: dict[str, list[str]] = field(default_factory=dict)
 
 
-def model_overview(*, model: RegisteredModel, params: QueryDict) -> ModelOverview:
+def model_overview(
+    *, model: RegisteredModel, params: QueryDict, now: datetime | None = None
+) -> ModelOverview:
     """One model's serving KPIs and breakdowns for the filters in `params` (its own
-    name replaces any `model` filter)."""
+    name replaces any `model` filter), a named window ending at `now`."""
+    now = now or timezone.now()
     params = params.copy()
     params["model"] = model.name
-    scope, errors = serving_scope(params)
+    scope, errors = serving_scope(params, now=now)
     if errors:
         return ModelOverview(model=model, time_range=scope.time_range, errors=errors)
     time_range = scope.time_range
-    deployments = DeploymentWindowFilterSet(params, queryset=Deployment.objects.all()).qs
+    deployments = DeploymentWindowFilterSet(params, queryset=Deployment.objects.all(), now=now).qs
     summary = serving_summary(scope)
     return ModelOverview(
         model=model,

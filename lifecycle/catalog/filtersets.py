@@ -7,7 +7,8 @@ which column is their time (`time_field`); the same class filters the API and th
 
 from __future__ import annotations
 
-from typing import ClassVar
+from datetime import datetime
+from typing import Any, ClassVar
 
 import django_filters
 from django import forms
@@ -110,6 +111,13 @@ class LifecycleFilterSet(django_filters.FilterSet):
         form = LifecycleFilterForm
         fields: ClassVar[list[str]] = []
 
+    def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The moment the window ends at, fixed once: a KPI request passes its own `now`
+        # so that every filter set of one request (and its previous period) agrees. DRF's
+        # filter backend passes none; then the request's moment is taken here, once.
+        self.now = now if now is not None else timezone.now()
+
     def _path(self, suffix: str) -> str:
         return f"{self.model_path}__{suffix}" if self.model_path else suffix
 
@@ -148,7 +156,7 @@ class LifecycleFilterSet(django_filters.FilterSet):
             window=data.get("window") or None,
             start=data.get("start"),
             end=data.get("end"),
-            now=timezone.now(),
+            now=self.now,
         )
 
 
@@ -207,8 +215,7 @@ class DeploymentFilterSet(LifecycleFilterSet):
         fields = ["model", "industry", "serving_mode", "team", "endpoint", "role", "active"]
 
     def filter_active(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
-        now = timezone.now()
-        active = queryset.active_between(now, now)
+        active = queryset.active_between(self.now, self.now)
         return active if value else queryset.exclude(pk__in=active.values("pk"))
 
 

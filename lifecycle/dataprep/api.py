@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lifecycle.catalog.kpis.serializers import kpis_serialize
 from lifecycle.catalog.models import Dataset, DatasetVersion
 from lifecycle.dataprep.filtersets import DatasetFilterSet
 from lifecycle.dataprep.kpis import dataset_rows, profile_diff, version_kpis
@@ -64,7 +65,7 @@ class DatasetListView(APIView):
                         "versions": row.versions,
                         "latest_version_at": row.latest_version_at,
                         "model_versions": row.model_versions,
-                        "kpis": [k.as_dict() for k in row.kpis],
+                        "kpis": kpis_serialize(row.kpis),
                     }
                     for row in rows
                 ]
@@ -96,7 +97,7 @@ class DatasetVersionView(APIView):
         return Response(
             {
                 **version_summary(found, request),
-                "kpis": [k.as_dict() for k in version_kpis(found, now=timezone.now())],
+                "kpis": kpis_serialize(version_kpis(found, now=timezone.now())),
                 "profile": profile.profile if profile else None,
             }
         )

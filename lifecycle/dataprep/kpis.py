@@ -9,7 +9,7 @@ import numpy as np
 from django.db.models import Count, Max, QuerySet
 from scipy import stats
 
-from lifecycle.catalog.kpis import Direction, KpiValue, kpi_define
+from lifecycle.catalog.kpis import Direction, KpiValue, Unit, kpi_define
 from lifecycle.catalog.models import Dataset, DatasetVersion
 
 PHASE = "dataprep"
@@ -18,7 +18,7 @@ UPLOAD_AGE = kpi_define(
     id="dataset_upload_age_days",
     phase=PHASE,
     label="Age of the last version",
-    unit="days",
+    unit=Unit.DAYS,
     direction=Direction.LOWER_IS_BETTER,
     formula="Days between now and the upload of the dataset's newest version.",
 )
@@ -110,7 +110,7 @@ RECORD_AGE = kpi_define(
     id="dataset_record_age_days",
     phase=PHASE,
     label="Age of the newest record",
-    unit="days",
+    unit=Unit.DAYS,
     direction=Direction.LOWER_IS_BETTER,
     formula="Days between now and the newest value of the version's time column "
     "(unknown when the data has no date/time column).",
@@ -119,7 +119,7 @@ ROWS = kpi_define(
     id="dataset_rows",
     phase=PHASE,
     label="Rows",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
     formula="Number of records in the dataset version.",
 )
@@ -127,7 +127,7 @@ COLUMNS = kpi_define(
     id="dataset_columns",
     phase=PHASE,
     label="Columns",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
     formula="Number of columns (features, labels and keys) in the dataset version.",
 )
@@ -135,7 +135,7 @@ COMPLETENESS = kpi_define(
     id="dataset_completeness_pct",
     phase=PHASE,
     label="Completeness",
-    unit="percent",
+    unit=Unit.PERCENT,
     direction=Direction.HIGHER_IS_BETTER,
     formula="100 x non-missing cells / all cells (rows x columns).",
 )
@@ -143,7 +143,7 @@ IMPUTATION = kpi_define(
     id="dataset_rows_needing_imputation_pct",
     phase=PHASE,
     label="Rows needing imputation",
-    unit="percent",
+    unit=Unit.PERCENT,
     direction=Direction.LOWER_IS_BETTER,
     formula="100 x rows with at least one missing value / all rows "
     "(unknown for whylogs profiles, which keep no row-level facts).",
@@ -152,7 +152,7 @@ OUTLIERS = kpi_define(
     id="dataset_outlier_pct",
     phase=PHASE,
     label="Outliers",
-    unit="percent",
+    unit=Unit.PERCENT,
     direction=Direction.LOWER_IS_BETTER,
     formula="100 x numeric values outside Q1 - 1.5 IQR .. Q3 + 1.5 IQR of their column / all "
     "non-missing numeric values (estimated from a 100,000-value uniform sample per column "
@@ -162,7 +162,7 @@ AUGMENTED = kpi_define(
     id="dataset_augmented_pct",
     phase=PHASE,
     label="Augmented",
-    unit="percent",
+    unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
     formula="100 x rows flagged as augmented or synthetic (a flag column such as "
     "`augmented`, or the uploader's metadata) / all rows; unknown when neither tells.",
@@ -171,7 +171,7 @@ UNSTRUCTURED = kpi_define(
     id="dataset_unstructured_share",
     phase=PHASE,
     label="Unstructured share",
-    unit="fraction",
+    unit=Unit.FRACTION,
     direction=Direction.NEUTRAL,
     formula="Columns of free text or references to images, audio or video / all columns.",
 )
@@ -179,7 +179,7 @@ TIME_SERIES_SHARE = kpi_define(
     id="dataset_time_series_share",
     phase=PHASE,
     label="Time-series share",
-    unit="fraction",
+    unit=Unit.FRACTION,
     direction=Direction.NEUTRAL,
     formula="Dataset versions (newest per dataset) with a date/time column that never goes "
     "back in file order and whose commonest step covers 90% of steps / all datasets shown.",
@@ -188,7 +188,7 @@ PSI = kpi_define(
     id="profile_psi",
     phase=PHASE,
     label="PSI",
-    unit="index",
+    unit=Unit.INDEX,
     direction=Direction.LOWER_IS_BETTER,
     formula="Population stability index, sum of (new - base) x ln(new / base) over bins: "
     "the base version's deciles for numbers, the categories for the rest. Under 0.1 stable, "
@@ -198,7 +198,7 @@ SHIFT_TEST = kpi_define(
     id="profile_shift_p_value",
     phase=PHASE,
     label="Shift test p-value",
-    unit="p",
+    unit=Unit.P_VALUE,
     direction=Direction.HIGHER_IS_BETTER,
     formula="Two-sample Kolmogorov-Smirnov test for numbers (statistic from the 101 "
     "percentiles each profile keeps), chi-square test of homogeneity for categories.",
@@ -207,7 +207,7 @@ MISSING_CHANGE = kpi_define(
     id="profile_missing_pct_change",
     phase=PHASE,
     label="Missing % change",
-    unit="points",
+    unit=Unit.POINTS,
     direction=Direction.NEUTRAL,
     formula="Missing % in the new version minus missing % in the base version.",
 )

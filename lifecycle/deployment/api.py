@@ -11,6 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lifecycle.catalog.kpis.serializers import kpis_serialize
 from lifecycle.catalog.models import Role
 from lifecycle.catalog.roles import role_of
 from lifecycle.catalog.services import catalog_delete
@@ -98,7 +99,7 @@ class DeploymentKpisView(APIView):
                 "start": overview.time_range.start,
                 "end": overview.time_range.end,
                 "failure_days": overview.failure_days,
-                "kpis": [kpi.as_dict() for kpi in overview.kpis],
+                "kpis": kpis_serialize(overview.kpis),
                 "time_to_deploy_by": {
                     by: _records(frame) for by, frame in overview.time_to_deploy_by.items()
                 },

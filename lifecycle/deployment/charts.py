@@ -9,6 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lifecycle.catalog.charts import figure_json
+from lifecycle.catalog.kpis import Unit, unit_hover
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.kpis import NEW_MODELS_DEPLOYED, TIME_TO_DEPLOY_MEDIAN
 from lifecycle.deployment.models import ChangeKind
@@ -33,7 +34,7 @@ def time_to_deploy_distribution(by_group: pd.DataFrame, *, group: str) -> str:
                 # on a line rather than a lone dot floating next to a flat box.
                 pointpos=0,
                 jitter=0.3,
-                hovertemplate="%{y:.1f} days<extra>" + str(getattr(row, group)) + "</extra>",
+                hovertemplate=unit_hover(Unit.DAYS) + f"<extra>{getattr(row, group)}</extra>",
             )
         )
     figure.update_layout(
@@ -55,7 +56,7 @@ def time_to_deploy_trend(by_month: pd.DataFrame) -> str:
                 y=by_month["median_days"],
                 mode="lines+markers",
                 name="median",
-                hovertemplate=f"%{{x}}: %{{y:.1f}} days<br><i>{d.formula}</i><extra></extra>",
+                hovertemplate=f"%{{x}}: {unit_hover(d.unit)}<br><i>{d.formula}</i><extra></extra>",
             )
         )
         figure.add_trace(

@@ -6,9 +6,11 @@ Both call `deployment_overview`, so a URL means the same numbers in either place
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import pandas as pd
 from django.http import QueryDict
+from django.utils import timezone
 
 from lifecycle.catalog.filtersets import DeploymentFilterSet
 from lifecycle.catalog.kpis import KpiValue
@@ -56,9 +58,18 @@ def _failure_days(params: QueryDict) -> int | str:
     return int(raw)
 
 
-def deployment_overview(params: QueryDict) -> DeploymentOverview:
-    deployments_filter = DeploymentWindowFilterSet(params, queryset=Deployment.objects.all())
-    versions_filter = VersionMilestoneFilterSet(params, queryset=ModelVersion.objects.all())
+def deployment_overview(
+    params: QueryDict, *, now: datetime | None = None, kpis_only: bool = False
+) -> DeploymentOverview:
+    """The deployment KPIs and breakdowns for `params`, the window ending at `now` (the
+    current time when not given); with `kpis_only`, the KPIs alone (the KPI engine's)."""
+    now = now or timezone.now()
+    deployments_filter = DeploymentWindowFilterSet(
+        params, queryset=Deployment.objects.all(), now=now
+    )
+    versions_filter = VersionMilestoneFilterSet(
+        params, queryset=ModelVersion.objects.all(), now=now
+    )
     time_range = deployments_filter.time_range
     failure_days = _failure_days(params)
     errors = {**deployments_filter.errors, **versions_filter.errors}
@@ -68,7 +79,7 @@ def deployment_overview(params: QueryDict) -> DeploymentOverview:
         return DeploymentOverview(time_range=time_range, errors=dict(errors))
     # Failures and rollbacks look at deployments that started in the window, and those
     # may have ended before it: start from all deployments narrowed by the dimensions only.
-    unwindowed = DeploymentFilterSet(params, queryset=Deployment.objects.all()).qs
+    unwindowed = DeploymentFilterSet(params, queryset=Deployment.objects.all(), now=now).qs
     deployments = deployments_filter.qs
     milestones = version_milestones(versions_filter.qs)
     delivery = delivery_report(unwindowed, time_range=time_range, failure_days=failure_days)
@@ -82,6 +93,8 @@ def deployment_overview(params: QueryDict) -> DeploymentOverview:
         *versions_in_roles(deployments, time_range=time_range),
         multi_model_endpoints(split),
     ]
+    if kpis_only:
+        return DeploymentOverview(time_range=time_range, failure_days=failure_days, kpis=kpis)
     return DeploymentOverview(
         time_range=time_range,
         failure_days=failure_days,

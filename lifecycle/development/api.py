@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lifecycle.catalog.auth import principal_token_id
+from lifecycle.catalog.kpis.serializers import kpis_serialize
 from lifecycle.catalog.models import DatasetVersion, LifecycleMetric, ModelVersion, Role
 from lifecycle.catalog.ownership import principal_write_check
 from lifecycle.development.filtersets import TrainingMetricFilterSet, TrainingRunFilterSet
@@ -127,7 +128,7 @@ class TrainingRunsView(APIView):
                         "dataset": r.dataset_version.dataset.name if r.dataset_version else None,
                         "dataset_version": r.dataset_version.version if r.dataset_version else None,
                         "metrics": r.metrics,
-                        "kpis": [k.as_dict() for k in r.kpis],
+                        "kpis": kpis_serialize(r.kpis),
                     }
                     for r in rows
                 ]

@@ -4,3 +4,7 @@ from django.apps import AppConfig
 class DevelopmentConfig(AppConfig):
     name = "lifecycle.development"
     label = "development"
+
+    def ready(self) -> None:
+        # Registers this phase's KPI providers with the catalog's engine.
+        from lifecycle.development import engine  # noqa: F401

@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from lifecycle.catalog.kpis import Direction, KpiValue, kpi_define
+from lifecycle.catalog.kpis import Direction, KpiValue, Unit, kpi_define
 from lifecycle.catalog.models import DatasetVersion, LifecycleMetric, ModelVersion
 from lifecycle.development.models import TrainingRun
 
@@ -24,7 +24,7 @@ TRAINING_RUNS = kpi_define(
     id="training_runs",
     phase=PHASE,
     label="Training runs",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
     formula="Distinct training runs (by run id) known for the model versions shown, from "
     "pushed or synced development metrics and pushed run details.",
@@ -33,7 +33,7 @@ FEATURES_TRANSFORMED = kpi_define(
     id="features_transformed_pct",
     phase=PHASE,
     label="Features transformed",
-    unit="percent",
+    unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
     formula="100 x features derived by transforming raw columns / all features of the run.",
 )
@@ -41,7 +41,7 @@ FEATURES_EXTRACTED = kpi_define(
     id="features_extracted_pct",
     phase=PHASE,
     label="Features extracted",
-    unit="percent",
+    unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
     formula="100 x features extracted from unstructured data (text, images, audio, video) "
     "/ all features of the run.",
@@ -50,7 +50,7 @@ LABELING_HUMAN = kpi_define(
     id="labeling_human_pct",
     phase=PHASE,
     label="Human-labelled",
-    unit="percent",
+    unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
     formula="Share of the run's training labels made by people, in percent.",
 )
@@ -58,7 +58,7 @@ LABELING_SEMI = kpi_define(
     id="labeling_semi_supervised_pct",
     phase=PHASE,
     label="Semi-supervised labels",
-    unit="percent",
+    unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
     formula="Share of the run's training labels made by semi-supervised or weak labelling.",
 )
@@ -66,7 +66,7 @@ LABELING_THIRD = kpi_define(
     id="labeling_third_party_pct",
     phase=PHASE,
     label="Third-party labels",
-    unit="percent",
+    unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
     formula="Share of the run's training labels bought from or made by a third party.",
 )

@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from lifecycle.catalog.charts import figure_json
+from lifecycle.catalog.kpis import Unit, unit_hover
 from lifecycle.catalog.models import FailureClass
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.monitoring.kpis import ERRORS_BY_CLASS, INFERENCES
@@ -68,7 +69,9 @@ def latency_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: Ti
                     mode="lines",
                     line={"dash": dash},
                     name=f"{_label(version, endpoint)} {quantile}",
-                    hovertemplate="%{x}<br>%{y:,.1f} ms<extra>%{fullData.name}</extra>",
+                    hovertemplate="%{x}<br>"
+                    + unit_hover(Unit.MILLISECONDS)
+                    + "<extra>%{fullData.name}</extra>",
                 )
             )
     _shade(figure, incidents, time_range.end)

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 # The one KPI serializer every KPI answer uses (it lives with the composed endpoints).
-from kpiboard.api import KpiSerializer
+from lifecycle.catalog.kpis.serializers import KpiSerializer
 from lifecycle.value.kpis import value_report_read
 
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.http import QueryDict
 
-from lifecycle.catalog.kpis import Direction, KpiValue, kpi_define
+from lifecycle.catalog.kpis import Direction, KpiValue, Unit, kpi_define
 from lifecycle.catalog.models import RegisteredModel
 from lifecycle.catalog.serving.scope import ServingScope, raw_q, rollup_q, serving_scope
 from lifecycle.catalog.serving.sums import serving_totals
@@ -21,7 +21,7 @@ UNIQUE_CALLERS = kpi_define(
     id="unique_callers",
     phase=PHASE,
     label="Unique callers",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.HIGHER_IS_BETTER,
     formula="Distinct non-empty caller ids among the inferences in the window.",
 )
@@ -29,7 +29,7 @@ CALLS = kpi_define(
     id="calls",
     phase=PHASE,
     label="API calls",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
     formula="Inferences in the window attributed to a caller, team or business unit "
     "(events without a caller count as '(unknown)').",
@@ -38,7 +38,7 @@ MODEL_COST = kpi_define(
     id="model_serving_cost",
     phase=PHASE,
     label="Serving cost per model",
-    unit="USD",
+    unit=Unit.USD,
     direction=Direction.LOWER_IS_BETTER,
     formula="Per model, the sum of the cost of its inferences in the window: each event's "
     "own cost_usd, or the model's unit cost per prediction when it carries none.",

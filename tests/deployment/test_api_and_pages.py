@@ -140,7 +140,7 @@ def test_the_deployment_page_shows_kpis_with_their_bounds(alice, fraud_scorer, n
     assert page.status_code == 200
     html = page.content.decode()
     assert 'data-kpi="time_to_deploy_days_median"' in html
-    assert "between 14.00 and 15.00" in html
+    assert "between 14.00 d and 15.00 d" in html
     assert "fraud-scorer" in html
 
 

@@ -72,13 +72,16 @@ def quiet_until(end: datetime) -> datetime:
     return first_after or week_end
 
 
-def serving_scope(params: QueryDict) -> tuple[ServingScope, dict[str, list[str]]]:
+def serving_scope(
+    params: QueryDict, *, now: datetime | None = None
+) -> tuple[ServingScope, dict[str, list[str]]]:
     """The scope of `params` (SPEC.md's filters), and the filter errors if any.
 
     One filter set, validated once, narrows the rollups, the latency rollups and the raw
     events alike: they share the filtered fields (model, version, endpoint and the
-    model's industry, team and serving mode)."""
-    filters = ServingRollupFilterSet(params, queryset=ServingRollup.objects.all())
+    model's industry, team and serving mode). A named window ends at `now` (the
+    moment of the KPI request; the current time when not given)."""
+    filters = ServingRollupFilterSet(params, queryset=ServingRollup.objects.all(), now=now)
     time_range = filters.time_range
     if not filters.is_valid():
         return (

@@ -1,32 +1,35 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django import template
 from django.http import HttpRequest
 from django.utils.safestring import SafeString, mark_safe
 
-from lifecycle.catalog.kpis import KPI_DEFINITIONS, KpiValue
+from lifecycle.catalog.kpis import KPI_DEFINITIONS, KpiValue, Unit
+from lifecycle.catalog.kpis import kpi_format as kpi_format_value
+from lifecycle.catalog.kpis.units import MISSING
 
 register = template.Library()
 
 
-def kpi_value_format(value: float | int | None, unit: str) -> str:
+def kpi_value_format(value: float | int | None, unit: Unit | str) -> str:
     """How a KPI value reads on a page; the API returns the raw number."""
-    if value is None:
-        return "n/a"
-    if unit == "fraction":
-        return f"{value * 100:.2f}%"
-    if unit == "count":
-        return f"{int(value):,}"
-    if unit == "ms":
-        return f"{value:,.1f} ms"
-    if unit == "USD":
-        return f"${value:,.2f}"
-    return f"{value:,.2f}"
+    return kpi_format_value(value, unit)
 
 
 @register.filter
-def kpi_format(kpi: KpiValue) -> str:
-    return kpi_value_format(kpi.value, kpi.definition.unit)
+def kpi_format(kpi: KpiValue, missing: str = "") -> str:
+    """The value through the one formatter; `missing` (default n/a) when there is none."""
+    return kpi_format_value(kpi.value, kpi.definition.unit, missing=missing or MISSING)
+
+
+@register.filter
+def kpi_list(kpis: KpiValue | Iterable[KpiValue] | None) -> list[KpiValue]:
+    """One KPI value or several, as a list for the tiles include."""
+    if kpis is None or kpis == "":
+        return []
+    return [kpis] if isinstance(kpis, KpiValue) else list(kpis)
 
 
 @register.filter
@@ -38,6 +41,28 @@ def kpi_bounds(kpi: KpiValue) -> str:
         return ""
     unit = kpi.definition.unit
     return f"between {kpi_value_format(low, unit)} and {kpi_value_format(high, unit)}"
+
+
+@register.filter
+def kpi_previous(kpi: KpiValue, period: str = "") -> str:
+    """'vs 1.20% the 7 days before' when the previous period was computed, else empty."""
+    previous = getattr(kpi, "previous", None)
+    if previous is None:
+        return ""
+    before = kpi_value_format(previous.value, kpi.definition.unit)
+    return f"vs {before} {period or 'the period before'}"
+
+
+@register.simple_tag(takes_context=True)
+def kpi_tile_value(context: template.Context, kpi: KpiValue) -> str:
+    """A tile's value; the include's optional `missing` names a missing one."""
+    return kpi_format(kpi, context.get("missing") or "")
+
+
+@register.simple_tag(takes_context=True)
+def kpi_tile_previous(context: template.Context, kpi: KpiValue) -> str:
+    """A tile's previous-period note, in the include's optional `previous_label` words."""
+    return kpi_previous(kpi, context.get("previous_label") or "")
 
 
 @register.simple_tag

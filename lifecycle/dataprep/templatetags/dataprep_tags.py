@@ -6,22 +6,13 @@ from typing import Any
 
 from django import template
 
-from lifecycle.catalog.kpis import KpiValue
-from lifecycle.catalog.templatetags.kpi_tags import kpi_value_format
+from lifecycle.catalog.kpis import KpiValue, Unit, kpi_format
 
 register = template.Library()
 
 
-def _value(value: Any, unit: str) -> str:
-    if value is None:
-        return "unknown"
-    if unit == "percent":
-        return f"{value:,.2f}%"
-    if unit == "days":
-        return f"{value:,.1f} d"
-    if unit == "fraction":
-        return f"{value * 100:,.1f}%"
-    return kpi_value_format(value, unit)
+def _value(value: Any, unit: Unit | str) -> str:
+    return kpi_format(value, unit, missing="unknown")
 
 
 @register.filter
@@ -31,12 +22,12 @@ def profile_kpi(kpi: KpiValue) -> str:
 
 @register.filter
 def pct(value: float | None) -> str:
-    return _value(value, "percent")
+    return _value(value, Unit.PERCENT)
 
 
 @register.filter
 def share(value: float | None) -> str:
-    return _value(value, "fraction")
+    return _value(value, Unit.FRACTION)
 
 
 @register.filter

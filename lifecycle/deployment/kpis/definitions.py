@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 from django.conf import settings
 
-from lifecycle.catalog.kpis import Direction, KpiValue, kpi_define
+from lifecycle.catalog.kpis import Direction, KpiValue, Unit, kpi_define
 
 PHASE = "deployment"
 DAY = pd.Timedelta(days=1)
@@ -18,7 +18,7 @@ MODELS_IN_PRODUCTION = kpi_define(
     id="models_in_production",
     phase=PHASE,
     label="Models in production",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.HIGHER_IS_BETTER,
     formula="Distinct models with at least one version deployed in the production role "
     "at any moment of the window.",
@@ -27,7 +27,7 @@ TIME_TO_DEPLOY_MEDIAN = kpi_define(
     id="time_to_deploy_days_median",
     phase=PHASE,
     label="Time to deploy (median)",
-    unit="days",
+    unit=Unit.DAYS,
     direction=Direction.LOWER_IS_BETTER,
     formula="Median, over the versions that first reached production in the window, of the "
     "days from registration to the earlier of their first production deployment and their "
@@ -38,7 +38,7 @@ TIME_TO_DEPLOY_MEAN = kpi_define(
     id="time_to_deploy_days_mean",
     phase=PHASE,
     label="Time to deploy (mean)",
-    unit="days",
+    unit=Unit.DAYS,
     direction=Direction.LOWER_IS_BETTER,
     formula="Mean of the same per-version days as the median time to deploy; low and high "
     "bound it when deployment times come from polls.",
@@ -47,7 +47,7 @@ LEAD_TIME_TRAINING = kpi_define(
     id="lead_time_training_to_registered_days_median",
     phase=PHASE,
     label="Training end to registered (median)",
-    unit="days",
+    unit=Unit.DAYS,
     direction=Direction.LOWER_IS_BETTER,
     formula="Median days from the end of a version's training run to its registration, over "
     "the versions registered in the window whose run end is known.",
@@ -56,7 +56,7 @@ LEAD_TIME_PROMOTION = kpi_define(
     id="lead_time_registered_to_promoted_days_median",
     phase=PHASE,
     label="Registered to promoted (median)",
-    unit="days",
+    unit=Unit.DAYS,
     direction=Direction.LOWER_IS_BETTER,
     formula="Median days from registration to the first promotion (production alias or "
     "stage, or a pushed promoted event), over the versions first promoted in the window.",
@@ -65,7 +65,7 @@ LEAD_TIME_TRAFFIC = kpi_define(
     id="lead_time_promoted_to_traffic_days_median",
     phase=PHASE,
     label="Promoted to first traffic (median)",
-    unit="days",
+    unit=Unit.DAYS,
     direction=Direction.LOWER_IS_BETTER,
     formula="Median days from the first promotion to the first production serving event, "
     "over the versions whose first production traffic was in the window.",
@@ -74,7 +74,7 @@ DEPLOYMENTS = kpi_define(
     id="production_deployments",
     phase=PHASE,
     label="Production deployments",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
     formula="Deployments in the production role that started in the window.",
 )
@@ -82,7 +82,7 @@ DEPLOYMENT_FREQUENCY = kpi_define(
     id="deployment_frequency_per_week",
     phase=PHASE,
     label="Deployment frequency",
-    unit="1/week",
+    unit=Unit.PER_WEEK,
     direction=Direction.HIGHER_IS_BETTER,
     formula="Production deployments started in the window divided by its length in weeks.",
 )
@@ -90,7 +90,7 @@ CHANGE_FAILURE_RATE = kpi_define(
     id="change_failure_rate",
     phase=PHASE,
     label="Change-failure rate",
-    unit="fraction",
+    unit=Unit.FRACTION,
     direction=Direction.LOWER_IS_BETTER,
     formula="Failed changes over all changes started in the window. A change is a production "
     "deployment or a failed deployment attempt; it failed when the attempt failed, or the "
@@ -101,7 +101,7 @@ TIME_TO_RESTORE = kpi_define(
     id="time_to_restore_hours_median",
     phase=PHASE,
     label="Time to restore (median)",
-    unit="hours",
+    unit=Unit.HOURS,
     direction=Direction.LOWER_IS_BETTER,
     formula="Median hours from the start of a failed production deployment to its "
     "replacement (rollback or fix), over failed deployments started in the window that "
@@ -111,7 +111,7 @@ NEW_MODELS_DEPLOYED = kpi_define(
     id="new_models_deployed",
     phase=PHASE,
     label="New models deployed",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.HIGHER_IS_BETTER,
     formula="Models whose first production deployment ever started in the window.",
 )
@@ -119,7 +119,7 @@ FAILED_DEPLOYMENTS = kpi_define(
     id="failed_deployments",
     phase=PHASE,
     label="Failed deployments",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.LOWER_IS_BETTER,
     formula="In the window: deployment attempts reported failed, production deployments of "
     "a version other than the one last promoted, and production deployments followed by "
@@ -129,7 +129,7 @@ ROLLBACKS = kpi_define(
     id="rollbacks",
     phase=PHASE,
     label="Rollbacks",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.LOWER_IS_BETTER,
     formula="Production deployments started in the window that were rollbacks: reported as "
     "such, or replacing a version registered later than their own.",
@@ -138,7 +138,7 @@ VERSIONS_IN_SHADOW = kpi_define(
     id="versions_in_shadow",
     phase=PHASE,
     label="Versions in shadow",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
     formula="Distinct versions deployed in the shadow role at any moment of the window.",
 )
@@ -146,7 +146,7 @@ VERSIONS_IN_CANARY = kpi_define(
     id="versions_in_canary",
     phase=PHASE,
     label="Versions in canary",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
     formula="Distinct versions deployed in the canary role at any moment of the window.",
 )
@@ -154,7 +154,7 @@ MULTI_MODEL_ENDPOINTS = kpi_define(
     id="multi_model_endpoints",
     phase=PHASE,
     label="Multi-model endpoints",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
     formula="Endpoints on which versions of two or more models were deployed at some moment "
     "of the window.",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lifecycle.catalog.kpis import Direction, kpi_define
+from lifecycle.catalog.kpis import Direction, Unit, kpi_define
 
 PHASE = "monitoring"
 
@@ -10,7 +10,7 @@ INFERENCES = kpi_define(
     id="inferences",
     phase=PHASE,
     label="Inferences",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
     formula="Number of serving events (successful and failed) whose event time is in the window.",
 )
@@ -18,7 +18,7 @@ THROUGHPUT_PER_MINUTE = kpi_define(
     id="throughput_per_minute",
     phase=PHASE,
     label="Inferences per minute",
-    unit="1/min",
+    unit=Unit.PER_MINUTE,
     direction=Direction.NEUTRAL,
     formula="Inferences divided by the length of the window in minutes.",
 )
@@ -26,7 +26,7 @@ THROUGHPUT_PER_HOUR = kpi_define(
     id="throughput_per_hour",
     phase=PHASE,
     label="Inferences per hour",
-    unit="1/h",
+    unit=Unit.PER_HOUR,
     direction=Direction.NEUTRAL,
     formula="Inferences divided by the length of the window in hours.",
 )
@@ -34,7 +34,7 @@ THROUGHPUT_PER_DAY = kpi_define(
     id="throughput_per_day",
     phase=PHASE,
     label="Inferences per day",
-    unit="1/d",
+    unit=Unit.PER_DAY,
     direction=Direction.NEUTRAL,
     formula="Inferences divided by the length of the window in days.",
 )
@@ -42,7 +42,7 @@ ERRORS = kpi_define(
     id="errors",
     phase=PHASE,
     label="Failed inferences",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.LOWER_IS_BETTER,
     formula="Number of serving events with status error (any failure class) in the window.",
 )
@@ -50,7 +50,7 @@ ERROR_RATE = kpi_define(
     id="error_rate",
     phase=PHASE,
     label="Error rate",
-    unit="fraction",
+    unit=Unit.FRACTION,
     direction=Direction.LOWER_IS_BETTER,
     formula="Failed inferences (status error, any failure class) divided by all inferences "
     "in the window; empty when there were none.",
@@ -63,7 +63,7 @@ LATENCY_P50 = kpi_define(
     id="latency_p50_ms",
     phase=PHASE,
     label="Latency p50",
-    unit="ms",
+    unit=Unit.MILLISECONDS,
     direction=Direction.LOWER_IS_BETTER,
     formula="Median latency of the successful inferences in the window." + _PERCENTILE_NOTE,
 )
@@ -71,7 +71,7 @@ LATENCY_P95 = kpi_define(
     id="latency_p95_ms",
     phase=PHASE,
     label="Latency p95",
-    unit="ms",
+    unit=Unit.MILLISECONDS,
     direction=Direction.LOWER_IS_BETTER,
     formula="95th percentile of the latency of the successful inferences in the window: "
     "95% were at least this fast." + _PERCENTILE_NOTE,
@@ -80,7 +80,7 @@ LATENCY_P99 = kpi_define(
     id="latency_p99_ms",
     phase=PHASE,
     label="Latency p99",
-    unit="ms",
+    unit=Unit.MILLISECONDS,
     direction=Direction.LOWER_IS_BETTER,
     formula="99th percentile of the latency of the successful inferences in the window."
     + _PERCENTILE_NOTE,
@@ -89,7 +89,7 @@ UPTIME = kpi_define(
     id="uptime",
     phase=PHASE,
     label="Uptime",
-    unit="fraction",
+    unit=Unit.FRACTION,
     direction=Direction.HIGHER_IS_BETTER,
     formula="1 minus the share of the window's inferences that failed because the model "
     "was down or crashed (failure class downtime); empty when there were none.",
@@ -98,7 +98,7 @@ SLA_COMPLIANCE = kpi_define(
     id="sla_compliance",
     phase=PHASE,
     label="SLA compliance",
-    unit="fraction",
+    unit=Unit.FRACTION,
     direction=Direction.HIGHER_IS_BETTER,
     formula="For one model: the share of its SLA targets met over the window, among those "
     "it has (p95 latency <= target, error rate <= target, uptime >= target). For several "
@@ -109,7 +109,7 @@ COST_USD = kpi_define(
     id="cost_usd",
     phase=PHASE,
     label="Serving cost",
-    unit="USD",
+    unit=Unit.USD,
     direction=Direction.LOWER_IS_BETTER,
     formula="Sum of the cost of the inferences in the window: each event's own cost_usd, "
     "or its model's unit cost per prediction when it carries none.",
@@ -118,7 +118,7 @@ COST_PER_1000 = kpi_define(
     id="cost_per_1000_predictions",
     phase=PHASE,
     label="Cost per 1,000 predictions",
-    unit="USD",
+    unit=Unit.USD,
     direction=Direction.LOWER_IS_BETTER,
     formula="Serving cost divided by inferences, times 1,000; empty when there were none.",
 )
@@ -126,7 +126,7 @@ ERRORS_BY_CLASS = kpi_define(
     id="errors_by_failure_class",
     phase=PHASE,
     label="Errors by failure class",
-    unit="count",
+    unit=Unit.COUNT,
     direction=Direction.LOWER_IS_BETTER,
     formula="Failed inferences in the window, counted per failure class (dependency, "
     "deployment, hardware, downtime/crash, timeout, bad request, other).",
@@ -137,7 +137,7 @@ LABEL_COVERAGE = kpi_define(
     id="label_coverage",
     phase=PHASE,
     label="Label coverage",
-    unit="fraction",
+    unit=Unit.FRACTION,
     direction=Direction.HIGHER_IS_BETTER,
     formula="Share of the window's inferences that have a ground-truth label (joined by "
     "event_id within the event's team, whenever the label arrived); empty when there were "
@@ -147,7 +147,7 @@ LABEL_DELAY_P50 = kpi_define(
     id="label_delay_p50_hours",
     phase=PHASE,
     label="Label delay (median)",
-    unit="h",
+    unit=Unit.HOURS,
     direction=Direction.LOWER_IS_BETTER,
     formula="Median of label time minus event time, in hours, over the labelled "
     "inferences of the window.",
@@ -156,7 +156,7 @@ LABEL_DELAY_P90 = kpi_define(
     id="label_delay_p90_hours",
     phase=PHASE,
     label="Label delay (p90)",
-    unit="h",
+    unit=Unit.HOURS,
     direction=Direction.LOWER_IS_BETTER,
     formula="90th percentile of label time minus event time, in hours, over the labelled "
     "inferences of the window.",

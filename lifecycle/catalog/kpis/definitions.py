@@ -1,14 +1,16 @@
 """One definition per KPI: the API, the panels and their tooltips all read it from here.
 
-Phases declare their KPIs with `kpi_define` in their own `kpis.py`; the catalog only
+Phases declare their KPIs with `kpi_define` in their own `kpis` module; the catalog only
 holds the registry and the value type, so it imports no phase.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+
+from lifecycle.catalog.kpis.units import Unit
 
 
 class Direction(StrEnum):
@@ -22,41 +24,51 @@ class KpiDefinition:
     id: str
     phase: str
     label: str
-    unit: str
+    unit: Unit
     direction: Direction
     formula: str
 
     @property
     def tooltip(self) -> str:
-        return f"{self.label} ({self.unit}): {self.formula}"
+        return f"{self.label} ({self.unit.value}): {self.formula}"
 
 
 @dataclass(frozen=True)
 class KpiValue:
     definition: KpiDefinition
     value: float | int | None
+    # The same KPI over the period of the same length just before; set only when asked
+    # for (`kpi_values(..., with_previous=True)`), as it costs a second computation.
+    previous: KpiValue | None = field(default=None, kw_only=True)
+    # The value's parts where a KPI counts several kinds (errors per failure class).
+    parts: dict[str, float | int] | None = field(default=None, kw_only=True)
 
     def as_dict(self) -> dict[str, Any]:
         d = self.definition
-        return {
+        answer = {
             "id": d.id,
             "label": d.label,
             "value": self.value,
-            "unit": d.unit,
+            "unit": d.unit.value,
             "phase": d.phase,
             "direction": d.direction.value,
             "definition": d.formula,
         }
+        if self.previous is not None:
+            answer["previous"] = self.previous.value
+        if self.parts is not None:
+            answer["parts"] = dict(self.parts)
+        return answer
 
 
 KPI_DEFINITIONS: dict[str, KpiDefinition] = {}
 
 
 def kpi_define(
-    *, id: str, phase: str, label: str, unit: str, direction: Direction, formula: str
+    *, id: str, phase: str, label: str, unit: Unit, direction: Direction, formula: str
 ) -> KpiDefinition:
     if id in KPI_DEFINITIONS:
         raise ValueError(f"KPI {id!r} is defined twice")
-    definition = KpiDefinition(id, phase, label, unit, direction, formula)
+    definition = KpiDefinition(id, phase, label, Unit(unit), direction, formula)
     KPI_DEFINITIONS[id] = definition
     return definition

@@ -1,0 +1,71 @@
+"""The one formatter: every unit reads the same on every tile, table and hover."""
+
+from __future__ import annotations
+
+import pytest
+
+from lifecycle.catalog.kpis import KPI_DEFINITIONS, Unit, kpi_format, unit_d3_format, unit_hover
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "text"),
+    [
+        (1234, Unit.COUNT, "1,234"),
+        (0.0123, Unit.FRACTION, "1.23%"),
+        (95.0, Unit.PERCENT, "95.00%"),
+        (-2.5, Unit.POINTS, "-2.50 pts"),
+        (1234.56, Unit.MILLISECONDS, "1,234.6 ms"),
+        (1.5, Unit.HOURS, "1.50 h"),
+        (2.25, Unit.DAYS, "2.25 d"),
+        (1234.5, Unit.USD, "$1,234.50"),
+        (-3.2, Unit.USD, "-$3.20"),
+        (12.5, Unit.PER_MINUTE, "12.50 /min"),
+        (750, Unit.PER_HOUR, "750.00 /h"),
+        (18000, Unit.PER_DAY, "18,000.00 /d"),
+        (3.5, Unit.PER_WEEK, "3.50 /week"),
+        (0.1234, Unit.INDEX, "0.123"),
+        (0.00012, Unit.P_VALUE, "0.0001"),
+    ],
+)
+def test_it_formats_each_unit(value, unit, text):
+    assert kpi_format(value, unit) == text
+
+
+def test_it_covers_every_unit():
+    for unit in Unit:
+        assert kpi_format(1, unit)
+
+
+@pytest.mark.parametrize("unit", list(Unit))
+def test_it_says_na_for_a_missing_value_in_any_unit(unit):
+    assert kpi_format(None, unit) == "n/a"
+    assert kpi_format(None, unit, missing="unknown") == "unknown"
+
+
+def test_it_separates_thousands_in_big_numbers():
+    assert kpi_format(20_000_000_000, Unit.COUNT) == "20,000,000,000"
+    assert kpi_format(1_234_567.891, Unit.USD) == "$1,234,567.89"
+    assert kpi_format(12_345.678, Unit.FRACTION) == "1,234,567.80%"
+
+
+def test_it_accepts_the_unit_value_clients_read():
+    assert kpi_format(0.5, "fraction") == "50.00%"
+
+
+def test_it_refuses_a_unit_outside_the_vocabulary():
+    with pytest.raises(ValueError):
+        kpi_format(1, "h")
+
+
+def test_chart_hovers_read_as_the_tiles_do():
+    assert unit_d3_format(Unit.FRACTION) == ",.2%"
+    assert unit_hover(Unit.MILLISECONDS) == "%{y:,.1f} ms"
+    assert unit_hover(Unit.USD) == "%{y:$,.2f}"
+    assert unit_hover(Unit.COUNT, axis="x") == "%{x:,.0f}"
+
+
+def test_every_defined_kpi_has_a_unit_of_the_vocabulary():
+    import kpiboard.portfolio  # noqa: F401  (loads every phase's definitions)
+
+    assert KPI_DEFINITIONS
+    assert all(isinstance(d.unit, Unit) for d in KPI_DEFINITIONS.values())
