@@ -60,7 +60,7 @@ class ValueKpisView(APIView):
             {
                 "start": time_range.start,
                 "end": time_range.end,
-                "kpis": [kpi.as_dict() for kpi in report.kpis],
+                "kpis": report.kpis,
                 "calls_by_caller": report.by_caller,
                 "calls_by_team": report.by_team,
                 "calls_by_business_unit": report.by_business_unit,
