@@ -2,7 +2,7 @@
 #   make demo   install into .venv, build the demo portfolio on SQLite, serve http://127.0.0.1:8000
 #   make test   install the test tools, run the checks and the suite: embedded, its calendar
 #               tests again a year ahead, then on PostgreSQL + Redis with a real Celery
-#               worker (.ci/test-suites)
+#               worker (.ci/test-suites); last, schemathesis over the API (.ci/schemathesis)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
