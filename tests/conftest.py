@@ -30,15 +30,6 @@ _UNSHIFTABLE_MARKS = ("services", "mlflow")
 # milestones, rollups and retention. CI runs them again with the clock a year ahead
 # (.ci/test-suites), a few minutes where the whole suite would take many.
 CALENDAR_SUITE = (
-    "catalog/test_api.py",
-    "catalog/test_filtersets.py",
-    "catalog/test_time_range.py",
-    "catalog/test_tokens.py",
-    "deployment/test_api_and_pages.py",
-    "deployment/test_filtersets.py",
-    "deployment/test_kpis.py",
-    "deployment/test_timeline_and_registry_pages.py",
-    "development/test_training_runs.py",
     "ingestion/registry/test_registry_events_api.py",
     "ingestion/registry/test_registry_input_limits.py",
     "ingestion/registry/test_registry_webhooks.py",
@@ -49,10 +40,20 @@ CALENDAR_SUITE = (
     "ingestion/test_rollups.py",
     "ingestion/test_rollups_poison_mark.py",
     "kpiboard/test_portfolio.py",
-    "monitoring/test_kpis.py",
-    "monitoring/test_model_health.py",
-    "value/test_value_api.py",
-    "value/test_value_page.py",
+    "lifecycle/catalog/test_api.py",
+    "lifecycle/catalog/test_filtersets.py",
+    "lifecycle/catalog/test_time_range.py",
+    "lifecycle/catalog/test_tokens.py",
+    "lifecycle/deployment/test_api_and_pages.py",
+    "lifecycle/deployment/test_change_failure_rate_recomputed.py",
+    "lifecycle/deployment/test_filtersets.py",
+    "lifecycle/deployment/test_kpis.py",
+    "lifecycle/deployment/test_timeline_and_registry_pages.py",
+    "lifecycle/development/test_training_runs.py",
+    "lifecycle/monitoring/test_kpis.py",
+    "lifecycle/monitoring/test_model_health.py",
+    "lifecycle/value/test_value_api.py",
+    "lifecycle/value/test_value_page.py",
 )
 _TESTS = Path(__file__).parent
 if missing := [name for name in CALENDAR_SUITE if not (_TESTS / name).is_file()]:

@@ -22,7 +22,7 @@ from ingestion.registry import api as registry_api
 from lifecycle.catalog.models import Role
 from lifecycle.deployment.models import ChangeKind
 from tests import factories
-from tests.deployment.factories import change_make, registry_make
+from tests.lifecycle.deployment.factories import change_make, registry_make
 
 DOC = Path(settings.BASE_DIR) / "docs" / "api-access.md"
 ROLES = ("executive", "mlops", "data_team", "admin")

@@ -8,7 +8,7 @@ from ingestion.registry.mlflow import MlflowRun, MlflowSnapshot
 from ingestion.registry.sync import _Applier
 from lifecycle.catalog.models import LifecycleMetric
 from tests import factories
-from tests.deployment.factories import registry_make
+from tests.lifecycle.deployment.factories import registry_make
 
 pytestmark = pytest.mark.django_db
 

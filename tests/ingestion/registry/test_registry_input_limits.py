@@ -15,7 +15,7 @@ from ingestion.registry.mlflow import ms_to_datetime
 from ingestion.registry.webhooks import webhook_signature
 from lifecycle.catalog.models import ModelVersion
 from lifecycle.deployment.models import LifecycleChange
-from tests.deployment.factories import registry_make
+from tests.lifecycle.deployment.factories import registry_make
 
 pytestmark = pytest.mark.django_db
 EVENTS = "/api/v1/registry-events/"

@@ -20,7 +20,7 @@ from lifecycle.deployment.models import (
     Registry,
     RegistryVersionState,
 )
-from tests.deployment.factories import registry_make
+from tests.lifecycle.deployment.factories import registry_make
 
 pytestmark = [
     pytest.mark.django_db,

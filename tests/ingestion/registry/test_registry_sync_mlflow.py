@@ -10,7 +10,7 @@ from ingestion.registry.sync import registry_sync
 from lifecycle.catalog.models import Deployment, LifecycleMetric, ModelVersion, RegisteredModel
 from lifecycle.deployment.models import ChangeKind, LifecycleChange, RegistryVersionState
 from tests import factories
-from tests.deployment.factories import registry_make
+from tests.lifecycle.deployment.factories import registry_make
 
 pytestmark = [
     pytest.mark.django_db,

@@ -20,7 +20,7 @@ from ingestion.registry.webhooks import webhook_signature
 from lifecycle.catalog.models import Deployment
 from lifecycle.deployment.models import ChangeKind, ChangeSource, LifecycleChange
 from tests import factories
-from tests.deployment.factories import change_make, registry_make
+from tests.lifecycle.deployment.factories import change_make, registry_make
 
 SECRET = "whsec-test-1"
 URL = "/api/v1/registries/mlflow-main/webhook/"

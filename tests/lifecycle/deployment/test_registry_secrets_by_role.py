@@ -8,7 +8,7 @@ from django.test import Client
 
 from lifecycle.deployment.models import ChangeKind, Registry
 from tests import factories
-from tests.deployment.factories import change_make, registry_make
+from tests.lifecycle.deployment.factories import change_make, registry_make
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.test import Client
 from ingestion.rollups import rollups_rebuild
 from lifecycle.deployment.models import ChangeKind, ChangeSource, Registry
 from tests import factories
-from tests.deployment.factories import change_make, registry_make
+from tests.lifecycle.deployment.factories import change_make, registry_make
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from ingestion.rollups import rollups_rebuild
 from lifecycle.catalog.models import Deployment, RegisteredModel, ServingEvent
 from lifecycle.deployment.models import ChangeKind, ChangeSource, LifecycleChange
 from tests import factories
-from tests.deployment.factories import change_make
+from tests.lifecycle.deployment.factories import change_make
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/kpis/deployment/"

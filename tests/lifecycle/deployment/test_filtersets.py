@@ -9,7 +9,7 @@ import pytest
 from lifecycle.deployment.filtersets import LifecycleChangeFilterSet
 from lifecycle.deployment.models import ChangeKind, ChangeSource, LifecycleChange
 from tests import factories
-from tests.deployment.factories import change_make, registry_make
+from tests.lifecycle.deployment.factories import change_make, registry_make
 
 pytestmark = pytest.mark.django_db
 

@@ -26,7 +26,7 @@ from lifecycle.deployment.kpis import (
 )
 from lifecycle.deployment.models import ChangeKind, ChangeSource, LifecycleChange
 from tests import factories
-from tests.deployment.factories import change_make
+from tests.lifecycle.deployment.factories import change_make
 
 pytestmark = pytest.mark.django_db
 DAY = pd.Timedelta(days=1)

@@ -1,4 +1,4 @@
-# Makes tests/dataprep/corpus/whylogs_transactions.bin (run with a whylogs on numpy<2).
+# Makes tests/lifecycle/dataprep/corpus/whylogs_transactions.bin (run with a whylogs on numpy<2).
 import numpy as np
 import pandas as pd
 import whylogs as why
@@ -14,5 +14,5 @@ df = pd.DataFrame(
     }
 )
 df.loc[:49, "amount"] = np.nan
-why.log(df).view().write("/work/main/tests/dataprep/corpus/whylogs_transactions.bin")
+why.log(df).view().write("/work/main/tests/lifecycle/dataprep/corpus/whylogs_transactions.bin")
 print(df.describe(include="all"))

@@ -6,7 +6,7 @@ from django.urls import URLResolver, get_resolver
 from kpiboard.pagination import CappedLimitOffsetPagination
 from lifecycle.deployment.models import ChangeKind
 from tests import factories
-from tests.deployment.factories import change_make, registry_make
+from tests.lifecycle.deployment.factories import change_make, registry_make
 
 pytestmark = pytest.mark.django_db
 HUGE = "18446744073709551617"  # 2**64 + 1

@@ -17,7 +17,7 @@ from lifecycle.deployment import charts
 from lifecycle.deployment.models import ChangeKind, ChangeSource
 from lifecycle.deployment.timeline import TimelineEntry
 from tests import factories
-from tests.deployment.factories import change_make, registry_make
+from tests.lifecycle.deployment.factories import change_make, registry_make
 
 pytestmark = pytest.mark.django_db
 
