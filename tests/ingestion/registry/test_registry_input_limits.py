@@ -157,3 +157,15 @@ def test_mlflow_milliseconds_out_of_range_are_ignored_not_raised(value):
 
 def test_mlflow_milliseconds_in_range_are_read(now):
     assert ms_to_datetime(int(now.timestamp() * 1000)) == now
+
+
+@pytest.mark.parametrize("field", ["model", "endpoint"])
+@pytest.mark.parametrize("value", [{}, ["scoring"]])
+def test_it_refuses_an_object_or_list_where_a_name_belongs(
+    fraud_scorer, risk_team, token_client, now, field, value
+):
+    event = _registered(now.isoformat(), **{field: value})
+    response = token_client(risk_team).post(EVENTS, event, format="json")
+    assert response.status_code == 400, response.content
+    assert field in {e["field"] for e in response.json()["errors"]}
+    assert not LifecycleChange.objects.exists()
