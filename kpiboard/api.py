@@ -19,6 +19,7 @@ from kpiboard.portfolio import model_overview, portfolio_overview
 from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, previous_attach
 from lifecycle.catalog.kpis.serializers import KpiSerializer, kpis_serialize
 from lifecycle.catalog.models import RegisteredModel
+from lifecycle.catalog.schema import KPI_FILTER_PARAMETERS
 from lifecycle.catalog.services import protected_delete_body
 
 DATABASE_RETRY_AFTER_SECONDS = 5
@@ -74,15 +75,7 @@ class ModelOverviewSerializer(serializers.Serializer):
 
 
 _FILTER_PARAMETERS = [
-    OpenApiParameter("industry", str, description="Industry name"),
-    OpenApiParameter("serving_mode", str, enum=["batch", "streaming"]),
-    OpenApiParameter("team", str, description="Team name"),
-    OpenApiParameter("model", str, description="Model name"),
-    OpenApiParameter("version", str),
-    OpenApiParameter("endpoint", str, description="Endpoint name"),
-    OpenApiParameter("window", str, enum=["1h", "24h", "7d", "30d", "90d"]),
-    OpenApiParameter("start", str, description="ISO 8601 start (instead of window)"),
-    OpenApiParameter("end", str, description="ISO 8601 end (instead of window)"),
+    *KPI_FILTER_PARAMETERS,
     OpenApiParameter("sort", str, description="Order of `models`, e.g. -inferences"),
     OpenApiParameter(
         "previous",

@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import FieldDoesNotExist
 from drf_spectacular.extensions import OpenApiAuthenticationExtension, OpenApiSerializerExtension
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import permissions, serializers
 
 DATABASE_RETRY_AFTER_HEADER = {
@@ -240,3 +240,18 @@ class AutoSchema(SpectacularAutoSchema):
             isinstance(permission, permissions.AllowAny)
             for permission in self.view.get_permissions()
         )
+
+
+# The filters every KPI endpoint reads (the shared LifecycleFilterSet dimensions and the
+# window), documented once; an endpoint adds its own after them.
+KPI_FILTER_PARAMETERS = [
+    OpenApiParameter("industry", str, description="Industry name"),
+    OpenApiParameter("serving_mode", str, enum=["batch", "streaming"]),
+    OpenApiParameter("team", str, description="Team name"),
+    OpenApiParameter("model", str, description="Model name"),
+    OpenApiParameter("version", str),
+    OpenApiParameter("endpoint", str, description="Endpoint name"),
+    OpenApiParameter("window", str, enum=["1h", "24h", "7d", "30d", "90d"]),
+    OpenApiParameter("start", str, description="ISO 8601 start (instead of window)"),
+    OpenApiParameter("end", str, description="ISO 8601 end (instead of window)"),
+]

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from lifecycle.catalog.kpis.serializers import kpis_serialize
 from lifecycle.catalog.models import Role
 from lifecycle.catalog.roles import role_of
+from lifecycle.catalog.schema import KPI_FILTER_PARAMETERS
 from lifecycle.catalog.services import catalog_delete
 from lifecycle.deployment.filtersets import LifecycleChangeFilterSet
 from lifecycle.deployment.kpis import Comparison
@@ -78,14 +79,8 @@ def _comparison(c: Comparison) -> dict[str, Any]:
 class DeploymentKpisView(APIView):
     @extend_schema(
         parameters=[
-            OpenApiParameter("industry", str),
-            OpenApiParameter("serving_mode", str, enum=["batch", "streaming"]),
-            OpenApiParameter("team", str),
-            OpenApiParameter("model", str),
-            OpenApiParameter("endpoint", str),
-            OpenApiParameter("window", str, enum=["1h", "24h", "7d", "30d", "90d"]),
-            OpenApiParameter("start", str),
-            OpenApiParameter("end", str),
+            # Deployment KPIs are per model and endpoint, not per version.
+            *(p for p in KPI_FILTER_PARAMETERS if p.name != "version"),
             OpenApiParameter("failure_days", int, description="change-failure horizon"),
         ],
         responses={200: OpenApiResponse(description="deployment KPIs and breakdowns")},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 # The one KPI serializer every KPI answer uses (it lives with the composed endpoints).
 from lifecycle.catalog.kpis.serializers import KpiSerializer
+from lifecycle.catalog.schema import KPI_FILTER_PARAMETERS
 from lifecycle.value.kpis import value_report_read
 
 
@@ -34,24 +35,11 @@ class ValueKpisSerializer(serializers.Serializer):
     cost_by_model = ModelCostSerializer(many=True)
 
 
-_FILTER_PARAMETERS = [
-    OpenApiParameter("industry", str, description="Industry name"),
-    OpenApiParameter("serving_mode", str, enum=["batch", "streaming"]),
-    OpenApiParameter("team", str, description="Team name"),
-    OpenApiParameter("model", str, description="Model name"),
-    OpenApiParameter("version", str),
-    OpenApiParameter("endpoint", str, description="Endpoint name"),
-    OpenApiParameter("window", str, enum=["1h", "24h", "7d", "30d", "90d"]),
-    OpenApiParameter("start", str, description="ISO 8601 start (instead of window)"),
-    OpenApiParameter("end", str, description="ISO 8601 end (instead of window)"),
-]
-
-
 class ValueKpisView(APIView):
     """Unique callers and calls, calls by caller (top 50), team and business unit, and
     serving cost per model, read from the rollups."""
 
-    @extend_schema(parameters=_FILTER_PARAMETERS, responses=ValueKpisSerializer)
+    @extend_schema(parameters=KPI_FILTER_PARAMETERS, responses=ValueKpisSerializer)
     def get(self, request: Request) -> Response:
         report, time_range, errors = value_report_read(params=request.query_params)
         if report is None:
