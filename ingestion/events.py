@@ -41,6 +41,7 @@ from ingestion.validation import (
     cost_problem,
     flat_object_problem,
     is_finite_number,
+    names_of,
     principal_may_push_for,
     principal_token_id,
     string_problem,
@@ -110,13 +111,13 @@ class _Catalog:
 
     def __init__(self, rows: Sequence[Any], principal: Any) -> None:
         dicts = [r for r in rows if isinstance(r, dict)]
-        model_names = {r.get("model") for r in dicts if isinstance(r.get("model"), str)}
+        model_names = names_of(dicts, "model")
         self.models = {m.name: m for m in RegisteredModel.objects.filter(name__in=model_names)}
         versions = ModelVersion.objects.filter(model__in=self.models.values()).values_list(
             "model_id", "version", "pk"
         )
         self.versions = {(model_id, name): pk for model_id, name, pk in versions}
-        endpoint_names = {r.get("endpoint") for r in dicts if isinstance(r.get("endpoint"), str)}
+        endpoint_names = names_of(dicts, "endpoint")
         named = list(Endpoint.objects.filter(name__in=endpoint_names).select_related("team"))
         # Another team's endpoint is not this token's to report traffic on (a shared one,
         # of no team, is everybody's); the fast path never sees those, the full check

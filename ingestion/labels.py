@@ -22,6 +22,7 @@ from ingestion.validation import (
     ItemError,
     flat_object_problem,
     is_finite_number,
+    names_of,
     principal_may_push_for,
     principal_token_id,
     string_problem,
@@ -92,8 +93,8 @@ class _LabelTargets:
 
     def __init__(self, rows: Sequence[Any], principal: Any) -> None:
         dicts = [r for r in rows if isinstance(r, dict)]
-        ids = sorted({r.get("event_id") for r in dicts if isinstance(r.get("event_id"), str)})
-        names = {r.get("model") for r in dicts if isinstance(r.get("model"), str)}
+        ids = sorted(names_of(dicts, "event_id"))
+        names = names_of(dicts, "model")
         self.named = {m.name: m for m in RegisteredModel.objects.filter(name__in=names)}
         self.events: dict[str, list[tuple[int, int]]] = {}
         for start in range(0, len(ids), 500):

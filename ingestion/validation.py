@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -46,6 +47,12 @@ def text_problem(value: str) -> str | None:
     if "\x00" in value:
         return "may not contain a NUL character"
     return "contains a lone surrogate (an unpaired \\ud800-\\udfff), which is not text"
+
+
+def names_of(rows: Sequence[Any], field: str) -> set[str]:
+    """The string values of `field` across a batch's objects, to look up in one query; a
+    list or object sent there is refused item by item, and cannot even go into a set."""
+    return {value for r in rows if isinstance(r, dict) and isinstance(value := r.get(field), str)}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from ingestion.registry.ledger import (
 from ingestion.validation import (
     BatchRejected,
     ItemError,
+    names_of,
     principal_may_push_for,
     principal_token_id,
     text_problem,
@@ -120,19 +121,13 @@ def events_rows(payload: Any) -> list[Any]:
     return payload
 
 
-def _strings_of(rows: list[Any], field: str) -> set[str]:
-    return {value for r in rows if isinstance(r, dict) and isinstance(value := r.get(field), str)}
-
-
 def events_validate(*, rows: list[Any], principal: Any) -> list[RegistryEvent]:
     """Every row checked; raises BatchRejected naming each bad field."""
     errors: list[ItemError] = []
     events: list[RegistryEvent] = []
-    # Only strings are names: a list or object sent there is refused per item below, and
-    # cannot even go into a set.
-    names = _strings_of(rows, "model")
+    names = names_of(rows, "model")
     models = {m.name: m for m in RegisteredModel.objects.filter(name__in=names)}
-    endpoint_names = _strings_of(rows, "endpoint")
+    endpoint_names = names_of(rows, "endpoint")
     endpoints = {e.name: e for e in Endpoint.objects.filter(name__in=endpoint_names)}
     registered_in_batch: set[tuple[int, str]] = set()
     now = timezone.now()
