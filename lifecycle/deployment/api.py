@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import permissions, viewsets
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build
 from lifecycle.catalog.kpis.serializers import kpis_serialize
 from lifecycle.catalog.models import Role
 from lifecycle.catalog.roles import role_of
@@ -18,8 +20,8 @@ from lifecycle.catalog.schema import KPI_FILTER_PARAMETERS
 from lifecycle.catalog.services import catalog_delete
 from lifecycle.deployment.filtersets import LifecycleChangeFilterSet
 from lifecycle.deployment.kpis import Comparison
+from lifecycle.deployment.kpis.overview import deployment_overview
 from lifecycle.deployment.models import LifecycleChange, Registry
-from lifecycle.deployment.overview import deployment_overview
 from lifecycle.deployment.serializers import LifecycleChangeSerializer, RegistrySerializer
 
 
@@ -86,9 +88,11 @@ class DeploymentKpisView(APIView):
         responses={200: OpenApiResponse(description="deployment KPIs and breakdowns")},
     )
     def get(self, request: Request) -> Response:
-        overview = deployment_overview(request.query_params)
-        if overview.errors:
-            return Response(overview.errors, status=400)
+        try:
+            kpi_request = kpi_request_build(query=request.query_params, now=timezone.now())
+            overview = deployment_overview(kpi_request)
+        except KpiRequestError as error:
+            return Response(error.errors, status=400)
         return Response(
             {
                 "start": overview.time_range.start,

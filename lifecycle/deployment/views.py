@@ -2,37 +2,38 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
+from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build
 from lifecycle.catalog.models import ModelVersion, RegisteredModel, Role
 from lifecycle.catalog.roles import role_of
 from lifecycle.deployment import charts
 from lifecycle.deployment.filtersets import DeploymentWindowFilterSet, VersionMilestoneFilterSet
+from lifecycle.deployment.kpis.overview import deployment_overview
 from lifecycle.deployment.models import LifecycleChange, Registry
-from lifecycle.deployment.overview import deployment_overview
 from lifecycle.deployment.timeline import model_timeline
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    overview = deployment_overview(request.GET)
-    chart_json = {}
-    if not overview.errors:
-        chart_json = {
+    filters = DeploymentWindowFilterSet(request.GET)
+    context = {"filter_form": filters.form, "time_range": filters.time_range}
+    try:
+        overview = deployment_overview(kpi_request_build(query=request.GET, now=timezone.now()))
+    except KpiRequestError as error:
+        context["errors"] = error.errors
+        return render(request, "deployment/index.html", context, status=400)
+    context.update(
+        overview=overview,
+        time_range=overview.time_range,
+        charts={
             "ttd_team": charts.time_to_deploy_distribution(
                 overview.time_to_deploy_by["team"], group="team"
             ),
             "ttd_trend": charts.time_to_deploy_trend(overview.time_to_deploy_by["month"]),
             "new_models": charts.new_models_per_month(overview.new_models_by_month),
-        }
-    return render(
-        request,
-        "deployment/index.html",
-        {
-            "overview": overview,
-            "charts": chart_json,
-            "filter_form": DeploymentWindowFilterSet(request.GET).form,
         },
-        status=400 if overview.errors else 200,
     )
+    return render(request, "deployment/index.html", context)
 
 
 def timeline(request: HttpRequest, name: str) -> HttpResponse:
