@@ -3,10 +3,12 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
 from lifecycle.catalog.charts import figure_json
 from lifecycle.catalog.filtersets import ServingEventFilterSet
-from lifecycle.catalog.models import FailureClass, RegisteredModel, ServingEvent
+from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, kpi_values
+from lifecycle.catalog.models import FailureClass, RegisteredModel
 from lifecycle.monitoring import charts
 from lifecycle.monitoring.filtersets import IncidentFilterSet
 from lifecycle.monitoring.kpis import (
@@ -14,11 +16,9 @@ from lifecycle.monitoring.kpis import (
     HEALTH_KEYS,
     errors_by_class_series,
     health_series,
-    label_summary,
-    serving_scope,
-    serving_summary,
     serving_summary_by,
 )
+from lifecycle.monitoring.kpis.engine import MODEL_HEALTH_IDS, request_scope
 from lifecycle.monitoring.models import Incident
 
 
@@ -45,24 +45,29 @@ def _errors_by_class_chart(frame, title: str) -> str:
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    events = ServingEventFilterSet(request.GET, queryset=ServingEvent.objects.all())
-    incidents = IncidentFilterSet(
-        request.GET, queryset=Incident.objects.select_related("model", "endpoint")
-    )
-    scope, errors = serving_scope(request.GET)
+    filters = ServingEventFilterSet(request.GET)
     context = {
-        "filter_form": events.form,
-        "time_range": events.time_range,
-        "errors": errors,
+        "filter_form": filters.form,
+        "time_range": filters.time_range,
         "errors_definition": ERRORS_BY_CLASS,
     }
-    if not errors:
-        frame = errors_by_class_series(scope)
-        context.update(
-            incidents=incidents.qs,
-            errors_chart=_errors_by_class_chart(frame, ERRORS_BY_CLASS.label),
-        )
-    return render(request, "monitoring/index.html", context, status=400 if errors else 200)
+    try:
+        kpi_request = kpi_request_build(query=request.GET, now=timezone.now())
+        scope = request_scope(kpi_request)
+    except KpiRequestError as error:
+        context["errors"] = error.errors
+        return render(request, "monitoring/index.html", context, status=400)
+    incidents = IncidentFilterSet(
+        kpi_request.query,
+        queryset=Incident.objects.select_related("model", "endpoint"),
+        now=kpi_request.now,
+    )
+    context.update(
+        time_range=scope.time_range,
+        incidents=incidents.qs,
+        errors_chart=_errors_by_class_chart(errors_by_class_series(scope), ERRORS_BY_CLASS.label),
+    )
+    return render(request, "monitoring/index.html", context)
 
 
 def model_health(request: HttpRequest, name: str) -> HttpResponse:
@@ -71,33 +76,33 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
     model = get_object_or_404(RegisteredModel.objects.select_related("team", "industry"), name=name)
     params = request.GET.copy()
     params["model"] = model.name
-    scope, errors = serving_scope(params)
+    filters = ServingEventFilterSet(request.GET)
+    context = {"model": model, "filter_form": filters.form, "time_range": filters.time_range}
+    try:
+        kpi_request = kpi_request_build(query=params, now=timezone.now())
+        scope = request_scope(kpi_request)
+    except KpiRequestError as error:
+        context["errors"] = error.errors
+        return render(request, "monitoring/model_health.html", context, status=400)
     incidents = list(
-        IncidentFilterSet(params, queryset=Incident.objects.select_related("endpoint")).qs
+        IncidentFilterSet(
+            kpi_request.query,
+            queryset=Incident.objects.select_related("endpoint"),
+            now=kpi_request.now,
+        ).qs
     )
-    context = {
-        "model": model,
-        "filter_form": ServingEventFilterSet(request.GET).form,
-        "time_range": scope.time_range,
-        "errors": errors,
-        "incidents": incidents,
-    }
-    if not errors:
-        series = health_series(scope)
-        window = scope.time_range
-        summaries = serving_summary_by(scope, group_by=HEALTH_KEYS[0])
-        summary = serving_summary(scope)
-        context.update(
-            summary=summary,
-            kpis=[
-                *summary.kpis(scope.time_range, model),
-                *label_summary(scope, inferences=summary.inferences).kpis(),
-            ],
-            versions=sorted(summaries.items(), key=lambda item: str(item[0])),
-            charts={
-                "throughput": charts.throughput_chart(series["throughput"], incidents, window),
-                "latency": charts.latency_chart(series["latency"], incidents, window),
-                "errors": charts.errors_chart(series["errors"], incidents, window),
-            },
-        )
-    return render(request, "monitoring/model_health.html", context, status=400 if errors else 200)
+    window = scope.time_range
+    series = health_series(scope)
+    summaries = serving_summary_by(scope, group_by=HEALTH_KEYS[0])
+    context.update(
+        time_range=window,
+        incidents=incidents,
+        kpis=kpi_values(MODEL_HEALTH_IDS, kpi_request),
+        versions=sorted(summaries.items(), key=lambda item: str(item[0])),
+        charts={
+            "throughput": charts.throughput_chart(series["throughput"], incidents, window),
+            "latency": charts.latency_chart(series["latency"], incidents, window),
+            "errors": charts.errors_chart(series["errors"], incidents, window),
+        },
+    )
+    return render(request, "monitoring/model_health.html", context)

@@ -53,6 +53,11 @@ SERVING_IDS = (
     ERRORS_BY_CLASS,
 )
 LABEL_IDS = (LABEL_COVERAGE, LABEL_DELAY_P50, LABEL_DELAY_P90)
+# A model's health tiles: its serving KPIs and its ground truth, as the model API.
+MODEL_HEALTH_IDS = [
+    *(kpi.id for kpi in SERVING_IDS if kpi is not ERRORS_BY_CLASS),
+    *(kpi.id for kpi in LABEL_IDS),
+]
 SERIES_IDS = (INFERENCES, ERRORS, ERROR_RATE, LATENCY_P50, LATENCY_P95, LATENCY_P99)
 _SERIES_BUCKETS = ("hour", "day")
 
