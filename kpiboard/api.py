@@ -93,10 +93,11 @@ def _previous_asked(request: Request) -> bool:
 class PortfolioKpisView(APIView):
     @extend_schema(parameters=_FILTER_PARAMETERS, responses=PortfolioKpisSerializer)
     def get(self, request: Request) -> Response:
-        kpi_request = kpi_request_build(query=request.query_params, now=timezone.now())
-        overview = portfolio_overview(kpi_request.query, now=kpi_request.now)
-        if overview.errors:
-            return Response(overview.errors, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            kpi_request = kpi_request_build(query=request.query_params, now=timezone.now())
+            overview = portfolio_overview(kpi_request)
+        except KpiRequestError as error:
+            return Response(error.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(
             {
                 "start": overview.time_range.start,
@@ -132,10 +133,11 @@ class ModelKpisView(APIView):
         # The model in the path replaces any `model` filter, as model_overview says.
         query = request.query_params.copy()
         query["model"] = model.name
-        kpi_request = kpi_request_build(query=query, now=timezone.now())
-        overview = model_overview(model=model, params=kpi_request.query, now=kpi_request.now)
-        if overview.errors:
-            return Response(overview.errors, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            kpi_request = kpi_request_build(query=query, now=timezone.now())
+            overview = model_overview(model=model, request=kpi_request)
+        except KpiRequestError as error:
+            return Response(error.errors, status=status.HTTP_400_BAD_REQUEST)
         return Response(
             {
                 "model": model.name,

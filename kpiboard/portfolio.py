@@ -1,5 +1,7 @@
 """The portfolio overview: serving KPIs per model (read from the rollups) composed with
-deployment state and the business-value call counts.
+deployment state and the business-value call counts. Its totals come from the KPI
+engine, each from the phase that defines it; the per-model rows from the same
+per-model serving sums the engine's totals are made of (read once per request).
 
 Both the page and `GET /api/v1/kpis/portfolio/` call `portfolio_overview`, so a URL
 means the same numbers in either place; `model_overview` does the same for one model
@@ -9,39 +11,40 @@ means the same numbers in either place; `model_overview` does the same for one m
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import pandas as pd
-from django.http import QueryDict
-from django.utils import timezone
 
 from lifecycle.catalog.filtersets import RegisteredModelFilterSet
-from lifecycle.catalog.kpis import KpiValue
-from lifecycle.catalog.models import Deployment, ModelVersion, RegisteredModel
+from lifecycle.catalog.kpis import (
+    KpiRequest,
+    KpiRequestError,
+    KpiValue,
+    kpi_compute,
+    kpi_values,
+)
+from lifecycle.catalog.models import RegisteredModel
 from lifecycle.catalog.windows import TimeRange
-from lifecycle.deployment.filtersets import DeploymentWindowFilterSet
 from lifecycle.deployment.kpis import (
     MODELS_IN_PRODUCTION,
+    TIME_TO_DEPLOY_MEAN,
+    TIME_TO_DEPLOY_MEDIAN,
     production_model_ids,
-    time_to_deploy,
-    version_milestones,
 )
+from lifecycle.deployment.kpis.inputs import deployment_inputs
 from lifecycle.monitoring.kpis import (
     EMPTY_SUMMARY,
-    SLA_COMPLIANCE,
+    ERRORS_BY_CLASS,
     ServingSummary,
-    label_summary,
-    portfolio_sla_compliance,
-    serving_breakdown,
-    serving_calls_by,
-    serving_scope,
     serving_series,
-    serving_summary,
-    serving_unique_callers,
 )
-from lifecycle.value.kpis import UNIQUE_CALLERS
-
-_EMPTY = EMPTY_SUMMARY
+from lifecycle.monitoring.kpis.engine import (
+    LABEL_IDS,
+    MODEL_HEALTH_IDS,
+    SERVING_IDS,
+    request_breakdown,
+    request_scope,
+)
+from lifecycle.value.kpis import CALLS_BY, UNIQUE_CALLERS, CallCount, calls_count
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,6 @@ class PortfolioOverview:
     rows: list[ModelRow] = field(default_factory=list)
     series: pd.DataFrame | None = None
     sort: str = DEFAULT_SORT
-    errors: dict[str, list[str]] = field(default_factory=dict)
     # {"calls_by_team": {"risk": 120, ...}, "calls_by_caller": ..., "errors_by_failure_class": ...}
     breakdowns: dict[str, dict[str, int]] = field(default_factory=dict)
 
@@ -98,49 +100,55 @@ def _sorted(rows: list[ModelRow], sort: str) -> list[ModelRow]:
     return present + sorted(missing, key=lambda r: r.model.name)
 
 
-def portfolio_overview(params: QueryDict, *, now: datetime | None = None) -> PortfolioOverview:
-    """Per-model serving KPIs and portfolio totals for the filters in `params`, a named
-    window ending at `now` (the current time when not given)."""
-    now = now or timezone.now()
-    scope, errors = serving_scope(params, now=now)
-    sort = params.get("sort") or DEFAULT_SORT
-    if errors:
-        return PortfolioOverview(time_range=scope.time_range, errors=errors, sort=sort)
+PORTFOLIO_TOTAL_IDS = [
+    MODELS_IN_PRODUCTION.id,
+    # Versions that reached production in the window; bounded where polls timed them.
+    TIME_TO_DEPLOY_MEDIAN.id,
+    TIME_TO_DEPLOY_MEAN.id,
+    *(kpi.id for kpi in SERVING_IDS if kpi is not ERRORS_BY_CLASS),
+    UNIQUE_CALLERS.id,
+]
+MODEL_OVERVIEW_IDS = [
+    *MODEL_HEALTH_IDS[: -len(LABEL_IDS)],
+    UNIQUE_CALLERS.id,
+    *(k.id for k in LABEL_IDS),
+]
+
+
+def _sort_read(request: KpiRequest) -> str:
+    sort = request.get("sort") or DEFAULT_SORT
     if sort.lstrip("-") not in SORT_KEYS:
-        return PortfolioOverview(
-            time_range=scope.time_range,
-            sort=DEFAULT_SORT,
-            errors={"sort": [f"unknown sort key; use one of {', '.join(SORT_KEYS)}"]},
-        )
+        raise KpiRequestError({"sort": [f"unknown sort key; use one of {', '.join(SORT_KEYS)}"]})
+    return sort
+
+
+def _calls(counts: list[CallCount]) -> dict[str, int]:
+    return {row.key: row.calls for row in counts}
+
+
+def portfolio_overview(request: KpiRequest) -> PortfolioOverview:
+    """Per-model serving KPIs and portfolio totals of `request` (raises KpiRequestError
+    for a filter or sort key that cannot be read)."""
+    sort = _sort_read(request)
+    scope = request_scope(request)
     time_range = scope.time_range
     models = list(
         RegisteredModelFilterSet(
-            params, queryset=RegisteredModel.objects.select_related("team", "industry"), now=now
+            request.query,
+            queryset=RegisteredModel.objects.select_related("team", "industry"),
+            now=request.now,
         ).qs
     )
-    deployments = DeploymentWindowFilterSet(params, queryset=Deployment.objects.all(), now=now).qs
-    in_production = production_model_ids(deployments, time_range=time_range)
-
-    serving = serving_breakdown(scope)
-    by_model = serving.by_model
+    in_production = production_model_ids(
+        deployment_inputs(request).deployments, time_range=time_range
+    )
+    by_model = request_breakdown(request).by_model
     rows = []
     for model in models:
-        summary = by_model.get(model.pk, _EMPTY)
+        summary = by_model.get(model.pk, EMPTY_SUMMARY)
         kpis = {k.definition.id: k for k in summary.kpis(time_range, model)}
         rows.append(ModelRow(model, model.pk in in_production, summary, kpis))
-
-    summary = serving.total
-    totals = [
-        KpiValue(MODELS_IN_PRODUCTION, len(in_production)),
-        # Versions that reached production in the window; bounded where polls timed them.
-        *time_to_deploy(
-            version_milestones(ModelVersion.objects.filter(model__in=models)),
-            time_range=time_range,
-        ),
-        *summary.kpis(time_range),
-        KpiValue(SLA_COMPLIANCE, portfolio_sla_compliance(by_model, models)),
-        KpiValue(UNIQUE_CALLERS, serving.unique_callers),
-    ]
+    totals = kpi_values(PORTFOLIO_TOTAL_IDS, request)
     calls_by_team: dict[str, int] = {}
     for model in models:
         if model.pk in by_model:
@@ -153,27 +161,11 @@ def portfolio_overview(params: QueryDict, *, now: datetime | None = None) -> Por
         series=serving_series(scope),
         sort=sort,
         breakdowns={
-            "errors_by_failure_class": dict(summary.errors_by_class),
+            "errors_by_failure_class": dict(kpi_compute(ERRORS_BY_CLASS.id, request).parts),
             "calls_by_team": dict(sorted(calls_by_team.items(), key=lambda kv: -kv[1])),
-            "calls_by_caller": serving.calls_by_caller,
+            "calls_by_caller": _calls(calls_count(scope=scope, group_by=CALLS_BY["caller"])),
         },
     )
-
-
-_BREAKDOWNS = {
-    "caller": "calls_by_caller",
-    "model__team__name": "calls_by_team",
-    "model__team__business_unit": "calls_by_business_unit",
-    "model_version__version": "calls_by_version",
-    "endpoint__name": "calls_by_endpoint",
-}
-
-
-def _breakdowns(scope, summary: ServingSummary, group_bys: tuple[str, ...]) -> dict:
-    result = {"errors_by_failure_class": dict(summary.errors_by_class)}
-    for group_by in group_bys:
-        result[_BREAKDOWNS[group_by]] = serving_calls_by(scope, group_by=group_by)
-    return result
 
 
 @dataclass
@@ -183,33 +175,23 @@ class ModelOverview:
     in_production: bool = False
     kpis: list[KpiValue] = field(default_factory=list)
     breakdowns: dict[str, dict[str, int]] = field(default_factory=dict)
-    errors: dict[str, list[str]] = field(default_factory=dict)
 
 
-def model_overview(
-    *, model: RegisteredModel, params: QueryDict, now: datetime | None = None
-) -> ModelOverview:
-    """One model's serving KPIs and breakdowns for the filters in `params` (its own
-    name replaces any `model` filter), a named window ending at `now`."""
-    now = now or timezone.now()
-    params = params.copy()
-    params["model"] = model.name
-    scope, errors = serving_scope(params, now=now)
-    if errors:
-        return ModelOverview(model=model, time_range=scope.time_range, errors=errors)
+def model_overview(*, model: RegisteredModel, request: KpiRequest) -> ModelOverview:
+    """One model's serving KPIs and breakdowns; `request` is built with the model's own
+    name as its `model` filter."""
+    scope = request_scope(request)
     time_range = scope.time_range
-    deployments = DeploymentWindowFilterSet(params, queryset=Deployment.objects.all(), now=now).qs
-    summary = serving_summary(scope)
+    deployments = deployment_inputs(request).deployments
     return ModelOverview(
         model=model,
         time_range=time_range,
         in_production=model.pk in production_model_ids(deployments, time_range=time_range),
-        kpis=[
-            *summary.kpis(time_range, model),
-            KpiValue(UNIQUE_CALLERS, serving_unique_callers(scope)),
-            *label_summary(scope, inferences=summary.inferences).kpis(),
-        ],
-        breakdowns=_breakdowns(
-            scope, summary, ("caller", "model_version__version", "endpoint__name")
-        ),
+        kpis=kpi_values(MODEL_OVERVIEW_IDS, request),
+        breakdowns={
+            "errors_by_failure_class": dict(kpi_compute(ERRORS_BY_CLASS.id, request).parts),
+            "calls_by_caller": _calls(calls_count(scope=scope, group_by="caller")),
+            "calls_by_version": _calls(calls_count(scope=scope, group_by="model_version__version")),
+            "calls_by_endpoint": _calls(calls_count(scope=scope, group_by="endpoint__name")),
+        },
     )

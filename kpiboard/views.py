@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.defaults import page_not_found
 
 from kpiboard.charts import bar_by_name, series_lines
 from kpiboard.health import health_report
 from kpiboard.portfolio import portfolio_overview
 from lifecycle.catalog.filtersets import ServingEventFilterSet
-from lifecycle.catalog.kpis import KPI_DEFINITIONS
+from lifecycle.catalog.kpis import KPI_DEFINITIONS, KpiRequestError, kpi_request_build
 from lifecycle.monitoring.kpis import ERROR_RATE, ERRORS, INFERENCES, LATENCY_P95
 
 _KPI_COLUMNS = (
@@ -33,11 +34,24 @@ _COLUMNS = (
 
 
 def portfolio(request: HttpRequest) -> HttpResponse:
-    overview = portfolio_overview(request.GET)
-    charts = {}
-    if not overview.errors:
-        names = [row.model.name for row in overview.rows]
-        charts = {
+    filters = ServingEventFilterSet(request.GET)
+    context = {
+        "filter_form": filters.form,
+        "time_range": filters.time_range,
+        "columns": _COLUMNS,
+        "kpi_columns": _KPI_COLUMNS,
+        "kpi_ids": set(_KPI_COLUMNS),
+    }
+    try:
+        overview = portfolio_overview(kpi_request_build(query=request.GET, now=timezone.now()))
+    except KpiRequestError as error:
+        context["errors"] = error.errors
+        return render(request, "portfolio.html", context, status=400)
+    names = [row.model.name for row in overview.rows]
+    context.update(
+        overview=overview,
+        time_range=overview.time_range,
+        charts={
             "series": series_lines(
                 frame=overview.series,
                 columns={"inferences": INFERENCES, "errors": ERRORS},
@@ -62,20 +76,9 @@ def portfolio(request: HttpRequest) -> HttpResponse:
                 value_format=",.1f",
                 target=[r.model.sla_latency_p95_ms for r in overview.rows],
             ),
-        }
-    return render(
-        request,
-        "portfolio.html",
-        {
-            "overview": overview,
-            "charts": charts,
-            "filter_form": ServingEventFilterSet(request.GET).form,
-            "columns": _COLUMNS,
-            "kpi_columns": _KPI_COLUMNS,
-            "kpi_ids": set(_KPI_COLUMNS),
         },
-        status=400 if overview.errors else 200,
     )
+    return render(request, "portfolio.html", context)
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

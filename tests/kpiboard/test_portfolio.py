@@ -6,9 +6,11 @@ import pandas as pd
 import pytest
 from django.http import QueryDict
 from django.urls import reverse
+from django.utils import timezone
 
 from ingestion.rollups import rollups_rebuild
 from kpiboard.portfolio import portfolio_overview
+from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build
 from lifecycle.catalog.models import ServingEvent
 from tests import factories
 
@@ -47,13 +49,18 @@ def portfolio(fraud_scorer, recommender, now):
     rollups_rebuild()
 
 
+def _overview(query: str):
+    # The clock is the `now` fixture's (the portfolio fixture asks for it).
+    return portfolio_overview(kpi_request_build(query=QueryDict(query), now=timezone.now()))
+
+
 def _kpis(kpi_list) -> dict:
     return {k.definition.id: k.value for k in kpi_list}
 
 
 @pytest.mark.recomputes("inferences", "error_rate", "latency_p95_ms")
 def test_totals_equal_a_recomputation_from_raw_events(portfolio):
-    overview = portfolio_overview(QueryDict("window=7d"))
+    overview = _overview("window=7d")
     raw = pd.DataFrame(list(ServingEvent.objects.values("status", "latency_ms")))
     totals = _kpis(overview.totals)
     assert totals["inferences"] == len(raw) == 50
@@ -66,38 +73,40 @@ def test_totals_equal_a_recomputation_from_raw_events(portfolio):
 
 
 def test_models_in_production_counts_only_production_deployments_in_the_window(portfolio):
-    assert _kpis(portfolio_overview(QueryDict("window=7d")).totals)["models_in_production"] == 1
-    assert _kpis(portfolio_overview(QueryDict("window=90d")).totals)["models_in_production"] == 2
+    assert _kpis(_overview("window=7d").totals)["models_in_production"] == 1
+    assert _kpis(_overview("window=90d").totals)["models_in_production"] == 2
 
 
 def test_a_shadow_deployment_is_not_production(portfolio, recommender):
     factories.deployment_make(recommender.versions.get(), role="shadow", traffic_share=Decimal("0"))
-    assert _kpis(portfolio_overview(QueryDict("window=7d")).totals)["models_in_production"] == 1
+    assert _kpis(_overview("window=7d").totals)["models_in_production"] == 1
 
 
 def test_rows_sort_by_inferences_by_default_and_by_any_column(portfolio):
-    assert [r.model.name for r in portfolio_overview(QueryDict("")).rows] == [
+    assert [r.model.name for r in _overview("").rows] == [
         "fraud-scorer",
         "recommender",
     ]
-    by_latency = portfolio_overview(QueryDict("sort=-latency_p95_ms")).rows
+    by_latency = _overview("sort=-latency_p95_ms").rows
     assert [r.model.name for r in by_latency] == ["recommender", "fraud-scorer"]
 
 
 def test_the_industry_toggle_narrows_rows_and_totals(portfolio):
-    overview = portfolio_overview(QueryDict("industry=ecommerce"))
+    overview = _overview("industry=ecommerce")
     assert [r.model.name for r in overview.rows] == ["recommender"]
     assert _kpis(overview.totals)["inferences"] == 10
 
 
 def test_a_model_without_traffic_is_listed_with_zero_inferences(portfolio):
-    rows = portfolio_overview(QueryDict("start=2020-01-01T00:00:00Z&end=2020-01-02T00:00:00Z")).rows
+    rows = _overview("start=2020-01-01T00:00:00Z&end=2020-01-02T00:00:00Z").rows
     assert [r.kpis["inferences"].value for r in rows] == [0, 0]
     assert all(r.kpis["latency_p95_ms"].value is None for r in rows)
 
 
 def test_an_unknown_sort_key_is_an_error(portfolio):
-    assert "sort" in portfolio_overview(QueryDict("sort=bogus")).errors
+    with pytest.raises(KpiRequestError) as raised:
+        _overview("sort=bogus")
+    assert "sort" in raised.value.errors
 
 
 def test_the_kpi_api_serves_the_same_numbers_with_definitions(portfolio, api_as, alice):

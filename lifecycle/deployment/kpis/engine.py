@@ -1,5 +1,5 @@
-"""Deployment's provider for the KPI engine: every deployment KPI of a request from its
-deployments, versions and ledger, read once (`deployment_inputs`)."""
+"""Deployment's providers for the KPI engine: every deployment KPI of a request from its
+deployments, versions and ledger, each read at most once (`deployment_inputs`)."""
 
 from __future__ import annotations
 
@@ -29,19 +29,39 @@ from lifecycle.deployment.kpis.inputs import deployment_inputs
 from lifecycle.deployment.kpis.milestones import lead_times, models_in_production, time_to_deploy
 
 
-def deployment_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
+def _by_id(values: list[KpiValue]) -> dict[str, KpiValue]:
+    return {kpi.definition.id: kpi for kpi in values}
+
+
+# Four providers, not one: each reads only what its KPIs need (the portfolio asks for
+# models in production and time to deploy, and should not pay for the delivery report).
+def roles_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
     inputs = deployment_inputs(request)
-    time_range = inputs.time_range
-    kpis = [
-        models_in_production(inputs.deployments, time_range=time_range),
-        *time_to_deploy(inputs.milestones, time_range=time_range),
-        *lead_times(inputs.milestones, time_range=time_range),
-        *inputs.delivery.kpis,
-        new_models_deployed(inputs.unwindowed, time_range=time_range),
-        *versions_in_roles(inputs.deployments, time_range=time_range),
-        multi_model_endpoints(inputs.traffic_split),
-    ]
-    return {kpi.definition.id: kpi for kpi in kpis}
+    return _by_id(
+        [
+            models_in_production(inputs.deployments, time_range=inputs.time_range),
+            new_models_deployed(inputs.unwindowed, time_range=inputs.time_range),
+            *versions_in_roles(inputs.deployments, time_range=inputs.time_range),
+        ]
+    )
+
+
+def milestone_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
+    inputs = deployment_inputs(request)
+    return _by_id(
+        [
+            *time_to_deploy(inputs.milestones, time_range=inputs.time_range),
+            *lead_times(inputs.milestones, time_range=inputs.time_range),
+        ]
+    )
+
+
+def delivery_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
+    return _by_id(deployment_inputs(request).delivery.kpis)
+
+
+def endpoint_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
+    return _by_id([multi_model_endpoints(deployment_inputs(request).traffic_split)])
 
 
 # In the order the page and the API show them.
@@ -68,4 +88,39 @@ DEPLOYMENT_KPI_IDS = [
 ]
 assert {*DEPLOYMENT_KPI_IDS} == {d.id for d in KPI_DEFINITIONS.values() if d.phase == PHASE}
 
-kpi_provide(name="deployment", ids=DEPLOYMENT_KPI_IDS, compute=deployment_kpis_compute)
+kpi_provide(
+    name="deployment.roles",
+    ids=[
+        MODELS_IN_PRODUCTION.id,
+        NEW_MODELS_DEPLOYED.id,
+        VERSIONS_IN_SHADOW.id,
+        VERSIONS_IN_CANARY.id,
+    ],
+    compute=roles_kpis_compute,
+)
+kpi_provide(
+    name="deployment.milestones",
+    ids=[
+        TIME_TO_DEPLOY_MEDIAN.id,
+        TIME_TO_DEPLOY_MEAN.id,
+        LEAD_TIME_TRAINING.id,
+        LEAD_TIME_PROMOTION.id,
+        LEAD_TIME_TRAFFIC.id,
+    ],
+    compute=milestone_kpis_compute,
+)
+kpi_provide(
+    name="deployment.delivery",
+    ids=[
+        DEPLOYMENTS.id,
+        DEPLOYMENT_FREQUENCY.id,
+        CHANGE_FAILURE_RATE.id,
+        TIME_TO_RESTORE.id,
+        FAILED_DEPLOYMENTS.id,
+        ROLLBACKS.id,
+    ],
+    compute=delivery_kpis_compute,
+)
+kpi_provide(
+    name="deployment.endpoints", ids=[MULTI_MODEL_ENDPOINTS.id], compute=endpoint_kpis_compute
+)

@@ -69,10 +69,8 @@ from lifecycle.monitoring.kpis.summaries import (
     ServingSummary,
     portfolio_sla_compliance,
     serving_breakdown,
-    serving_calls_by,
     serving_summary,
     serving_summary_by,
-    serving_unique_callers,
 )
 
 __all__ = [
@@ -109,7 +107,6 @@ __all__ = [
     "quiet_until",
     "rollup_segments",
     "serving_breakdown",
-    "serving_calls_by",
     "serving_histograms",
     "serving_scope",
     "serving_series",
@@ -117,5 +114,4 @@ __all__ = [
     "serving_summary_by",
     "serving_sums",
     "serving_totals",
-    "serving_unique_callers",
 ]

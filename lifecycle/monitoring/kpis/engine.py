@@ -31,6 +31,7 @@ from lifecycle.monitoring.kpis.definitions import (
 )
 from lifecycle.monitoring.kpis.labels import label_summary
 from lifecycle.monitoring.kpis.summaries import (
+    ServingBreakdown,
     portfolio_sla_compliance,
     serving_breakdown,
     serving_summary,
@@ -73,6 +74,15 @@ def request_scope(request: KpiRequest) -> ServingScope:
     return request.memo[key]
 
 
+def request_breakdown(request: KpiRequest) -> ServingBreakdown:
+    """The request's serving sums per model and in all, read once per request (the
+    portfolio's rows and the engine's totals share it)."""
+    key = ("monitoring", "breakdown")
+    if key not in request.memo:
+        request.memo[key] = serving_breakdown(request_scope(request))
+    return request.memo[key]
+
+
 def serving_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
     """The serving KPIs of the request's scope. SLA compliance is one model's share of
     its targets met when the request names a model, else the share of the models that
@@ -83,7 +93,7 @@ def serving_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
         summary = serving_summary(scope)
         values = summary.kpis(scope.time_range, model)
     else:
-        breakdown = serving_breakdown(scope)
+        breakdown = request_breakdown(request)
         summary = breakdown.total
         models = RegisteredModelFilterSet(
             request.query, queryset=RegisteredModel.objects.all(), now=request.now

@@ -7,15 +7,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import pandas as pd
-
 from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
     FailureClass,
     RegisteredModel,
 )
 from lifecycle.catalog.serving.histograms import Histogram, histograms_merge
-from lifecycle.catalog.serving.scope import ServingScope, raw_q, rollup_q
+from lifecycle.catalog.serving.scope import ServingScope
 from lifecycle.catalog.serving.sums import (
     COST,
     ERROR_COLUMNS,
@@ -23,7 +21,6 @@ from lifecycle.catalog.serving.sums import (
     SUMS,
     latency_percentiles,
     serving_histograms,
-    serving_sums,
     serving_totals,
 )
 from lifecycle.catalog.windows import TimeRange
@@ -155,60 +152,25 @@ def portfolio_sla_compliance(
     return sum(verdicts) / len(verdicts) if verdicts else None
 
 
-def serving_unique_callers(scope: ServingScope) -> int:
-    """Distinct non-empty callers among the inferences the scope selects."""
-    callers: set[str] = set()
-    for rows, where in ((scope.rollups, rollup_q(scope)), (scope.events, raw_q(scope))):
-        if where is not None:
-            named = rows.filter(where).exclude(caller="").order_by()
-            callers.update(named.values_list("caller", flat=True).distinct())
-    return len(callers)
-
-
-def serving_calls_by(scope: ServingScope, *, group_by: str) -> dict[str, int]:
-    """Inferences per caller (group_by "caller"), team ("model__team__name") or business
-    unit ("model__team__business_unit"), most first; no caller shows as "(unknown)"."""
-    sums = serving_sums(scope, group_by=[group_by])
-    result: dict[str, int] = {}
-    for _, row in sums.sort_values("inferences", ascending=False).iterrows():
-        value = row[group_by]
-        name = "(unknown)" if value is None or pd.isna(value) or value == "" else str(value)
-        result[name] = result.get(name, 0) + int(row["inferences"])
-    return result
-
-
 @dataclass(frozen=True)
 class ServingBreakdown:
     """Everything the portfolio needs from serving events, from one query on the sums
-    (grouped by model and caller) and one on the latency histograms (by model)."""
+    and one on the latency histograms, both grouped by model. (Calls by caller and
+    distinct callers are business value's, in `lifecycle.value.kpis`.)"""
 
     total: ServingSummary
     by_model: dict[Any, ServingSummary]
-    calls_by_caller: dict[str, int]
-    unique_callers: int
 
 
 def serving_breakdown(scope: ServingScope) -> ServingBreakdown:
-    totals = serving_totals(scope, group_by=["model", "caller"])
+    totals = serving_totals(scope, group_by=["model"])
     if not totals:
-        return ServingBreakdown(EMPTY_SUMMARY, {}, {}, 0)
+        return ServingBreakdown(EMPTY_SUMMARY, {})
     histograms = serving_histograms(scope, group_by="model")
-    by_model_rows: dict[Any, list[list]] = {}
-    calls_by_caller: dict[str, int] = {}
-    for (model_id, caller), sums in totals.items():
-        by_model_rows.setdefault(model_id, []).append(sums)
-        name = caller or "(unknown)"
-        calls_by_caller[name] = calls_by_caller.get(name, 0) + sums[0]
     by_model = {
-        model_id: _summary(_added(rows), histograms.get(model_id))
-        for model_id, rows in by_model_rows.items()
+        model_id: _summary(sums, histograms.get(model_id)) for (model_id,), sums in totals.items()
     }
     total = _summary(
         _added(totals.values()), histograms_merge(histograms.values()) if histograms else None
     )
-    return ServingBreakdown(
-        total=total,
-        by_model=by_model,
-        calls_by_caller=dict(sorted(calls_by_caller.items(), key=lambda kv: (-kv[1], kv[0]))),
-        unique_callers=len({caller for _, caller in totals if caller}),
-    )
+    return ServingBreakdown(total=total, by_model=by_model)

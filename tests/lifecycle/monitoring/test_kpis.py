@@ -18,13 +18,13 @@ from lifecycle.monitoring.kpis import (
     label_summary,
     latency_series,
     rollup_segments,
-    serving_calls_by,
+    serving_breakdown,
     serving_scope,
     serving_series,
     serving_summary,
     serving_summary_by,
-    serving_unique_callers,
 )
+from lifecycle.value.kpis import callers_count, calls_count
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -255,15 +255,28 @@ def test_sla_compliance_is_the_share_of_targets_met(fraud_scorer):
 
 
 @pytest.mark.recomputes("unique_callers", "calls")
-def test_callers_and_teams_equal_a_recomputation(mixed_events):
+def test_the_portfolio_breakdown_adds_up_to_its_models(mixed_events):
+    raw = pd.DataFrame(list(ServingEvent.objects.values("model_id", "status")))
+    breakdown = serving_breakdown(_scope())
+    assert {m: s.inferences for m, s in breakdown.by_model.items()} == (
+        raw.groupby("model_id").size().to_dict()
+    )
+    assert breakdown.total.inferences == len(raw)
+    assert breakdown.total.errors == (raw.status == "error").sum()
+
+
+def test_callers_and_teams_over_rollups_and_raw_edges_equal_a_recomputation(mixed_events):
+    # Business value owns calls and callers; the mixed rollup and raw parts are here.
     raw = _raw()
     scope = _scope()
-    assert serving_unique_callers(scope) == raw[raw.caller != ""].caller.nunique()
-    by_caller = serving_calls_by(scope, group_by="caller")
-    expected = raw.caller.replace("", "(unknown)").value_counts().to_dict()
-    assert by_caller == expected
-    by_team = serving_calls_by(scope, group_by="model__team__name")
-    assert sum(by_team.values()) == len(raw) and set(by_team) == {"risk", "growth"}
+    assert callers_count(scope=scope) == raw[raw.caller != ""].caller.nunique()
+    by_caller = {row.key: row.calls for row in calls_count(scope=scope, group_by="caller")}
+    assert by_caller == raw.caller.replace("", "(unknown)").value_counts().to_dict()
+    by_team = calls_count(scope=scope, group_by="model__team__name")
+    assert sum(r.calls for r in by_team) == len(raw) and {r.key for r in by_team} == {
+        "risk",
+        "growth",
+    }
 
 
 def test_the_series_buckets_by_hour_and_sums_to_the_total(mixed_events):
