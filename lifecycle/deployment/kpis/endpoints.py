@@ -10,18 +10,11 @@ from typing import Any
 
 import pandas as pd
 from django.db.models import (
-    BooleanField,
-    Case,
-    F,
+    Exists,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
-    Value,
-    When,
-    Window,
 )
-from django.db.models.functions import RowNumber
 
 from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
@@ -157,74 +150,48 @@ def _prediction_correct(prediction: Any, label: Any) -> bool:
 Side = tuple[int, int]  # (model version id, endpoint id)
 
 
-def _sides_where(spans: dict[Side, TimeRange]) -> Q:
-    where = Q(pk__in=[])
-    for (version_id, endpoint_id), span in spans.items():
-        where |= Q(
-            model_version_id=version_id,
-            endpoint_id=endpoint_id,
-            timestamp__gte=span.start,
-            timestamp__lt=span.end,
-        )
-    return where
+_SIDE_COLUMNS = ["timestamp", "features", "prediction", "label"]
 
 
-_SIDE_COLUMNS = ["timestamp", "features", "prediction", "labelled", "label"]
+@dataclass(frozen=True)
+class SideEvents:
+    """What a comparison reads of one side's events one by one, newest first."""
+
+    sample: pd.DataFrame  # the newest PAIRING_SAMPLE events (pairing reads them)
+    labelled: pd.DataFrame  # the labelled among the newest MAX_COMPARED_EVENTS (accuracy)
 
 
-def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, pd.DataFrame]:
-    """Of each side in its span, in one query for every side: the newest PAIRING_SAMPLE
-    events (pairing reads them) and the newest labelled events, at most
-    MAX_COMPARED_EVENTS (accuracy reads them), each with its label from its own team.
-
-    Pairing requests and judging predictions needs the events one by one, so these are
-    the only numbers of the comparison read from raw events; reading every event of both
-    sides was most of the deployment page's time."""
-    labels = Label.objects.filter(event_id=OuterRef("event_id"), team_id=OuterRef("team_id"))
-    rows = (
-        ServingEvent.objects.filter(_sides_where(spans))
-        .order_by()
-        .annotate(
-            newest=Window(
-                RowNumber(),
-                partition_by=[F("model_version_id"), F("endpoint_id")],
-                order_by=F("timestamp").desc(),
-            ),
-            # A label row always holds a value (JSON null is not SQL NULL), so its
-            # absence is the one subquery's NULL: no second EXISTS per event.
-            label=Subquery(labels.values("label")[:1]),
-        )
-        .annotate(
-            labelled=Case(
-                When(label__isnull=False, then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            ),
-            kept=Case(
-                When(newest__lte=PAIRING_SAMPLE, then=Value(True)),
-                When(label__isnull=False, newest__lte=MAX_COMPARED_EVENTS, then=Value(True)),
-                default=Value(False),
-                output_field=BooleanField(),
-            ),
-        )
-        .filter(kept=True)
-        .values_list("model_version_id", "endpoint_id", *_SIDE_COLUMNS, "newest")
-    )
-    columns = ["model_version_id", "endpoint_id", *_SIDE_COLUMNS, "newest"]
-    frame = pd.DataFrame(list(rows), columns=columns)
+def _frame(rows: Any) -> pd.DataFrame:
+    frame = pd.DataFrame(list(rows), columns=_SIDE_COLUMNS)
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    frame = frame.sort_values("timestamp", ascending=False, kind="stable")
-    groups = dict(list(frame.groupby(["model_version_id", "endpoint_id"], sort=False)))
-    empty = frame.iloc[0:0]
-    return {side: groups.get(side, empty) for side in spans}
+    return frame
 
 
-def _pairing_sample(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[frame["newest"] <= PAIRING_SAMPLE]
-
-
-def _labelled(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame[frame["labelled"].astype(bool)]
+def _side_events(side: Side, span: TimeRange) -> SideEvents:
+    """Pairing requests and judging predictions needs events one by one, so these are
+    the only numbers of a comparison read from raw events, and only the newest: each
+    read walks the (version, time) index backwards from the span's end, never the span's
+    millions of events. Each label is the one from the event's own team."""
+    version_id, endpoint_id = side
+    events = ServingEvent.objects.filter(
+        model_version_id=version_id,
+        endpoint_id=endpoint_id,
+        timestamp__gte=span.start,
+        timestamp__lt=span.end,
+    ).order_by("-timestamp", "-pk")
+    labels = Label.objects.filter(event_id=OuterRef("event_id"), team_id=OuterRef("team_id"))
+    # A label row always holds a value (JSON null is not SQL NULL), so its absence is the
+    # one subquery's NULL.
+    label = Subquery(labels.values("label")[:1])
+    sample = events.annotate(label=label).values_list(*_SIDE_COLUMNS)[:PAIRING_SAMPLE]
+    oldest_compared = events.values_list("timestamp", flat=True)[
+        MAX_COMPARED_EVENTS - 1 : MAX_COMPARED_EVENTS
+    ]
+    compared = events
+    if oldest := list(oldest_compared):
+        compared = events.filter(timestamp__gte=oldest[0])
+    labelled = compared.filter(Exists(labels)).annotate(label=label).values_list(*_SIDE_COLUMNS)
+    return SideEvents(sample=_frame(sample), labelled=_frame(labelled))
 
 
 def _sampled_pairs(champion: pd.DataFrame, challenger: pd.DataFrame) -> pd.DataFrame:
@@ -376,18 +343,17 @@ def champion_challenger(
             side = (d.model_version_id, d.endpoint_id)
             known = spans.get(side, both)
             spans[side] = TimeRange(min(known.start, both.start), max(known.end, both.end), "")
-    events = _sides_events(spans) if spans else {}
+    events = {side: _side_events(side, span) for side, span in spans.items()}
     serving = _sides_serving(pairs)
     comparisons = []
     for i, (champion, challenger, both) in enumerate(pairs):
         theirs = events[(champion.model_version_id, champion.endpoint_id)]
         ours = events[(challenger.model_version_id, challenger.endpoint_id)]
-        champion_sample = _pairing_sample(theirs)
-        champion_labelled = _in_span(_labelled(theirs), both)
-        challenger_labelled = _in_span(_labelled(ours), both)
-        theirs = _in_span(champion_sample, both)
-        ours = _sampled_pairs(champion_sample, _in_span(_pairing_sample(ours), both))
-        paired, agreement = prediction_agreement(theirs, ours)
+        champion_labelled = _in_span(theirs.labelled, both)
+        challenger_labelled = _in_span(ours.labelled, both)
+        ours_sample = _sampled_pairs(theirs.sample, _in_span(ours.sample, both))
+        theirs_sample = _in_span(theirs.sample, both)
+        paired, agreement = prediction_agreement(theirs_sample, ours_sample)
         comparisons.append(
             Comparison(
                 endpoint=challenger.endpoint.name,
