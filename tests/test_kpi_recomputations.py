@@ -27,8 +27,6 @@ NOT_YET_RECOMPUTED = {
     "dataset_record_age_days",
     "dataset_unstructured_share",
     "profile_missing_pct_change",
-    "models_in_production",
-    "lead_time_training_to_registered_days_median",
     # Not tested as a number at all.
     "dataset_time_series_share",
 }

@@ -16,6 +16,7 @@ from lifecycle.deployment.kpis import (
     champion_challenger,
     delivery_report,
     lead_times,
+    models_in_production,
     multi_model_endpoints,
     new_models_deployed,
     time_to_deploy,
@@ -274,11 +275,30 @@ def test_first_production_traffic_ignores_shadow_copies_and_counts_a_canary(port
 
 
 @pytest.mark.recomputes(
-    "lead_time_registered_to_promoted_days_median", "lead_time_promoted_to_traffic_days_median"
+    "lead_time_training_to_registered_days_median",
+    "lead_time_registered_to_promoted_days_median",
+    "lead_time_promoted_to_traffic_days_median",
 )
 def test_lead_time_steps_equal_a_recomputation(portfolio, window, now):
     training, promotion, traffic = lead_times(
         version_milestones(ModelVersion.objects.all()), time_range=window
+    )
+    # The run end a registration carries in the ledger, to the version's registration.
+    registrations = pd.DataFrame(
+        list(
+            LifecycleChange.objects.filter(kind="registered").values(
+                "detail", "model_version__registered_at"
+            )
+        )
+    )
+    registrations["run_end"] = pd.to_datetime(
+        [(detail or {}).get("run_ended_at") for detail in registrations.detail], utc=True
+    )
+    known = registrations.dropna(subset=["run_end"])
+    registered = pd.to_datetime(known.model_version__registered_at, utc=True)
+    known = known[(registered >= window.start) & (registered < window.end)]
+    assert training.value == pytest.approx(
+        ((known.model_version__registered_at - known.run_end) / DAY).median()
     )
     # Only f3 has a known run end: trained 11 days ago, registered 10 days ago.
     assert training.value == pytest.approx(1.0)
@@ -370,7 +390,11 @@ def test_a_replacement_later_than_the_horizon_is_not_a_failure(portfolio, window
 
 
 @pytest.mark.recomputes(
-    "versions_in_shadow", "versions_in_canary", "new_models_deployed", "multi_model_endpoints"
+    "models_in_production",
+    "versions_in_shadow",
+    "versions_in_canary",
+    "new_models_deployed",
+    "multi_model_endpoints",
 )
 def test_roles_models_and_endpoints_equal_a_recomputation(portfolio, window, now):
     deployments = Deployment.objects.all()
@@ -390,6 +414,11 @@ def test_roles_models_and_endpoints_equal_a_recomputation(portfolio, window, now
     active = raw[
         (raw.started_at < window.end) & (raw.ended_at.isna() | (raw.ended_at > window.start))
     ]
+    assert (
+        models_in_production(deployments, time_range=window).value
+        == active[active.role == "production"].model_version__model_id.nunique()
+        == 2
+    )
     shadow, canary = versions_in_roles(deployments, time_range=window)
     assert shadow.value == active[active.role == "shadow"].model_version_id.nunique() == 1
     assert canary.value == active[active.role == "canary"].model_version_id.nunique() == 1
