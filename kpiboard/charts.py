@@ -20,16 +20,10 @@ _LAYOUT = {
 }
 
 
-def _value_hover(definition: KpiDefinition, value_format: str | None) -> str:
-    # The unit decides how a value reads, as on the tiles, unless a chart asks otherwise.
-    if value_format is None:
-        return unit_hover(definition.unit)
-    return f"%{{y:{value_format}}}{unit_suffix(definition.unit)}"
-
-
-def _hover(definition: KpiDefinition, value_format: str | None) -> str:
+def _hover(definition: KpiDefinition) -> str:
+    # The unit decides how a value reads, as on the tiles.
     return (
-        f"<b>%{{x}}</b><br>{definition.label}: {_value_hover(definition, value_format)}"
+        f"<b>%{{x}}</b><br>{definition.label}: {unit_hover(definition.unit)}"
         f"<br><i>{definition.formula}</i><extra></extra>"
     )
 
@@ -39,7 +33,6 @@ def bar_by_name(
     names: Sequence[str],
     values: Sequence[float | None],
     definition: KpiDefinition,
-    value_format: str | None = None,
     target: float | Sequence[float | None] | None = None,
     target_label: str = "SLA target",
 ) -> str:
@@ -48,7 +41,7 @@ def bar_by_name(
             x=list(names),
             y=list(values),
             name=definition.label,
-            hovertemplate=_hover(definition, value_format),
+            hovertemplate=_hover(definition),
         )
     )
     if target is not None:
@@ -60,8 +53,7 @@ def bar_by_name(
                 mode="markers",
                 name=target_label,
                 marker={"symbol": "line-ew-open", "size": 18, "color": "#d62728"},
-                hovertemplate=f"{target_label}: {_value_hover(definition, value_format)}"
-                "<extra></extra>",
+                hovertemplate=f"{target_label}: {unit_hover(definition.unit)}<extra></extra>",
             )
         )
     figure.update_layout(title=definition.label, **_LAYOUT)

@@ -8,6 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 
 from lifecycle.catalog.charts import figure_json
+from lifecycle.catalog.kpis import Unit, unit_hover
 from lifecycle.dataprep import profiles as fmt
 
 _LAYOUT = {
@@ -23,7 +24,8 @@ def kind_share_chart(profile: dict[str, Any]) -> str:
             labels=list(shares),
             values=[round(v * 100, 2) for v in shares.values()],
             hole=0.4,
-            hovertemplate="%{label}: %{value}% of columns<extra></extra>",
+            hovertemplate=f"%{{label}}: {unit_hover(Unit.PERCENT, axis='value')} of columns"
+            "<extra></extra>",
         )
     )
     figure.update_layout(title="Column kinds", **_LAYOUT)
@@ -37,7 +39,7 @@ def missing_chart(profile: dict[str, Any]) -> str:
         go.Bar(
             x=[c["name"] for c in known],
             y=[c["missing_pct"] for c in known],
-            hovertemplate="%{x}: %{y:.2f}% missing<extra></extra>",
+            hovertemplate=f"%{{x}}: {unit_hover(Unit.PERCENT)} missing<extra></extra>",
         )
     )
     figure.update_layout(title="Missing % per column", yaxis={"ticksuffix": "%"}, **_LAYOUT)
@@ -57,7 +59,8 @@ def histogram_chart(column: dict[str, Any]) -> str | None:
             x=centres,
             y=histogram["counts"],
             width=[b - a for a, b in itertools.pairwise(edges)],
-            hovertemplate="around %{x:.4g}: %{y:,} rows" + approx + "<extra></extra>",
+            hovertemplate=f"around %{{x:.4g}}: {unit_hover(Unit.COUNT)} rows{approx}"
+            "<extra></extra>",
         )
     )
     outliers = numeric.get("outliers")
@@ -78,7 +81,7 @@ def top_values_chart(column: dict[str, Any]) -> str | None:
             x=[t["count"] for t in top][::-1],
             y=[str(t["value"])[:40] for t in top][::-1],
             orientation="h",
-            hovertemplate="%{y}: %{x:,}<extra></extra>",
+            hovertemplate=f"%{{y}}: {unit_hover(Unit.COUNT, axis='x')}<extra></extra>",
         )
     )
     approx = " (estimated)" if column.get("top_values_approx") else ""
@@ -93,7 +96,7 @@ def shares_chart(title: str, shares: dict[str, float] | None) -> str | None:
         go.Pie(
             labels=list(shares),
             values=list(shares.values()),
-            hovertemplate="%{label}: %{value:.1f}%<extra></extra>",
+            hovertemplate=f"%{{label}}: {unit_hover(Unit.PERCENT, axis='value')}<extra></extra>",
         )
     )
     figure.update_layout(title=title, **_LAYOUT)
@@ -107,7 +110,7 @@ def diff_chart(columns: list[Any]) -> str:
             x=[c.name for c in rows],
             y=[c.psi for c in rows],
             marker_color=["#d62728" if c.shifted else "#1f77b4" for c in rows],
-            hovertemplate="%{x}: PSI %{y:.3f}<extra></extra>",
+            hovertemplate=f"%{{x}}: PSI {unit_hover(Unit.INDEX)}<extra></extra>",
         )
     )
     figure.add_hline(y=0.2, line_dash="dot", line_color="#d62728")

@@ -48,7 +48,8 @@ def throughput_chart(frame: pd.DataFrame, incidents: list[Incident], time_range:
                 y=part["inferences"].tolist(),
                 mode="lines",
                 name=_label(version, endpoint),
-                hovertemplate="%{x}<br>%{y:,} inferences<extra>%{fullData.name}</extra>",
+                hovertemplate=f"%{{x}}<br>{unit_hover(INFERENCES.unit)} inferences"
+                "<extra>%{fullData.name}</extra>",
             )
         )
     _shade(figure, incidents, time_range.end)
@@ -82,20 +83,27 @@ def latency_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: Ti
     return figure_json(figure)
 
 
-def errors_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: TimeRange) -> str:
+def errors_chart(
+    frame: pd.DataFrame, incidents: list[Incident], time_range: TimeRange | None = None
+) -> str:
+    """Errors per bucket stacked by failure class (the monitoring page's, and a model's
+    with its incidents shaded over its window)."""
     figure = go.Figure()
     labels = dict(FailureClass.choices)
     for error_type, part in frame.groupby("error_type"):
+        label = labels.get(error_type, error_type)
         figure.add_trace(
             go.Bar(
                 x=part["bucket"],
                 y=part["errors"].tolist(),
-                name=labels.get(error_type, error_type),
-                hovertemplate=f"%{{x}}<br>{labels.get(error_type)}: %{{y:,}}<extra></extra>",
+                name=label,
+                hovertemplate=f"%{{x}}<br>{label}: {unit_hover(ERRORS_BY_CLASS.unit)}"
+                f"<br><i>{ERRORS_BY_CLASS.formula}</i><extra></extra>",
             )
         )
-    _shade(figure, incidents, time_range.end)
-    # Every chart spans the whole window, so the three line up under one another.
-    figure.update_xaxes(range=[time_range.start, time_range.end])
+    if time_range is not None:
+        _shade(figure, incidents, time_range.end)
+        # Every chart spans the whole window, so the three line up under one another.
+        figure.update_xaxes(range=[time_range.start, time_range.end])
     figure.update_layout(barmode="stack", title=ERRORS_BY_CLASS.label, **_LAYOUT)
     return figure_json(figure)

@@ -1,14 +1,12 @@
 from __future__ import annotations
 
-import plotly.graph_objects as go
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from lifecycle.catalog.charts import figure_json
 from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, kpi_values
-from lifecycle.catalog.models import FailureClass, RegisteredModel
+from lifecycle.catalog.models import RegisteredModel
 from lifecycle.monitoring import charts
 from lifecycle.monitoring.filtersets import IncidentFilterSet
 from lifecycle.monitoring.kpis import (
@@ -20,28 +18,6 @@ from lifecycle.monitoring.kpis import (
 )
 from lifecycle.monitoring.kpis.engine import MODEL_HEALTH_IDS, request_scope
 from lifecycle.monitoring.models import Incident
-
-
-def _errors_by_class_chart(frame, title: str) -> str:
-    figure = go.Figure()
-    labels = dict(FailureClass.choices)
-    for error_type, part in frame.groupby("error_type"):
-        figure.add_trace(
-            go.Bar(
-                x=part["bucket"],
-                y=part["errors"],
-                name=labels.get(error_type, error_type),
-                hovertemplate=f"%{{x}}<br>{labels.get(error_type)}: %{{y:,}}"
-                f"<br><i>{ERRORS_BY_CLASS.formula}</i><extra></extra>",
-            )
-        )
-    figure.update_layout(
-        barmode="stack",
-        title=title,
-        height=340,
-        margin={"l": 60, "r": 20, "t": 40, "b": 60},
-    )
-    return figure_json(figure)
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -65,7 +41,7 @@ def index(request: HttpRequest) -> HttpResponse:
     context.update(
         time_range=scope.time_range,
         incidents=incidents.qs,
-        errors_chart=_errors_by_class_chart(errors_by_class_series(scope), ERRORS_BY_CLASS.label),
+        errors_chart=charts.errors_chart(errors_by_class_series(scope), incidents=[]),
     )
     return render(request, "monitoring/index.html", context)
 
