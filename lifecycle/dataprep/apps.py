@@ -7,4 +7,4 @@ class DataprepConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers this phase's KPI providers with the catalog's engine.
-        from lifecycle.dataprep import engine  # noqa: F401
+        from lifecycle.dataprep.kpis import engine  # noqa: F401

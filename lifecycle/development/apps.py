@@ -7,4 +7,4 @@ class DevelopmentConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers this phase's KPI providers with the catalog's engine.
-        from lifecycle.development import engine  # noqa: F401
+        from lifecycle.development.kpis import engine  # noqa: F401

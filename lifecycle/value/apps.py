@@ -7,4 +7,4 @@ class ValueConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers this phase's KPI providers with the catalog's engine.
-        from lifecycle.value import engine  # noqa: F401
+        from lifecycle.value.kpis import engine  # noqa: F401

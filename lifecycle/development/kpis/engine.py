@@ -11,16 +11,15 @@ from statistics import fmean
 from lifecycle.catalog.kpis import KpiRequest, KpiRequestError, kpi_provide
 from lifecycle.catalog.models import LifecycleMetric
 from lifecycle.development.filtersets import TrainingMetricFilterSet, TrainingRunFilterSet
-from lifecycle.development.kpis import (
+from lifecycle.development.kpis.definitions import (
     FEATURES_EXTRACTED,
     FEATURES_TRANSFORMED,
     LABELING_HUMAN,
     LABELING_SEMI,
     LABELING_THIRD,
     TRAINING_RUNS,
-    runs_summary,
-    training_runs,
 )
+from lifecycle.development.kpis.runs import runs_summary, training_runs
 from lifecycle.development.models import TrainingRun
 
 RUN_IDS = (FEATURES_TRANSFORMED, FEATURES_EXTRACTED, LABELING_HUMAN, LABELING_SEMI, LABELING_THIRD)

@@ -1,10 +1,5 @@
-"""Model development KPIs: training runs and their metrics in, per-run values out.
-
-A run is identified by (model version, run_id). Its metrics are the catalog's
-LifecycleMetric rows of phase "development" whose dimensions carry that run_id (the
-latest value per name wins when a metric was logged several times, as MLflow shows it);
-its make-up (dataset version, features, labeling) is the TrainingRun row, when pushed.
-"""
+"""Training runs: development metrics and pushed run details joined per run, and the
+run KPIs read from them."""
 
 from __future__ import annotations
 
@@ -14,62 +9,17 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from lifecycle.catalog.kpis import Direction, KpiValue, Unit, kpi_define
+from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import DatasetVersion, LifecycleMetric, ModelVersion
+from lifecycle.development.kpis.definitions import (
+    FEATURES_EXTRACTED,
+    FEATURES_TRANSFORMED,
+    LABELING_HUMAN,
+    LABELING_SEMI,
+    LABELING_THIRD,
+    TRAINING_RUNS,
+)
 from lifecycle.development.models import TrainingRun
-
-PHASE = "development"
-
-TRAINING_RUNS = kpi_define(
-    id="training_runs",
-    phase=PHASE,
-    label="Training runs",
-    unit=Unit.COUNT,
-    direction=Direction.NEUTRAL,
-    formula="Distinct training runs (by run id) known for the model versions shown, from "
-    "pushed or synced development metrics and pushed run details.",
-)
-FEATURES_TRANSFORMED = kpi_define(
-    id="features_transformed_pct",
-    phase=PHASE,
-    label="Features transformed",
-    unit=Unit.PERCENT,
-    direction=Direction.NEUTRAL,
-    formula="100 x features derived by transforming raw columns / all features of the run.",
-)
-FEATURES_EXTRACTED = kpi_define(
-    id="features_extracted_pct",
-    phase=PHASE,
-    label="Features extracted",
-    unit=Unit.PERCENT,
-    direction=Direction.NEUTRAL,
-    formula="100 x features extracted from unstructured data (text, images, audio, video) "
-    "/ all features of the run.",
-)
-LABELING_HUMAN = kpi_define(
-    id="labeling_human_pct",
-    phase=PHASE,
-    label="Human-labelled",
-    unit=Unit.PERCENT,
-    direction=Direction.NEUTRAL,
-    formula="Share of the run's training labels made by people, in percent.",
-)
-LABELING_SEMI = kpi_define(
-    id="labeling_semi_supervised_pct",
-    phase=PHASE,
-    label="Semi-supervised labels",
-    unit=Unit.PERCENT,
-    direction=Direction.NEUTRAL,
-    formula="Share of the run's training labels made by semi-supervised or weak labelling.",
-)
-LABELING_THIRD = kpi_define(
-    id="labeling_third_party_pct",
-    phase=PHASE,
-    label="Third-party labels",
-    unit=Unit.PERCENT,
-    direction=Direction.NEUTRAL,
-    formula="Share of the run's training labels bought from or made by a third party.",
-)
 
 RUN_ID = "run_id"
 NO_RUN = "(no run id)"

@@ -13,7 +13,8 @@ from statistics import fmean
 from lifecycle.catalog.kpis import KpiRequest, KpiRequestError, Unit, kpi_provide
 from lifecycle.catalog.models import Dataset, DatasetVersion
 from lifecycle.dataprep.filtersets import DatasetFilterSet
-from lifecycle.dataprep.kpis import (
+from lifecycle.dataprep.kpis.datasets import dataset_rows, time_series_share, version_kpis
+from lifecycle.dataprep.kpis.definitions import (
     AUGMENTED,
     COLUMNS,
     COMPLETENESS,
@@ -27,11 +28,8 @@ from lifecycle.dataprep.kpis import (
     TIME_SERIES_SHARE,
     UNSTRUCTURED,
     UPLOAD_AGE,
-    dataset_rows,
-    profile_diff,
-    time_series_share,
-    version_kpis,
 )
+from lifecycle.dataprep.kpis.diffs import profile_diff
 
 VERSION_IDS = (
     ROWS,

@@ -8,15 +8,9 @@ from decimal import Decimal
 
 from lifecycle.catalog.kpis import KpiRequest, KpiRequestError, kpi_provide
 from lifecycle.catalog.serving.scope import serving_scope
-from lifecycle.value.kpis import (
-    CALLS,
-    CALLS_BY,
-    MODEL_COST,
-    UNIQUE_CALLERS,
-    callers_count,
-    calls_count,
-    model_costs_sum,
-)
+from lifecycle.value.kpis.calls import CALLS_BY, callers_count, calls_count
+from lifecycle.value.kpis.costs import model_costs_sum
+from lifecycle.value.kpis.definitions import CALLS, MODEL_COST, UNIQUE_CALLERS
 
 
 def value_kpis_compute(request: KpiRequest) -> dict[str, int | Decimal]:
