@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
@@ -9,9 +10,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 # The one KPI serializer every KPI answer uses (it lives with the composed endpoints).
+from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build
 from lifecycle.catalog.kpis.serializers import KpiSerializer
 from lifecycle.catalog.schema import KPI_FILTER_PARAMETERS
-from lifecycle.value.kpis import value_report_read
+from lifecycle.value.kpis import value_report
 
 
 class CallCountSerializer(serializers.Serializer):
@@ -41,13 +43,15 @@ class ValueKpisView(APIView):
 
     @extend_schema(parameters=KPI_FILTER_PARAMETERS, responses=ValueKpisSerializer)
     def get(self, request: Request) -> Response:
-        report, time_range, errors = value_report_read(params=request.query_params)
-        if report is None:
-            return Response(errors, status=status.HTTP_400_BAD_REQUEST)
+        try:
+            kpi_request = kpi_request_build(query=request.query_params, now=timezone.now())
+            report = value_report(kpi_request)
+        except KpiRequestError as error:
+            return Response(error.errors, status=status.HTTP_400_BAD_REQUEST)
         body = ValueKpisSerializer(
             {
-                "start": time_range.start,
-                "end": time_range.end,
+                "start": report.time_range.start,
+                "end": report.time_range.end,
                 "kpis": report.kpis,
                 "calls_by_caller": report.by_caller,
                 "calls_by_team": report.by_team,

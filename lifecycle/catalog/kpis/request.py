@@ -12,6 +12,7 @@ from django.http import QueryDict
 
 from lifecycle.catalog.models import ServingRollup
 from lifecycle.catalog.serving.filtersets import ServingRollupFilterSet
+from lifecycle.catalog.serving.scope import ServingScope, serving_scope
 from lifecycle.catalog.windows import TimeRange
 
 # The query keys that say which time a request covers; the rest say which rows.
@@ -55,6 +56,17 @@ class KpiRequest:
 
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.query.get(key, default)
+
+    def serving_scope(self) -> ServingScope:
+        """The serving rollups and events this request selects, its window ending at
+        `now`; built once, whichever phase asks first."""
+        key = ("catalog", "serving_scope")
+        if key not in self.memo:
+            scope, errors = serving_scope(self.query, now=self.now)
+            if errors:
+                raise KpiRequestError(errors)
+            self.memo[key] = scope
+        return self.memo[key]
 
     def within(self, start: datetime, end: datetime) -> KpiRequest:
         """The same scope over [start, end), kept to the second."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from lifecycle.catalog.filtersets import RegisteredModelFilterSet
-from lifecycle.catalog.kpis import KpiRequest, KpiRequestError, KpiValue, kpi_provide
+from lifecycle.catalog.kpis import KpiRequest, KpiValue, kpi_provide
 from lifecycle.catalog.models import RegisteredModel
-from lifecycle.catalog.serving.scope import ServingScope, serving_scope
+from lifecycle.catalog.serving.scope import ServingScope
 from lifecycle.catalog.serving.sums import latency_percentiles, serving_histograms, serving_totals
 from lifecycle.monitoring.kpis.definitions import (
     COST_PER_1000,
@@ -65,13 +65,7 @@ _SERIES_BUCKETS = ("hour", "day")
 
 def request_scope(request: KpiRequest) -> ServingScope:
     """The serving scope of `request`, its window ending at the request's `now`."""
-    key = ("monitoring", "scope")
-    if key not in request.memo:
-        scope, errors = serving_scope(request.query, now=request.now)
-        if errors:
-            raise KpiRequestError(errors)
-        request.memo[key] = scope
-    return request.memo[key]
+    return request.serving_scope()
 
 
 def request_breakdown(request: KpiRequest) -> ServingBreakdown:

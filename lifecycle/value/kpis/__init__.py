@@ -12,7 +12,7 @@ unique callers · costs: serving cost per model · report: the page's and the AP
 from lifecycle.value.kpis.calls import CALLS_BY, CallCount, callers_count, calls_count
 from lifecycle.value.kpis.costs import ModelCost, model_costs_sum
 from lifecycle.value.kpis.definitions import CALLS, MODEL_COST, PHASE, UNIQUE_CALLERS
-from lifecycle.value.kpis.report import ValueReport, value_report, value_report_read
+from lifecycle.value.kpis.report import ValueReport, value_report
 
 __all__ = [
     "CALLS",
@@ -27,5 +27,4 @@ __all__ = [
     "calls_count",
     "model_costs_sum",
     "value_report",
-    "value_report_read",
 ]

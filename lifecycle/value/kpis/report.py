@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.http import QueryDict
-
-from lifecycle.catalog.kpis import KpiValue
-from lifecycle.catalog.serving.scope import ServingScope, serving_scope
+from lifecycle.catalog.kpis import KpiRequest, KpiValue, kpi_values
 from lifecycle.catalog.windows import TimeRange
-from lifecycle.value.kpis.calls import CALLS_BY, CallCount, callers_count, calls_count
+from lifecycle.value.kpis.calls import CALLS_BY, CallCount, calls_count
 from lifecycle.value.kpis.costs import ModelCost, model_costs_sum
 from lifecycle.value.kpis.definitions import CALLS, UNIQUE_CALLERS
 
 TOP_CALLERS = 50
+# The tiles of the value page and the `kpis` of its API, in that order.
+VALUE_REPORT_IDS = [UNIQUE_CALLERS.id, CALLS.id]
 
 
 @dataclass(frozen=True)
@@ -28,27 +27,29 @@ class ValueReport:
     cost_by_model: list[ModelCost]
 
 
-def value_report(*, scope: ServingScope) -> ValueReport:
-    by_caller = calls_count(scope=scope, group_by=CALLS_BY["caller"])
+def request_calls_by(request: KpiRequest, by: str) -> list[CallCount]:
+    """Calls per `by` (a key of CALLS_BY) of the request, read once per request."""
+    key = ("value", "calls_by", by)
+    if key not in request.memo:
+        request.memo[key] = calls_count(scope=request.serving_scope(), group_by=CALLS_BY[by])
+    return request.memo[key]
+
+
+def request_model_costs(request: KpiRequest) -> list[ModelCost]:
+    key = ("value", "model_costs")
+    if key not in request.memo:
+        request.memo[key] = model_costs_sum(scope=request.serving_scope())
+    return request.memo[key]
+
+
+def value_report(request: KpiRequest) -> ValueReport:
+    """The value KPIs of `request` (through the KPI engine) and their breakdowns; raises
+    KpiRequestError for a filter that cannot be read."""
     return ValueReport(
-        time_range=scope.time_range,
-        kpis=[
-            KpiValue(UNIQUE_CALLERS, callers_count(scope=scope)),
-            KpiValue(CALLS, sum(row.calls for row in by_caller)),
-        ],
-        by_caller=by_caller[:TOP_CALLERS],
-        by_team=calls_count(scope=scope, group_by=CALLS_BY["team"]),
-        by_business_unit=calls_count(scope=scope, group_by=CALLS_BY["business_unit"]),
-        cost_by_model=model_costs_sum(scope=scope),
+        time_range=request.serving_scope().time_range,
+        kpis=kpi_values(VALUE_REPORT_IDS, request),
+        by_caller=request_calls_by(request, "caller")[:TOP_CALLERS],
+        by_team=request_calls_by(request, "team"),
+        by_business_unit=request_calls_by(request, "business_unit"),
+        cost_by_model=request_model_costs(request),
     )
-
-
-def value_report_read(
-    *, params: QueryDict
-) -> tuple[ValueReport | None, TimeRange, dict[str, list[str]]]:
-    """The report of a request's filters (validated by the value filter set's dimensions),
-    its window, and the filter errors (the report is None when there are any)."""
-    scope, errors = serving_scope(params)
-    if errors:
-        return None, scope.time_range, errors
-    return value_report(scope=scope), scope.time_range, {}
