@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
+from lifecycle.catalog.kpis import KpiRequestError, kpi_compute, kpi_request_build
 from lifecycle.catalog.models import Dataset, DatasetVersion, Team
 from lifecycle.catalog.roles import role_of
 from lifecycle.dataprep import charts
@@ -15,12 +16,12 @@ from lifecycle.dataprep.kpis import (
     PSI,
     RECORD_AGE,
     SHIFT_TEST,
+    TIME_SERIES_SHARE,
     UPLOAD_AGE,
-    dataset_rows,
     profile_diff,
-    time_series_share,
     version_kpis,
 )
+from lifecycle.dataprep.kpis.engine import request_dataset_rows
 from lifecycle.dataprep.models import DatasetProfile
 
 UPLOAD_ROLES = {"admin", "mlops", "data_team"}
@@ -32,25 +33,24 @@ def _status(filters: DatasetFilterSet) -> int:
 
 
 def index(request: HttpRequest) -> HttpResponse:
-    datasets = DatasetFilterSet(request.GET, queryset=Dataset.objects.all())
-    valid = datasets.is_valid()
-    rows = dataset_rows(datasets.qs, now=timezone.now()) if valid else []
-    return render(
-        request,
-        "dataprep/index.html",
-        {
-            "filter_form": datasets.form,
-            "rows": rows,
-            "upload_age": UPLOAD_AGE,
-            "record_age": RECORD_AGE,
-            "completeness": COMPLETENESS,
-            "time_series_share": time_series_share(rows),
-            "can_upload": role_of(request.user) in UPLOAD_ROLES,
-            "teams": Team.objects.all(),
-            "labeling_choices": fmt.LABELING_TECHNIQUES,
-        },
-        status=_status(datasets),
-    )
+    context = {
+        "filter_form": DatasetFilterSet(request.GET).form,
+        "rows": [],
+        "upload_age": UPLOAD_AGE,
+        "record_age": RECORD_AGE,
+        "completeness": COMPLETENESS,
+        "can_upload": role_of(request.user) in UPLOAD_ROLES,
+        "teams": Team.objects.all(),
+        "labeling_choices": fmt.LABELING_TECHNIQUES,
+    }
+    try:
+        kpi_request = kpi_request_build(query=request.GET, now=timezone.now())
+        context["rows"] = request_dataset_rows(kpi_request)
+        context["time_series_share"] = kpi_compute(TIME_SERIES_SHARE.id, kpi_request)
+    except KpiRequestError as error:
+        context["errors"] = error.errors
+        return render(request, "dataprep/index.html", context, status=400)
+    return render(request, "dataprep/index.html", context)
 
 
 def dataset(request: HttpRequest, name: str) -> HttpResponse:

@@ -4,23 +4,24 @@ from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 
 from lifecycle.catalog.filtersets import ModelVersionFilterSet
-from lifecycle.catalog.models import LifecycleMetric, ModelVersion, RegisteredModel
+from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, kpi_values
+from lifecycle.catalog.models import ModelVersion, RegisteredModel
 from lifecycle.development import charts
-from lifecycle.development.filtersets import TrainingMetricFilterSet, TrainingRunFilterSet
+from lifecycle.development.filtersets import TrainingRunFilterSet
 from lifecycle.development.kpis import (
     FEATURES_EXTRACTED,
     FEATURES_TRANSFORMED,
     LABELING_HUMAN,
     LABELING_SEMI,
     LABELING_THIRD,
+    TRAINING_RUNS,
     metric_names,
     runs_by_version,
-    runs_summary,
-    training_runs,
 )
-from lifecycle.development.models import TrainingRun
+from lifecycle.development.kpis.engine import request_training_runs
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -49,16 +50,17 @@ def model(request: HttpRequest, name: str) -> HttpResponse:
         return redirect(reverse("development:model", args=[asked]) + "?" + request.GET.urlencode())
     query = request.GET.copy()
     query["model"] = found.name
-    runs = TrainingRunFilterSet(query, queryset=TrainingRun.objects.all())
-    metrics = TrainingMetricFilterSet(query, queryset=LifecycleMetric.objects.all())
-    if not runs.is_valid():
+    form = TrainingRunFilterSet(query).form
+    try:
+        kpi_request = kpi_request_build(query=query, now=timezone.now())
+        rows = request_training_runs(kpi_request)
+    except KpiRequestError as error:
         return render(
             request,
             "development/model.html",
-            {"model": found, "filter_form": runs.form, "rows": []},
+            {"model": found, "filter_form": form, "rows": [], "errors": error.errors},
             status=400,
         )
-    rows = training_runs(metrics=metrics.filter_queryset_as_asked(), runs=runs.qs)
     names = metric_names(rows)
     by_version = runs_by_version(rows)
     return render(
@@ -66,10 +68,10 @@ def model(request: HttpRequest, name: str) -> HttpResponse:
         "development/model.html",
         {
             "model": found,
-            "filter_form": runs.form,
+            "filter_form": form,
             "rows": rows,
             "metric_names": names,
-            "summary": runs_summary(rows),
+            "summary": kpi_values([TRAINING_RUNS.id], kpi_request),
             "chart": (
                 charts.metrics_by_version_chart(by_version=by_version, names=names)
                 if names

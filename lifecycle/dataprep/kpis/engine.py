@@ -10,10 +10,17 @@ from __future__ import annotations
 
 from statistics import fmean
 
+from django.db.models import QuerySet
+
 from lifecycle.catalog.kpis import KpiRequest, KpiRequestError, Unit, kpi_provide
 from lifecycle.catalog.models import Dataset, DatasetVersion
 from lifecycle.dataprep.filtersets import DatasetFilterSet
-from lifecycle.dataprep.kpis.datasets import dataset_rows, time_series_share, version_kpis
+from lifecycle.dataprep.kpis.datasets import (
+    DatasetRow,
+    dataset_rows,
+    time_series_share,
+    version_kpis,
+)
 from lifecycle.dataprep.kpis.definitions import (
     AUGMENTED,
     COLUMNS,
@@ -61,11 +68,25 @@ def _worst_shift(versions: list[DatasetVersion]) -> dict[str, float | None]:
     }
 
 
-def dataprep_kpis_compute(request: KpiRequest) -> dict[str, float | int | None]:
+def request_datasets(request: KpiRequest) -> QuerySet[Dataset]:
+    """The datasets `request` selects (raises KpiRequestError for a filter the dataset
+    FilterSet cannot read)."""
     filters = DatasetFilterSet(request.query, queryset=Dataset.objects.all(), now=request.now)
     if not filters.is_valid():
         raise KpiRequestError(filters.errors)
-    rows = dataset_rows(filters.qs, now=request.now)
+    return filters.qs
+
+
+def request_dataset_rows(request: KpiRequest) -> list[DatasetRow]:
+    """Each selected dataset with its newest version, read once per request."""
+    key = ("dataprep", "rows")
+    if key not in request.memo:
+        request.memo[key] = dataset_rows(request_datasets(request), now=request.now)
+    return request.memo[key]
+
+
+def dataset_kpis_compute(request: KpiRequest) -> dict[str, float | int | None]:
+    rows = request_dataset_rows(request)
     answer: dict[str, float | int | None] = {TIME_SERIES_SHARE.id: time_series_share(rows).value}
     per_version: dict[str, list[float]] = {kpi.id: [] for kpi in VERSION_IDS}
     for row in rows:
@@ -80,8 +101,14 @@ def dataprep_kpis_compute(request: KpiRequest) -> dict[str, float | int | None]:
             answer[kpi.id] = None
         else:
             answer[kpi.id] = sum(known) if kpi.unit is Unit.COUNT else fmean(known)
+    return answer
+
+
+# Two providers: the data page's tile reads the datasets, not every profile diff.
+def shift_kpis_compute(request: KpiRequest) -> dict[str, float | None]:
+    answer: dict[str, float | None] = {}
     versions = (
-        DatasetVersion.objects.filter(dataset__in=filters.qs)
+        DatasetVersion.objects.filter(dataset__in=request_datasets(request))
         .select_related("profile")
         .order_by("dataset_id", "created_at")
     )
@@ -100,7 +127,8 @@ def dataprep_kpis_compute(request: KpiRequest) -> dict[str, float | int | None]:
 
 
 kpi_provide(
-    name="dataprep",
-    ids=[kpi.id for kpi in (*VERSION_IDS, *SHIFT_IDS, TIME_SERIES_SHARE)],
-    compute=dataprep_kpis_compute,
+    name="dataprep.datasets",
+    ids=[kpi.id for kpi in (*VERSION_IDS, TIME_SERIES_SHARE)],
+    compute=dataset_kpis_compute,
 )
+kpi_provide(name="dataprep.shifts", ids=[kpi.id for kpi in SHIFT_IDS], compute=shift_kpis_compute)

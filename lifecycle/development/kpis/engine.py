@@ -19,20 +19,31 @@ from lifecycle.development.kpis.definitions import (
     LABELING_THIRD,
     TRAINING_RUNS,
 )
-from lifecycle.development.kpis.runs import runs_summary, training_runs
+from lifecycle.development.kpis.runs import RunRow, runs_summary, training_runs
 from lifecycle.development.models import TrainingRun
 
 RUN_IDS = (FEATURES_TRANSFORMED, FEATURES_EXTRACTED, LABELING_HUMAN, LABELING_SEMI, LABELING_THIRD)
 
 
+def request_training_runs(request: KpiRequest) -> list[RunRow]:
+    """The training runs `request` selects (raises KpiRequestError for a filter the
+    development FilterSets cannot read), read once per request."""
+    key = ("development", "runs")
+    if key not in request.memo:
+        runs = TrainingRunFilterSet(
+            request.query, queryset=TrainingRun.objects.all(), now=request.now
+        )
+        metrics = TrainingMetricFilterSet(
+            request.query, queryset=LifecycleMetric.objects.all(), now=request.now
+        )
+        if not (runs.is_valid() and metrics.is_valid()):
+            raise KpiRequestError({**runs.errors, **metrics.errors})
+        request.memo[key] = training_runs(metrics=metrics.filter_queryset_as_asked(), runs=runs.qs)
+    return request.memo[key]
+
+
 def development_kpis_compute(request: KpiRequest) -> dict[str, float | int | None]:
-    runs = TrainingRunFilterSet(request.query, queryset=TrainingRun.objects.all(), now=request.now)
-    metrics = TrainingMetricFilterSet(
-        request.query, queryset=LifecycleMetric.objects.all(), now=request.now
-    )
-    if not (runs.is_valid() and metrics.is_valid()):
-        raise KpiRequestError({**runs.errors, **metrics.errors})
-    rows = training_runs(metrics=metrics.filter_queryset_as_asked(), runs=runs.qs)
+    rows = request_training_runs(request)
     answer: dict[str, float | int | None] = {
         kpi.definition.id: kpi.value for kpi in runs_summary(rows)
     }

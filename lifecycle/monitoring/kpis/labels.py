@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 
 from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
@@ -43,13 +43,14 @@ def label_summary(scope: ServingScope, *, inferences: int) -> LabelSummary:
     """Coverage and delay of the labels of the scope's inferences (raw events joined to
     their team's labels by event_id: meant for one model's page, not for the whole
     portfolio)."""
-    label_time = Label.objects.filter(
-        event_id=OuterRef("event_id"), team_id=OuterRef("team_id")
-    ).values("timestamp")[:1]
+    labels = Label.objects.filter(event_id=OuterRef("event_id"), team_id=OuterRef("team_id"))
+    # EXISTS, not a filter on the annotated label time: the database may then walk the
+    # labels (thousands) into the events' (event_id, team) index rather than look up a
+    # label for each of the scope's millions of events.
     pairs = (
         scope.events.order_by()
-        .annotate(label_time=Subquery(label_time))
-        .filter(label_time__isnull=False)
+        .filter(Exists(labels))
+        .annotate(label_time=Subquery(labels.values("timestamp")[:1]))
         .values_list("timestamp", "label_time")
     )
     delays = np.array(
