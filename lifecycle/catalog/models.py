@@ -303,6 +303,11 @@ class ServingEvent(models.Model):
             # Rollup refreshes read one version's hours; first production traffic is a
             # version's earliest event.
             models.Index(fields=["model_version", "timestamp"], name="event_version_time"),
+            # A deployment reads one version on one endpoint: the newest events of each
+            # side of a comparison, the earliest outside a shadow window.
+            models.Index(
+                fields=["model_version", "endpoint", "timestamp"], name="event_version_endpoint_time"
+            ),
             models.Index(fields=["timestamp"], name="event_time"),
         ]
         constraints = [

@@ -12,6 +12,7 @@ import pandas as pd
 from django.db.models import (
     Exists,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
 )
@@ -167,31 +168,54 @@ def _frame(rows: Any) -> pd.DataFrame:
     return frame
 
 
-def _side_events(side: Side, span: TimeRange) -> SideEvents:
+def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, SideEvents]:
     """Pairing requests and judging predictions needs events one by one, so these are
     the only numbers of a comparison read from raw events, and only the newest: each
-    read walks the (version, time) index backwards from the span's end, never the span's
-    millions of events. Each label is the one from the event's own team."""
-    version_id, endpoint_id = side
-    events = ServingEvent.objects.filter(
-        model_version_id=version_id,
-        endpoint_id=endpoint_id,
-        timestamp__gte=span.start,
-        timestamp__lt=span.end,
-    ).order_by("-timestamp", "-pk")
+    side's sample and the time of its MAX_COMPARED_EVENTS-th newest event walk the
+    (version, endpoint, time) index back from its span's end, never the span's millions
+    of events; the labelled events of every side come in one query, which the database
+    may answer from the labels (thousands) rather than from the events. Each label is
+    the one from the event's own team."""
     labels = Label.objects.filter(event_id=OuterRef("event_id"), team_id=OuterRef("team_id"))
-    # A label row always holds a value (JSON null is not SQL NULL), so its absence is the
-    # one subquery's NULL.
-    label = Subquery(labels.values("label")[:1])
-    sample = events.annotate(label=label).values_list(*_SIDE_COLUMNS)[:PAIRING_SAMPLE]
-    oldest_compared = events.values_list("timestamp", flat=True)[
-        MAX_COMPARED_EVENTS - 1 : MAX_COMPARED_EVENTS
-    ]
-    compared = events
-    if oldest := list(oldest_compared):
-        compared = events.filter(timestamp__gte=oldest[0])
-    labelled = compared.filter(Exists(labels)).annotate(label=label).values_list(*_SIDE_COLUMNS)
-    return SideEvents(sample=_frame(sample), labelled=_frame(labelled))
+    samples: dict[Side, pd.DataFrame] = {}
+    compared = Q(pk__in=[])
+    for side, span in spans.items():
+        version_id, endpoint_id = side
+        events = ServingEvent.objects.filter(
+            model_version_id=version_id,
+            endpoint_id=endpoint_id,
+            timestamp__gte=span.start,
+            timestamp__lt=span.end,
+        ).order_by("-timestamp", "-pk")
+        # Pairing reads no label: the sample leaves the column empty.
+        samples[side] = _frame(
+            (*row, None) for row in events.values_list(*_SIDE_COLUMNS[:-1])[:PAIRING_SAMPLE]
+        )
+        oldest = list(
+            events.values_list("timestamp", flat=True)[
+                MAX_COMPARED_EVENTS - 1 : MAX_COMPARED_EVENTS
+            ]
+        )
+        compared |= Q(
+            model_version_id=version_id,
+            endpoint_id=endpoint_id,
+            timestamp__gte=oldest[0] if oldest else span.start,
+            timestamp__lt=span.end,
+        )
+    labelled = (
+        ServingEvent.objects.filter(compared)
+        .filter(Exists(labels))
+        # A label row always holds a value (JSON null is not SQL NULL).
+        .annotate(label=Subquery(labels.values("label")[:1]))
+        .order_by("-timestamp", "-pk")
+        .values_list("model_version_id", "endpoint_id", *_SIDE_COLUMNS)
+    )
+    by_side: dict[Side, list] = {side: [] for side in spans}
+    for version_id, endpoint_id, *row in labelled:
+        by_side[(version_id, endpoint_id)].append(row)
+    return {
+        side: SideEvents(sample=samples[side], labelled=_frame(by_side[side])) for side in spans
+    }
 
 
 def _sampled_pairs(champion: pd.DataFrame, challenger: pd.DataFrame) -> pd.DataFrame:
@@ -343,7 +367,7 @@ def champion_challenger(
             side = (d.model_version_id, d.endpoint_id)
             known = spans.get(side, both)
             spans[side] = TimeRange(min(known.start, both.start), max(known.end, both.end), "")
-    events = {side: _side_events(side, span) for side, span in spans.items()}
+    events = _sides_events(spans) if spans else {}
     serving = _sides_serving(pairs)
     comparisons = []
     for i, (champion, challenger, both) in enumerate(pairs):

@@ -14,6 +14,7 @@ from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
     Deployment,
     DeploymentRole,
+    LatencyRollup,
     ModelVersion,
     ServingEvent,
 )
@@ -73,31 +74,72 @@ MILESTONE_COLUMNS = [
 ]
 
 
+Stretch = tuple[datetime | None, datetime | None]
+
+
+def _gaps(windows: list[tuple[datetime, datetime | None]]) -> list[Stretch]:
+    """The stretches of time outside `windows` ([start, end), end None = still open),
+    earliest first; None means unbounded."""
+    gaps: list[Stretch] = []
+    lo: datetime | None = None
+    for start, end in sorted(windows, key=lambda w: w[0]):
+        if lo is None or start > lo:
+            gaps.append((lo, start))
+        if end is None:
+            return gaps
+        lo = end if lo is None else max(lo, end)
+    gaps.append((lo, None))
+    return gaps
+
+
 def first_traffic_by_version(
     version_ids: list[int], shadows: dict[int, list[tuple]]
 ) -> dict[int, datetime | None]:
-    """Each version's earliest serving event that is not a shadow copy, in one query.
+    """Each version's earliest serving event that is not a shadow copy.
 
-    Each version's earliest event is read from the (model_version, timestamp) index; the
-    events of the versions' shadow windows are skipped on the way (an event only ever
-    matches the windows of its own version), so a version that ran in shadow no longer
-    costs a query of its own."""
-    shadow_copies = Q(pk__in=[])
-    for version_id, windows in shadows.items():
-        for endpoint_id, started, ended in windows:
-            window = Q(model_version_id=version_id, endpoint_id=endpoint_id, timestamp__gte=started)
-            if ended is not None:
-                window &= Q(timestamp__lt=ended)
-            shadow_copies |= window
-    events = ServingEvent.objects.filter(model_version=OuterRef("pk"))
-    if shadows:
-        events = events.exclude(shadow_copies)
-    earliest = events.order_by("timestamp").values("timestamp")[:1]
-    return dict(
-        ModelVersion.objects.filter(pk__in=version_ids)
+    A version that never ran in shadow: its earliest event, for every such version in
+    one query from the (model_version, timestamp) index. One that did: on each endpoint
+    it served (from the rollups and its deployments), the earliest event of the first
+    stretch outside that endpoint's shadow windows that has one, each a probe of the
+    (model_version, endpoint, timestamp) index; walking past the shadow copies
+    instead read millions of events at scale."""
+    plain = [v for v in version_ids if v not in shadows]
+    earliest = (
+        ServingEvent.objects.filter(model_version=OuterRef("pk"))
+        .order_by("timestamp")
+        .values("timestamp")[:1]
+    )
+    result: dict[int, datetime | None] = dict(
+        ModelVersion.objects.filter(pk__in=plain)
         .annotate(first_traffic_at=Subquery(earliest))
         .values_list("pk", "first_traffic_at")
     )
+    shadowed = [v for v in version_ids if v in shadows]
+    if not shadowed:
+        return result
+    served: set[tuple[int, int | None]] = set(
+        LatencyRollup.objects.filter(model_version_id__in=shadowed)
+        .order_by()
+        .values_list("model_version_id", "endpoint_id")
+        .distinct()
+    )
+    served |= {(v, endpoint) for v in shadowed for endpoint, _, _ in shadows[v]}
+    for version_id, endpoint_id in sorted(served, key=lambda pair: (pair[0], pair[1] or 0)):
+        windows = [(start, end) for e, start, end in shadows[version_id] if e == endpoint_id]
+        events = ServingEvent.objects.filter(model_version_id=version_id, endpoint_id=endpoint_id)
+        for lo, hi in _gaps(windows):
+            stretch = events
+            if lo is not None:
+                stretch = stretch.filter(timestamp__gte=lo)
+            if hi is not None:
+                stretch = stretch.filter(timestamp__lt=hi)
+            first = stretch.order_by("timestamp").values_list("timestamp", flat=True).first()
+            if first is not None:
+                known = result.get(version_id)
+                result[version_id] = first if known is None else min(known, first)
+                break
+        result.setdefault(version_id, None)
+    return result
 
 
 def version_milestones(versions: QuerySet[ModelVersion]) -> pd.DataFrame:

@@ -104,7 +104,9 @@ def test_a_batched_span_reads_what_its_own_scope_reads(fraud_scorer, now):
         ), key
 
 
-def test_it_finds_first_traffic_of_versions_that_ran_in_shadow_in_one_query(fraud_scorer, now):
+def test_it_finds_first_traffic_after_a_shadow_by_probing_the_stretches_outside_it(
+    fraud_scorer, now
+):
     endpoint = factories.endpoint_make("scoring")
     versions = [factories.version_make(fraud_scorer, str(i)) for i in range(3)]
     shadows = {}
@@ -117,13 +119,24 @@ def test_it_finds_first_traffic_of_versions_that_ran_in_shadow_in_one_query(frau
             factories.event_build(version, endpoint=endpoint, timestamp=shadow_start),
             factories.event_build(version, endpoint=endpoint, timestamp=shadow_end),
         ]
+    # The third version also served on another endpoint, without a deployment there,
+    # before its shadow ended: that is its first production traffic.
+    other = factories.endpoint_make("batch")
+    early = now - timedelta(days=4, hours=3)
+    events.append(factories.event_build(versions[2], endpoint=other, timestamp=early))
     ServingEvent.objects.bulk_create(events)
+    rollups_rebuild()
     ids = [v.pk for v in versions]
     with CaptureQueriesContext(connection) as queries:
         first = first_traffic_by_version(ids, shadows)
-    assert len(queries.captured_queries) == 1
     # The shadow copies do not count: each version's first own traffic ends its shadow.
-    assert first == {pk: windows[0][2] for pk, windows in shadows.items()}
+    expected = {pk: windows[0][2] for pk, windows in shadows.items()}
+    expected[versions[2].pk] = early
+    assert first == expected
+    # One read of which endpoints each version served, then one-row index probes: the
+    # stretch before the shadow (empty) and the one after it, per version and endpoint.
+    probes = queries.captured_queries[1:]
+    assert len(probes) == 2 * 3 + 1 and all("LIMIT 1" in q["sql"] for q in probes)
 
 
 def test_it_pairs_only_the_newest_requests_of_a_sample(fraud_scorer, now, monkeypatch):
