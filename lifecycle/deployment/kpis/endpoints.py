@@ -159,7 +159,7 @@ class SideEvents:
     """What a comparison reads of one side's events one by one, newest first."""
 
     sample: pd.DataFrame  # the newest PAIRING_SAMPLE events (pairing reads them)
-    labelled: pd.DataFrame  # the labelled among the newest MAX_COMPARED_EVENTS (accuracy)
+    labelled: pd.DataFrame  # the newest MAX_COMPARED_EVENTS labelled events (accuracy)
 
 
 def _frame(rows: Any) -> pd.DataFrame:
@@ -171,39 +171,30 @@ def _frame(rows: Any) -> pd.DataFrame:
 def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, SideEvents]:
     """Pairing requests and judging predictions needs events one by one, so these are
     the only numbers of a comparison read from raw events, and only the newest: each
-    side's sample and the time of its MAX_COMPARED_EVENTS-th newest event walk the
-    (version, endpoint, time) index back from its span's end, never the span's millions
-    of events; the labelled events of every side come in one query, which the database
-    may answer from the labels (thousands) rather than from the events. Each label is
-    the one from the event's own team."""
+    side's sample walks the (version, endpoint, time) index back from its span's end,
+    never the span's millions of events; the labelled events of every side come in one
+    query, which the database may answer from the labels (thousands) rather than from
+    the events, and each side keeps its newest MAX_COMPARED_EVENTS. Each label is the
+    one from the event's own team."""
     labels = Label.objects.filter(event_id=OuterRef("event_id"), team_id=OuterRef("team_id"))
     samples: dict[Side, pd.DataFrame] = {}
-    compared = Q(pk__in=[])
+    in_spans = Q(pk__in=[])
     for side, span in spans.items():
         version_id, endpoint_id = side
-        events = ServingEvent.objects.filter(
+        where = Q(
             model_version_id=version_id,
             endpoint_id=endpoint_id,
             timestamp__gte=span.start,
             timestamp__lt=span.end,
-        ).order_by("-timestamp", "-pk")
+        )
+        in_spans |= where
+        newest = ServingEvent.objects.filter(where).order_by("-timestamp", "-pk")
         # Pairing reads no label: the sample leaves the column empty.
         samples[side] = _frame(
-            (*row, None) for row in events.values_list(*_SIDE_COLUMNS[:-1])[:PAIRING_SAMPLE]
-        )
-        oldest = list(
-            events.values_list("timestamp", flat=True)[
-                MAX_COMPARED_EVENTS - 1 : MAX_COMPARED_EVENTS
-            ]
-        )
-        compared |= Q(
-            model_version_id=version_id,
-            endpoint_id=endpoint_id,
-            timestamp__gte=oldest[0] if oldest else span.start,
-            timestamp__lt=span.end,
+            (*row, None) for row in newest.values_list(*_SIDE_COLUMNS[:-1])[:PAIRING_SAMPLE]
         )
     labelled = (
-        ServingEvent.objects.filter(compared)
+        ServingEvent.objects.filter(in_spans)
         .filter(Exists(labels))
         # A label row always holds a value (JSON null is not SQL NULL).
         .annotate(label=Subquery(labels.values("label")[:1]))
@@ -212,7 +203,9 @@ def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, SideEvents]:
     )
     by_side: dict[Side, list] = {side: [] for side in spans}
     for version_id, endpoint_id, *row in labelled:
-        by_side[(version_id, endpoint_id)].append(row)
+        kept = by_side[(version_id, endpoint_id)]
+        if len(kept) < MAX_COMPARED_EVENTS:
+            kept.append(row)
     return {
         side: SideEvents(sample=samples[side], labelled=_frame(by_side[side])) for side in spans
     }
