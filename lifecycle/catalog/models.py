@@ -306,7 +306,8 @@ class ServingEvent(models.Model):
             # A deployment reads one version on one endpoint: the newest events of each
             # side of a comparison, the earliest outside a shadow window.
             models.Index(
-                fields=["model_version", "endpoint", "timestamp"], name="event_version_endpoint_time"
+                fields=["model_version", "endpoint", "timestamp"],
+                name="event_version_endpoint_time",
             ),
             models.Index(fields=["timestamp"], name="event_time"),
         ]

@@ -3,6 +3,7 @@ at the coarsest granularity that fits (week, day and hour rollups, raw events)."
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -164,13 +165,18 @@ def rollup_segments(
     return segments
 
 
-def _any_of(parts: list[Q]) -> Q | None:
+def any_of(parts: Iterable[Q]) -> Q:
+    """The OR of `parts` built in one node (`q |= part` in a loop copies the tree each
+    time: quadratic, 90 ms for the deployment page's few hundred conditions); with no
+    parts, a condition no row meets."""
+    parts = list(parts)
     if not parts:
-        return None
-    q = parts[0]
-    for part in parts[1:]:
-        q |= part
-    return q
+        return Q(pk__in=[])
+    return Q(*parts, _connector=Q.OR)
+
+
+def _any_of(parts: list[Q]) -> Q | None:
+    return any_of(parts) if parts else None
 
 
 def rollup_q(scope: ServingScope, series: str | None = None) -> Q | None:

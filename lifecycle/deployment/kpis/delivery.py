@@ -33,7 +33,7 @@ from lifecycle.deployment.kpis.definitions import (
     settings_rollout_minutes,
 )
 from lifecycle.deployment.kpis.milestones import rows_in_window
-from lifecycle.deployment.kpis.spans import Span, SpanServing, spans_serving
+from lifecycle.deployment.kpis.spans import Span, SpanServing, spans_serving, spans_with_errors
 from lifecycle.deployment.models import (
     ChangeKind,
     LifecycleChange,
@@ -186,10 +186,11 @@ def _serving_checks(
     horizon after the deployment started (the error rate is exact, the p95 from the
     merged histograms within 0.5%), and whether the version failed with a deployment
     error during its rollout (on any endpoint, from the per-class error columns)."""
+    rollouts: dict[int, Span] = {}
     spans: dict[tuple[str, int], Span] = {}
     for row in started.itertuples(index=False):
         start = row.started_at.to_pydatetime()
-        spans[("rollout", row.deployment_id)] = Span(
+        rollouts[row.deployment_id] = Span(
             model_id=row.model_id,
             version_id=row.version_id,
             endpoint_id=None,
@@ -209,24 +210,19 @@ def _serving_checks(
             start=start,
             end=end.to_pydatetime(),
         )
-    latency_slas = any(
-        models[s.model_id].sla_latency_p95_ms is not None
-        for (check, _), s in spans.items()
-        if check == "sla"
-    )
-    serving = spans_serving(
-        spans, sums=("inferences", "errors", _DEPLOYMENT_ERRORS), histograms=latency_slas
-    )
+    latency_slas = any(models[s.model_id].sla_latency_p95_ms is not None for s in spans.values())
+    serving = spans_serving(spans, sums=("inferences", "errors"), histograms=latency_slas)
+    failed_rollouts = spans_with_errors(rollouts, column=_DEPLOYMENT_ERRORS)
     breaches, deployment_errors = [], []
     for row in started.itertuples(index=False):
         read = serving.get(("sla", row.deployment_id))
         breaches.append(read is not None and _sla_breached(read, model=models[row.model_id]))
-        deployment_errors.append(bool(serving[("rollout", row.deployment_id)].sums[2]))
+        deployment_errors.append(row.deployment_id in failed_rollouts)
     return breaches, deployment_errors
 
 
 def _sla_breached(serving: SpanServing, *, model: RegisteredModel) -> bool:
-    inferences, errors, _ = serving.sums
+    inferences, errors = serving.sums
     if not inferences:
         return False
     if model.sla_error_rate is not None and errors / inferences > model.sla_error_rate:

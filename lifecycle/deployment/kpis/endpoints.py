@@ -24,7 +24,7 @@ from lifecycle.catalog.models import (
     Label,
     ServingEvent,
 )
-from lifecycle.catalog.serving.scope import serving_scope_where
+from lifecycle.catalog.serving.scope import any_of, serving_scope_where
 from lifecycle.catalog.serving.sums import latency_percentiles, serving_totals
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.kpis.definitions import MULTI_MODEL_ENDPOINTS
@@ -178,7 +178,7 @@ def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, SideEvents]:
     one from the event's own team."""
     labels = Label.objects.filter(event_id=OuterRef("event_id"), team_id=OuterRef("team_id"))
     samples: dict[Side, pd.DataFrame] = {}
-    in_spans = Q(pk__in=[])
+    in_spans: list[Q] = []
     for side, span in spans.items():
         version_id, endpoint_id = side
         where = Q(
@@ -187,19 +187,19 @@ def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, SideEvents]:
             timestamp__gte=span.start,
             timestamp__lt=span.end,
         )
-        in_spans |= where
+        in_spans.append(where)
         newest = ServingEvent.objects.filter(where).order_by("-timestamp", "-pk")
         # Pairing reads no label: the sample leaves the column empty.
         samples[side] = _frame(
             (*row, None) for row in newest.values_list(*_SIDE_COLUMNS[:-1])[:PAIRING_SAMPLE]
         )
     labelled = (
-        ServingEvent.objects.filter(in_spans)
-        .filter(Exists(labels))
+        ServingEvent.objects.filter(Exists(labels))
         # A label row always holds a value (JSON null is not SQL NULL).
         .annotate(label=Subquery(labels.values("label")[:1]))
         .order_by("-timestamp", "-pk")
         .values_list("model_version_id", "endpoint_id", *_SIDE_COLUMNS)
+        .filter(any_of(in_spans))
     )
     by_side: dict[Side, list] = {side: [] for side in spans}
     for version_id, endpoint_id, *row in labelled:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,13 +22,14 @@ import numpy as np
 from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
-from lifecycle.catalog.models import EventStatus, LatencyRollup, ServingEvent
+from lifecycle.catalog.models import EventStatus, LatencyRollup, RollupGranularity, ServingEvent
+from lifecycle.catalog.serving.buckets import bucket_floor
 from lifecycle.catalog.serving.histograms import (
     Histogram,
     HistogramSum,
     latency_bucket_expression,
 )
-from lifecycle.catalog.serving.scope import rollup_segments
+from lifecycle.catalog.serving.scope import any_of, rollup_segments
 from lifecycle.catalog.serving.sums import ERROR_COLUMNS
 
 
@@ -131,20 +132,22 @@ def spans_serving(
 
     # The rollup rows: each names its version, endpoint, granularity and bucket, so a row
     # is added to every span whose parts hold it, overlapping spans included.
-    rollup_where = Q(pk__in=[])
+    covering: list[Q] = []
     by_version: dict[int, list[Hashable]] = {}
     for key, parts in segments.items():
         span = spans[key]
         by_version.setdefault(span.version_id, []).append(key)
-        covered = Q(pk__in=[])
-        for _, _, g, lo, hi in parts:
-            if g is not None:
-                covered |= Q(granularity=g, bucket_start__gte=lo, bucket_start__lt=hi)
-        rollup_where |= _where(models[key], span.version_id, span.endpoint_id) & covered
+        covered = any_of(
+            Q(granularity=g, bucket_start__gte=lo, bucket_start__lt=hi)
+            for _, _, g, lo, hi in parts
+            if g is not None
+        )
+        covering.append(_where(models[key], span.version_id, span.endpoint_id) & covered)
+    rollup_where = any_of(covering)
     columns = ["model_version_id", "endpoint_id", "granularity", "bucket_start", *sums]
     if histograms:
         columns.append("histogram")
-    for row in LatencyRollup.objects.filter(rollup_where).order_by().values_list(*columns):
+    for row in LatencyRollup.objects.order_by().values_list(*columns).filter(rollup_where):
         version, endpoint, granularity, bucket = row[:4]
         values = row[4 : 4 + len(sums)]
         for key in by_version.get(version, ()):
@@ -169,32 +172,49 @@ def spans_serving(
             & Q(timestamp__gte=part[3], timestamp__lt=part[4])
             for part in layer
         ]
-        selected = Q(pk__in=[])
-        for condition in conditions:
-            selected |= condition
+        selected = any_of(conditions)
+        # Each event's segment: first its version, then its endpoint and time among that
+        # version's segments, so the database tests a few conditions per event, not all.
+        by_version: dict[int, list[tuple[int, Q]]] = {}
+        for i, (part, condition) in enumerate(zip(layer, conditions, strict=True)):
+            by_version.setdefault(part[0], []).append((i, condition))
         label = Case(
-            *(When(condition, then=Value(i)) for i, condition in enumerate(conditions)),
+            *(
+                When(
+                    model_version_id=version,
+                    then=Case(
+                        *(When(condition, then=Value(i)) for i, condition in parts),
+                        output_field=IntegerField(),
+                    ),
+                )
+                for version, parts in by_version.items()
+            ),
             output_field=IntegerField(),
         )
-        events = ServingEvent.objects.filter(selected).annotate(segment=label).order_by()
+        # The long conditions go in last: each queryset step after them copies them.
+        annotations: dict[str, Any] = {"segment": label}
         fields = ["segment"]
         if histograms:
             # The latency bucket of the successful events (NULL for the others), so one
             # GROUP BY gives the sums and the histogram alike.
-            events = events.annotate(
-                index=Case(
-                    When(
-                        status=EventStatus.OK,
-                        latency_ms__isnull=False,
-                        then=latency_bucket_expression("latency_ms"),
-                    ),
-                    default=None,
-                    output_field=IntegerField(),
-                )
+            annotations["index"] = Case(
+                When(
+                    status=EventStatus.OK,
+                    latency_ms__isnull=False,
+                    then=latency_bucket_expression("latency_ms"),
+                ),
+                default=None,
+                output_field=IntegerField(),
             )
             fields.append("index")
         counted: dict[int, list[tuple[int, int]]] = {}
-        grouped = events.values_list(*fields).annotate(n=Count("pk"), **_raw_aggregates(sums))
+        grouped = (
+            ServingEvent.objects.order_by()
+            .annotate(**annotations)
+            .values_list(*fields)
+            .annotate(n=Count("pk"), **_raw_aggregates(sums))
+            .filter(selected)
+        )
         for row in grouped:
             segment, *rest = row
             index = rest.pop(0) if histograms else None
@@ -213,3 +233,75 @@ def spans_serving(
             serving.histogram = serving._parts.histogram()
             serving._parts = None
     return result
+
+
+def spans_with_errors(spans: dict[Hashable, Span], *, column: str) -> set[Hashable]:
+    """The spans during which at least one inference failed with the class of `column`
+    (one of ERROR_COLUMNS), exactly, reading raw events only where the rollups say there
+    may be some: the hour rollups bound every span (a span whose hours counted none of
+    that class has none), and only the spans left are looked up among the raw failed
+    events of that class, few by nature. Reading every event of a 30-minute rollout of
+    each deployment, as `spans_serving` would, was most of the deployment page's time
+    at scale."""
+    if not spans:
+        return set()
+    hour = RollupGranularity.HOUR
+    bounds = any_of(
+        _where(span.model_id, span.version_id, span.endpoint_id)
+        & Q(
+            bucket_start__gte=bucket_floor(span.start, granularity=hour),
+            bucket_start__lt=span.end,
+        )
+        for span in spans.values()
+    )
+    failing_hours = set(
+        LatencyRollup.objects.filter(bounds, granularity=hour, **{f"{column}__gt": 0})
+        .order_by()
+        .values_list("model_version_id", "endpoint_id", "bucket_start")
+    )
+
+    def failing(span: Span) -> list[datetime]:
+        """The starts of the span's hours whose rollup counted such a failure."""
+        floor = bucket_floor(span.start, granularity=hour)
+        return [
+            bucket
+            for version, endpoint, bucket in failing_hours
+            if version == span.version_id
+            and (span.endpoint_id is None or endpoint == span.endpoint_id)
+            and floor <= bucket < span.end
+        ]
+
+    failed_spans: set[Hashable] = set()
+    candidates: dict[Hashable, Span] = {}
+    for key, span in spans.items():
+        hours = failing(span)
+        # A failing hour wholly inside the span settles it; one the span only cuts may
+        # have failed outside it, so the raw events decide.
+        if any(span.start <= h and h + timedelta(hours=1) <= span.end for h in hours):
+            failed_spans.add(key)
+        elif hours:
+            candidates[key] = span
+    if not candidates:
+        return failed_spans
+    where = any_of(
+        _where(span.model_id, span.version_id, span.endpoint_id)
+        & Q(timestamp__gte=span.start, timestamp__lt=span.end)
+        for span in candidates.values()
+    )
+    failed = list(
+        ServingEvent.objects.filter(
+            where, status=EventStatus.ERROR, error_type=ERROR_COLUMNS[column]
+        )
+        .order_by()
+        .values_list("model_version_id", "endpoint_id", "timestamp")
+    )
+    return failed_spans | {
+        key
+        for key, span in candidates.items()
+        if any(
+            version == span.version_id
+            and (span.endpoint_id is None or endpoint == span.endpoint_id)
+            and span.start <= moment < span.end
+            for version, endpoint, moment in failed
+        )
+    }
