@@ -37,7 +37,6 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     filters = ServingEventFilterSet(request.GET)
     context = {
         "filter_form": filters.form,
-        "time_range": filters.time_range,
         "columns": _COLUMNS,
         "kpi_columns": _KPI_COLUMNS,
         "kpi_ids": set(_KPI_COLUMNS),

@@ -16,7 +16,8 @@ from lifecycle.deployment.timeline import model_timeline
 
 def index(request: HttpRequest) -> HttpResponse:
     filters = DeploymentWindowFilterSet(request.GET)
-    context = {"filter_form": filters.form, "time_range": filters.time_range}
+    # No time range until the filters read: a bad window has none to name.
+    context = {"filter_form": filters.form}
     try:
         overview = deployment_overview(kpi_request_build(query=request.GET, now=timezone.now()))
     except KpiRequestError as error:

@@ -24,7 +24,6 @@ def index(request: HttpRequest) -> HttpResponse:
     filters = ServingEventFilterSet(request.GET)
     context = {
         "filter_form": filters.form,
-        "time_range": filters.time_range,
         "errors_definition": ERRORS_BY_CLASS,
     }
     try:
@@ -53,7 +52,7 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
     params = request.GET.copy()
     params["model"] = model.name
     filters = ServingEventFilterSet(request.GET)
-    context = {"model": model, "filter_form": filters.form, "time_range": filters.time_range}
+    context = {"model": model, "filter_form": filters.form}
     try:
         kpi_request = kpi_request_build(query=params, now=timezone.now())
         scope = request_scope(kpi_request)

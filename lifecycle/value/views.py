@@ -16,7 +16,6 @@ def index(request: HttpRequest) -> HttpResponse:
     filters = ValueFilterSet(request.GET)
     context = {
         "filter_form": filters.form,
-        "time_range": filters.time_range,
         "calls": CALLS,
         "model_cost": MODEL_COST,
     }

@@ -19,6 +19,12 @@ def kpi_value_format(value: float | int | None, unit: Unit | str) -> str:
 
 
 @register.filter
+def in_unit(value: float | int | None, unit: str) -> str:
+    """A table cell's number as a tile shows it: `{{ row.calls|in_unit:"count" }}`."""
+    return kpi_format_value(value, unit, missing="unknown")
+
+
+@register.filter
 def kpi_format(kpi: KpiValue, missing: str = "") -> str:
     """The value through the one formatter; `missing` (default n/a) when there is none."""
     return kpi_format_value(kpi.value, kpi.definition.unit, missing=missing or MISSING)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from django.template import Context, Template
 
 from lifecycle.catalog.kpis import KPI_DEFINITIONS, Unit, kpi_format, unit_d3_format, unit_hover
 
@@ -69,3 +72,20 @@ def test_every_defined_kpi_has_a_unit_of_the_vocabulary():
 
     assert KPI_DEFINITIONS
     assert all(isinstance(d.unit, Unit) for d in KPI_DEFINITIONS.values())
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "shown"),
+    [
+        (86463, "count", "86,463"),
+        (0.0123, "fraction", "1.23%"),
+        (45.04, "ms", "45.0 ms"),
+        (Decimal("12.5"), "USD", "$12.50"),
+        (None, "days", "unknown"),
+    ],
+)
+def test_a_table_cell_reads_its_number_as_a_tile_does(value, unit, shown):
+    rendered = Template("{% load kpi_tags %}{{ value|in_unit:unit }}").render(
+        Context({"value": value, "unit": unit})
+    )
+    assert rendered == shown
