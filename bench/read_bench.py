@@ -27,6 +27,7 @@ so a slow old page does not take the hour.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import statistics
@@ -55,7 +56,7 @@ def django_setup(database: str, tree: Path, *, create: bool) -> None:
         SESSION_COOKIE_SECURE="false",
         CSRF_COOKIE_SECURE="false",
         # Per tree: pages render with that tree's static manifest.
-        STATIC_ROOT=f"/tmp/kpiboard-bench-static-{tree.name}-{abs(hash(str(tree))) % 10**6}",
+        STATIC_ROOT=f"/tmp/kpiboard-bench-static-{hashlib.sha1(bytes(tree)).hexdigest()[:8]}",
         DJANGO_SETTINGS_MODULE="kpiboard.settings",
     )
     if create:
