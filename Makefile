@@ -30,6 +30,7 @@ PRODUCTION := env -u SECURE_SSL_REDIRECT -u SESSION_COOKIE_SECURE -u CSRF_COOKIE
 .PHONY: demo test
 
 $(PY):
+	@echo "Creating the virtual environment in $(VENV) ..."
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
@@ -38,10 +39,14 @@ demo: | $(PY)
 		echo "make demo builds and serves the embedded SQLite app; unset DATABASE_URL first." >&2; \
 		exit 1; \
 	fi
-	$(PY) -m pip install --quiet -e .
+	@echo "Installing kpiboard and its dependencies (a few minutes on a fresh clone) ..."
+	$(PY) -m pip install --progress-bar off -e . | sed -u '/^Requirement already satisfied/d'
+	@echo "Creating the database ..."
 	$(PY) manage.py migrate --no-input
+	@echo "Building the demo portfolio (about half a minute) ..."
 	$(PY) manage.py seed_demo --reset
-	$(PY) manage.py serve_embedded $(ADDRPORT)
+	@# kpiboard's own error pages, not Django's debug pages (DEBUG=true make demo for those).
+	DEBUG=$${DEBUG:-false} $(PY) manage.py serve_embedded $(ADDRPORT)
 
 test: | $(PY)
 	$(PY) -m pip install --quiet -e ".[test]"
