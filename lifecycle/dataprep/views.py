@@ -123,15 +123,22 @@ def diff(request: HttpRequest, name: str) -> HttpResponse:
         .order_by("created_at")
     )
     by_name = {v.version: v for v in versions}
+    # A version asked for by name is compared or refused, never silently replaced (as
+    # the diff API answers).
+    errors = {
+        key: [f"{found.name} has no profiled version {asked!r}."]
+        for key in ("base", "new")
+        if (asked := request.GET.get(key)) and asked not in by_name
+    }
     base = by_name.get(request.GET.get("base", ""))
     new = by_name.get(request.GET.get("new", ""))
-    if new is None and versions:
+    if new is None and versions and "new" not in errors:
         new = versions[-1]
-    if base is None and len(versions) > 1:
+    if base is None and len(versions) > 1 and "base" not in errors:
         base = versions[-2] if new == versions[-1] else versions[0]
     result = None
     chart = None
-    if base and new:
+    if base and new and not errors:
         result = profile_diff(base=base.profile.profile, new=new.profile.profile)
         chart = charts.diff_chart(result.columns)
     filters = DatasetFilterSet(request.GET)
@@ -149,6 +156,7 @@ def diff(request: HttpRequest, name: str) -> HttpResponse:
             "shift_test": SHIFT_TEST,
             "missing_change": MISSING_CHANGE,
             "filter_form": filters.form,
+            "errors": errors,
         },
-        status=_status(filters),
+        status=400 if errors else _status(filters),
     )

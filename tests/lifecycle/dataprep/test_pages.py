@@ -107,6 +107,20 @@ def test_the_diff_page_flags_the_schema_change_and_the_shift(client, dana, two_v
     assert not re.search(r'data-column="at" class="flagged">', html)
 
 
+def test_the_diff_page_refuses_a_version_it_cannot_compare_instead_of_another(
+    client, dana, two_versions
+):
+    # Version 3 exists without a profile; 9 does not exist. Neither is swapped for 1 or 2.
+    factories.dataset_version_make(Dataset.objects.get(name="transactions"), "3")
+    client.force_login(dana)
+    for query, field in (("base=3&new=2", "base"), ("base=1&new=9", "new")):
+        response = client.get(f"/data/transactions/diff/?{query}")
+        assert response.status_code == 400, query
+        html = response.content.decode()
+        assert f"<b>{field}</b>: transactions has no profiled version" in html
+        assert 'id="diff-table"' not in html
+
+
 def test_the_diff_api_answers_per_column(api_as, dana, two_versions):
     body = api_as(dana).get("/api/v1/datasets/transactions/diff/?base=1&new=2").json()
     assert body["schema_changed"] is True
