@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from lifecycle.catalog.filtersets import ServingEventFilterSet
@@ -49,9 +50,15 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
     """One model's health per endpoint and version: throughput, latency percentiles and
     errors by failure class over time, with its incidents shaded on every chart."""
     model = get_object_or_404(RegisteredModel.objects.select_related("team", "industry"), name=name)
+    asked = request.GET.get("model")
+    if asked and asked != model.name:
+        # The filter bar picked another model: show that model's health, same filters.
+        return redirect(
+            reverse("monitoring:model-health", args=[asked]) + "?" + request.GET.urlencode()
+        )
     params = request.GET.copy()
     params["model"] = model.name
-    filters = ServingEventFilterSet(request.GET)
+    filters = ServingEventFilterSet(params)
     context = {"model": model, "filter_form": filters.form}
     try:
         kpi_request = kpi_request_build(query=params, now=timezone.now())

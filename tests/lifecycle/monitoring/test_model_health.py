@@ -68,3 +68,17 @@ def test_a_bad_window_is_400(sick_model, client, bob):
     client.force_login(bob)
     url = reverse("monitoring:model-health", args=["fraud-scorer"])
     assert client.get(url, {"window": "2y"}).status_code == 400
+
+
+def test_the_model_select_opens_that_models_health_with_the_same_filters(
+    sick_model, recommender, client, bob
+):
+    client.force_login(bob)
+    url = reverse("monitoring:model-health", args=["fraud-scorer"])
+    response = client.get(url, {"model": "recommender", "window": "30d"})
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("monitoring:model-health", args=["recommender"]))
+    assert "window=30d" in response["Location"]
+    # On the model's own page the select shows that model, not "All models".
+    page = client.get(url, {"window": "7d"})
+    assert page.context["filter_form"]["model"].value() == "fraud-scorer"
