@@ -27,14 +27,18 @@ from lifecycle.dataprep.models import DatasetProfile
 UPLOAD_ROLES = {"admin", "mlops", "data_team"}
 
 
-def _status(filters: DatasetFilterSet) -> int:
-    """A bad filter is the client's mistake, on every page of the phase as in its API."""
-    return 200 if filters.is_valid() else 400
+def _filter_errors(request: HttpRequest) -> dict[str, list[str]]:
+    """The filters a page without a filter bar could not read: still a 400 naming them,
+    as everywhere, though the page narrows nothing by them."""
+    filters = DatasetFilterSet(request.GET)
+    return {} if filters.is_valid() else {k: list(v) for k, v in filters.errors.items()}
 
 
 def index(request: HttpRequest) -> HttpResponse:
     context = {
         "filter_form": DatasetFilterSet(request.GET).form,
+        # Freshness is as of now: the datasets have no window to narrow.
+        "no_window": True,
         "rows": [],
         "upload_age": UPLOAD_AGE,
         "record_age": RECORD_AGE,
@@ -56,12 +60,13 @@ def index(request: HttpRequest) -> HttpResponse:
 def dataset(request: HttpRequest, name: str) -> HttpResponse:
     found = get_object_or_404(Dataset.objects.select_related("team"), name=name)
     versions = found.versions.select_related("profile").order_by("-created_at")
-    filters = DatasetFilterSet(request.GET)
+    errors = _filter_errors(request)
     return render(
         request,
         "dataprep/dataset.html",
-        {"dataset": found, "versions": versions, "filter_form": filters.form},
-        status=_status(filters),
+        # One dataset's versions: the filter bar would narrow nothing here, so none.
+        {"dataset": found, "versions": versions, "errors": errors},
+        status=400 if errors else 200,
     )
 
 
@@ -95,7 +100,7 @@ def version(request: HttpRequest, name: str, version: str) -> HttpResponse:
         .order_by("-created_at")
         .first()
     )
-    filters = DatasetFilterSet(request.GET)
+    errors = _filter_errors(request)
     return render(
         request,
         "dataprep/version.html",
@@ -109,9 +114,9 @@ def version(request: HttpRequest, name: str, version: str) -> HttpResponse:
             "previous": previous,
             "model_versions": found.model_versions.select_related("model"),
             "outlier_rule": fmt.OUTLIER_RULE_TEXT,
-            "filter_form": filters.form,
+            "errors": errors,
         },
-        status=_status(filters),
+        status=400 if errors else 200,
     )
 
 
@@ -141,7 +146,7 @@ def diff(request: HttpRequest, name: str) -> HttpResponse:
     if base and new and not errors:
         result = profile_diff(base=base.profile.profile, new=new.profile.profile)
         chart = charts.diff_chart(result.columns)
-    filters = DatasetFilterSet(request.GET)
+    errors |= _filter_errors(request)
     return render(
         request,
         "dataprep/diff.html",
@@ -155,8 +160,7 @@ def diff(request: HttpRequest, name: str) -> HttpResponse:
             "psi": PSI,
             "shift_test": SHIFT_TEST,
             "missing_change": MISSING_CHANGE,
-            "filter_form": filters.form,
             "errors": errors,
         },
-        status=400 if errors else _status(filters),
+        status=400 if errors else 200,
     )

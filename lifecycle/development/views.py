@@ -36,7 +36,8 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "development/index.html",
-        {"filter_form": versions.form, "versions": versions.qs if valid else []},
+        # Every version the filters select, whatever its age: no window to offer.
+        {"filter_form": versions.form, "versions": versions.qs if valid else [], "no_window": True},
         status=200 if valid else 400,
     )
 

@@ -141,3 +141,17 @@ def test_the_dataset_list_api_carries_the_freshness_kpis(api_as, alice, two_vers
     kpis = {k["id"]: k for k in dataset["kpis"]}
     assert kpis["dataset_record_age_days"]["value"] == pytest.approx(3.0, abs=0.01)
     assert kpis["dataset_record_age_days"]["phase"] == "dataprep"
+
+
+def test_the_data_pages_offer_only_the_controls_that_narrow_them(client, dana, two_versions):
+    client.force_login(dana)
+    index = client.get("/data/").content.decode()
+    assert 'id="filter-bar"' in index and 'name="window"' not in index
+    for page in (
+        "/data/transactions/",
+        "/data/transactions/versions/1/",
+        "/data/transactions/diff/?base=1&new=2",
+    ):
+        response = client.get(page)
+        assert response.status_code == 200, page
+        assert 'id="filter-bar"' not in response.content.decode(), page
