@@ -8,8 +8,9 @@ from html import escape
 import pandas as pd
 import plotly.graph_objects as go
 
-from lifecycle.catalog.charts import figure_json
+from lifecycle.catalog.charts import FAILURE_CLASS_COLOURS, figure_json
 from lifecycle.catalog.kpis import Unit, unit_hover
+from lifecycle.catalog.models import FailureClass
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.kpis import NEW_MODELS_DEPLOYED, TIME_TO_DEPLOY_MEDIAN
 from lifecycle.deployment.models import ChangeKind
@@ -106,20 +107,26 @@ _TIMELINE_ORDER = (
     ChangeKind.ARCHIVED,
     ChangeKind.DELETED,
 )
-_COLOURS = (
-    "#636efa",
-    "#00cc96",
-    "#ab63fa",
-    "#ffa15a",
-    "#19d3f3",
-    "#ef553b",
-    "#ff6692",
-    "#b6e880",
-    "#ff97ff",
-    "#fecb52",
-    "#8c564b",
-    "#7f7f7f",
-)
+# One colour per kind of change, chosen by meaning: failures and rollbacks red and
+# orange, deploys blue, promotions green, registry bookkeeping grey; an incident in the
+# colour its failure class has on every chart.
+CHANGE_KIND_COLOURS: dict[str, str] = {
+    ChangeKind.REGISTERED: "#7f7f7f",
+    ChangeKind.STAGE_CHANGED: "#9e9e9e",
+    ChangeKind.ALIAS_SET: "#17becf",
+    ChangeKind.ALIAS_REMOVED: "#9edae5",
+    ChangeKind.TAG_SET: "#c7c7c7",
+    ChangeKind.TAG_REMOVED: "#c7c7c7",
+    ChangeKind.STATUS_CHANGED: "#9e9e9e",
+    ChangeKind.PROMOTED: "#2ca02c",
+    ChangeKind.DEPLOYED: "#1f77b4",
+    ChangeKind.DEPLOYMENT_FAILED: FAILURE_CLASS_COLOURS[FailureClass.DEPLOYMENT],
+    ChangeKind.ROLLED_BACK: "#ff7f0e",
+    ChangeKind.UNDEPLOYED: "#aec7e8",
+    ChangeKind.ARCHIVED: "#525252",
+    ChangeKind.DELETED: "#000000",
+    "incident": FAILURE_CLASS_COLOURS[FailureClass.DOWNTIME],
+}
 # Below this the axis would zoom in to milliseconds when every entry shares one instant
 # (plotly autoranges a single x value to about a millisecond).
 TIMELINE_MIN_SPAN = timedelta(hours=1)
@@ -158,7 +165,7 @@ def timeline_figure(entries: list[TimelineEntry], *, time_range: TimeRange) -> s
     figure = go.Figure()
     for label, kind in labels:
         # Colour by kind, so a kind keeps its colour whichever window is shown.
-        colour = _COLOURS[order.get(kind, len(order)) % len(_COLOURS)]
+        colour = CHANGE_KIND_COLOURS.get(kind, "#7f7f7f")
         chosen = [e for e in entries if e.label == label]
         hover = [
             escape(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 import pandas as pd
 import plotly.graph_objects as go
 
-from lifecycle.catalog.charts import figure_json
+from lifecycle.catalog.charts import FAILURE_CLASS_COLOURS, figure_json
 from lifecycle.catalog.kpis import Unit, unit_hover
 from lifecycle.catalog.models import FailureClass
 from lifecycle.catalog.windows import TimeRange
@@ -97,6 +97,7 @@ def errors_chart(
                 x=part["bucket"],
                 y=part["errors"].tolist(),
                 name=label,
+                marker_color=FAILURE_CLASS_COLOURS.get(error_type, "#7f7f7f"),
                 hovertemplate=f"%{{x}}<br>{label}: {unit_hover(ERRORS_BY_CLASS.unit)}"
                 f"<br><i>{ERRORS_BY_CLASS.formula}</i><extra></extra>",
             )

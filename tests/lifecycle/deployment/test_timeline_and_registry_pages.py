@@ -11,6 +11,7 @@ import pytest
 from django.test import Client
 
 from ingestion.rollups import rollups_rebuild
+from lifecycle.catalog.charts import FAILURE_CLASS_COLOURS
 from lifecycle.catalog.models import DeploymentRole
 from lifecycle.catalog.windows import time_range_resolve
 from lifecycle.deployment import charts
@@ -189,3 +190,17 @@ def test_champion_and_challenger_without_labels_or_pairs_say_so(alice, fraud_sco
     assert "fraud-online" in table
     assert "no labels yet" in table and "no paired events" in table
     assert "n/a of 0" not in table and "n/a (0)" not in table
+
+
+def test_each_kind_of_change_keeps_its_colour_by_meaning(now):
+    window = time_range_resolve(window="7d", start=None, end=None, now=now)
+    entries = [
+        TimelineEntry(kind, kind, "1", now - timedelta(days=1), now - timedelta(days=1), "", "")
+        for kind in ("deployed", "rolled_back", "deployment_failed")
+    ]
+    figure = json.loads(charts.timeline_figure(entries, time_range=window))
+    colours = {t["name"]: t["marker"]["color"] for t in figure["data"] if "marker" in t}
+    assert colours["deployed"] == charts.CHANGE_KIND_COLOURS["deployed"]
+    assert colours["rolled_back"] == charts.CHANGE_KIND_COLOURS["rolled_back"]
+    # A failed deployment is the colour the deployment failure class has everywhere.
+    assert colours["deployment_failed"] == FAILURE_CLASS_COLOURS["deployment"]

@@ -82,3 +82,18 @@ def test_the_model_select_opens_that_models_health_with_the_same_filters(
     # On the model's own page the select shows that model, not "All models".
     page = client.get(url, {"window": "7d"})
     assert page.context["filter_form"]["model"].value() == "fraud-scorer"
+
+
+def test_a_failure_class_has_one_colour_on_every_chart(sick_model, client, bob):
+    from lifecycle.catalog.charts import FAILURE_CLASS_COLOURS
+
+    client.force_login(bob)
+    for url in (
+        reverse("monitoring:model-health", args=["fraud-scorer"]),
+        reverse("monitoring:index"),
+    ):
+        response = client.get(url, {"window": "7d"})
+        charts = response.context.get("charts") or {}
+        figure = json.loads(charts["errors"] if charts else response.context["errors_chart"])
+        colours = {t["name"]: t["marker"]["color"] for t in figure["data"]}
+        assert colours == {"Timeout": FAILURE_CLASS_COLOURS["timeout"]}, url
