@@ -101,6 +101,7 @@ def version(request: HttpRequest, name: str, version: str) -> HttpResponse:
         .first()
     )
     errors = _filter_errors(request)
+    kpis = version_kpis(found, now=timezone.now())
     return render(
         request,
         "dataprep/version.html",
@@ -108,7 +109,8 @@ def version(request: HttpRequest, name: str, version: str) -> HttpResponse:
             "version": found,
             "stored": stored,
             "profile": profile,
-            "kpis": version_kpis(found, now=timezone.now()),
+            "kpis": kpis,
+            "record_age_days": next(k.value for k in kpis if k.definition is RECORD_AGE),
             "charts": general,
             "column_charts": column_charts,
             "previous": previous,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from django import template
 from django.http import HttpRequest
@@ -22,6 +23,40 @@ def kpi_value_format(value: float | int | None, unit: Unit | str) -> str:
 def in_unit(value: float | int | None, unit: str) -> str:
     """A table cell's number as a tile shows it: `{{ row.calls|in_unit:"count" }}`."""
     return kpi_format_value(value, unit, missing="unknown")
+
+
+def _moment(value: datetime | str | None, missing: str, spec: str) -> str:
+    if value in (None, ""):
+        return missing
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return f"{value.astimezone(UTC):{spec}} UTC"
+
+
+@register.filter
+def moment(value: datetime | str | None, missing: str = "unknown") -> str:
+    """A time as every page shows it: to the minute, in UTC, saying so
+    ("2026-11-10 05:01 UTC"); an ISO 8601 string (a profile's) is read first, anything
+    unreadable is shown as it is, and no time as `missing`."""
+    return _moment(value, missing, "%Y-%m-%d %H:%M")
+
+
+@register.filter
+def moment_seconds(value: datetime | str | None, missing: str = "unknown") -> str:
+    """`moment` to the second, where seconds tell (a ledger's poll intervals)."""
+    return _moment(value, missing, "%Y-%m-%d %H:%M:%S")
+
+
+@register.filter
+def in_the_future(value: float | None) -> bool:
+    """An age below zero: the data say they come from the future, a clock or time-zone
+    problem worth flagging rather than showing as a plain number."""
+    return value is not None and value < 0
 
 
 @register.filter

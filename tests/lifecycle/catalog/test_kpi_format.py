@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -89,3 +90,24 @@ def test_a_table_cell_reads_its_number_as_a_tile_does(value, unit, shown):
         Context({"value": value, "unit": unit})
     )
     assert rendered == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("2026-11-10T05:01:59.123456+00:00", "2026-11-10 05:01 UTC"),
+        ("2026-11-10T06:01:00+01:00", "2026-11-10 05:01 UTC"),
+        (datetime(2026, 11, 10, 5, 1, 30), "2026-11-10 05:01 UTC"),  # naive: read as UTC
+        (None, "unknown"),
+        ("soon", "soon"),
+    ],
+)
+def test_a_time_reads_to_the_minute_in_utc_saying_so(value, shown):
+    rendered = Template("{% load kpi_tags %}{{ value|moment }}").render(Context({"value": value}))
+    assert rendered == shown
+
+
+def test_a_time_can_say_what_its_absence_means_and_show_seconds():
+    template = Template('{% load kpi_tags %}{{ a|moment:"ongoing" }}|{{ b|moment_seconds }}')
+    b = datetime(2026, 11, 10, 5, 1, 30, tzinfo=UTC)
+    assert template.render(Context({"a": None, "b": b})) == "ongoing|2026-11-10 05:01:30 UTC"

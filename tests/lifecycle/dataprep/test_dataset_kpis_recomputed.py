@@ -156,3 +156,20 @@ def test_dataset_kpis_of_a_scope_equal_a_recomputation_from_the_uploaded_files(u
     worst = change[change.abs().idxmax()]
     assert worst == pytest.approx(20.0)
     assert kpi_compute("profile_missing_pct_change", request).value == pytest.approx(worst)
+
+
+def test_records_newer_than_now_are_flagged_as_a_clock_problem(
+    api_as, client, dana, risk_team, now
+):
+    factories.dataset_make("ahead", team=risk_team)
+    frame = _customers(now + timedelta(days=3), rows=20)  # the newest 3 days from now
+    response = api_as(dana).post(
+        "/api/v1/datasets/ahead/versions/",
+        {"file": SimpleUploadedFile("data.csv", _csv(frame))},
+        format="multipart",
+    )
+    assert response.status_code == 201, response.json()
+    client.force_login(dana)
+    for page in ("/data/", "/data/ahead/versions/1/"):
+        html = client.get(page).content.decode()
+        assert "in the future</b>" in html, page
