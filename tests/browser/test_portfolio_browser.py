@@ -221,3 +221,17 @@ def test_a_longer_window_counts_the_older_events(portfolio, page):
     assert query(page)["window"] == ["30d"]
     expect(inferences_of(page, "fraud-scorer")).to_have_text("5")
     expect(inferences_of(page, "recommender")).to_have_text("10")
+
+
+@screenshot_on_failure
+def test_the_models_table_fits_a_wide_screen_and_a_name_opens_its_health(portfolio, page):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    log_in(page, "alice", "alice-password")
+    pick(page, "window", "30d")
+    fits = page.locator("#models-table").evaluate(
+        "table => table.scrollWidth <= table.parentElement.clientWidth"
+    )
+    assert fits, "the models table scrolls sideways at 1440 px"
+    page.locator("#models-table").get_by_role("link", name="fraud-scorer", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/monitoring/models/fraud-scorer/\?.*window=30d"))
+    expect(page.locator("h1")).to_contain_text("fraud-scorer")
