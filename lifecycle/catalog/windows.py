@@ -27,6 +27,8 @@ DEFAULT_WINDOW = "7d"
 # the bucket size of its charts, so its first bucket is whole and every part of it is
 # read from rollups. The last hour stays exact to the second.
 WINDOW_ALIGNMENT: dict[str, str] = {
+    # An hour is drawn per minute: it starts on the minute, so its first bucket is whole.
+    "1h": RollupGranularity.MINUTE,
     "24h": RollupGranularity.HOUR,
     "7d": RollupGranularity.HOUR,
     "30d": RollupGranularity.DAY,

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from lifecycle.catalog.charts import FAILURE_CLASS_COLOURS, figure_json
 from lifecycle.catalog.kpis import Unit, unit_hover
 from lifecycle.catalog.models import FailureClass
+from lifecycle.catalog.serving.series import zero_filled
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.monitoring.kpis import ERRORS_BY_CLASS, INFERENCES
 from lifecycle.monitoring.models import Incident
@@ -39,9 +40,27 @@ def _shade(figure: go.Figure, incidents: Iterable[Incident], end: object) -> Non
         )
 
 
+def _window_axis(figure: go.Figure, time_range: TimeRange) -> None:
+    """Every chart spans the whole window as dates, so the three line up under one
+    another; a window without traffic says so rather than drawing a bare grid."""
+    figure.update_xaxes(type="date", range=[time_range.start, time_range.end])
+    if not figure.data:
+        figure.update_yaxes(visible=False)
+        figure.add_annotation(
+            text="No traffic in this window",
+            xref="paper",
+            yref="paper",
+            x=0.5,
+            y=0.5,
+            showarrow=False,
+            font={"size": 14, "color": "#616e7c"},
+        )
+
+
 def throughput_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: TimeRange) -> str:
     figure = go.Figure()
     for (version, endpoint), part in frame.groupby(["version", "endpoint"], dropna=False):
+        part = zero_filled(part[["bucket", "inferences"]], time_range, ["inferences"])
         figure.add_trace(
             go.Scatter(
                 x=part["bucket"],
@@ -53,8 +72,7 @@ def throughput_chart(frame: pd.DataFrame, incidents: list[Incident], time_range:
             )
         )
     _shade(figure, incidents, time_range.end)
-    # Every chart spans the whole window, so the three line up under one another.
-    figure.update_xaxes(range=[time_range.start, time_range.end])
+    _window_axis(figure, time_range)
     figure.update_layout(title=f"{INFERENCES.label} per bucket", **_LAYOUT)
     return figure_json(figure)
 
@@ -76,8 +94,7 @@ def latency_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: Ti
                 )
             )
     _shade(figure, incidents, time_range.end)
-    # Every chart spans the whole window, so the three line up under one another.
-    figure.update_xaxes(range=[time_range.start, time_range.end])
+    _window_axis(figure, time_range)
     figure.update_layout(title="Latency p50 / p95 / p99 (ms)", **_LAYOUT)
     figure.update_yaxes(ticksuffix=" ms")
     return figure_json(figure)
@@ -104,7 +121,6 @@ def errors_chart(
         )
     if time_range is not None:
         _shade(figure, incidents, time_range.end)
-        # Every chart spans the whole window, so the three line up under one another.
-        figure.update_xaxes(range=[time_range.start, time_range.end])
+        _window_axis(figure, time_range)
     figure.update_layout(barmode="stack", title=ERRORS_BY_CLASS.label, **_LAYOUT)
     return figure_json(figure)

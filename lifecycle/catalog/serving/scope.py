@@ -44,7 +44,8 @@ class ServingScope:
     def segments(self, series: str | None = None) -> list[tuple[str | None, datetime, datetime]]:
         """The window's parts; for a series by day or hour, no part coarser than its
         buckets (a week row cannot be split into its days)."""
-        levels = {None: _LEVELS, "day": _LEVELS[1:], "hour": _LEVELS[2:]}[series]
+        # A series by minute reads raw events only: there are no minute rollups.
+        levels = {None: _LEVELS, "day": _LEVELS[1:], "hour": _LEVELS[2:], "minute": (None,)}[series]
         return rollup_segments(
             self.time_range.start,
             self.time_range.end,

@@ -1,4 +1,5 @@
-"""Serving numbers over time, for the charts: per hour up to a week, else per day."""
+"""Serving numbers over time, for the charts: per minute up to two hours (from the raw
+events), per hour up to a week, else per day."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from lifecycle.catalog.serving.buckets import BUCKET_STEPS, bucket_floor
 from lifecycle.catalog.serving.scope import ServingScope
 from lifecycle.catalog.serving.sums import (
     ERROR_COLUMNS,
@@ -23,9 +25,29 @@ if TYPE_CHECKING:
 
 
 def series_granularity(time_range: TimeRange) -> str:
-    """The bucket of a window's charts."""
+    """The bucket of a window's charts: minutes for up to two hours (an hour's window
+    drawn as one hourly point said nothing), hours up to a week, else days."""
+    if time_range.duration <= timedelta(hours=2):
+        return "minute"
     # A named week starts on the hour (WINDOW_ALIGNMENT): up to an hour over 7 days.
     return "hour" if time_range.duration <= timedelta(days=7, hours=1) else "day"
+
+
+def window_buckets(time_range: TimeRange) -> pd.DatetimeIndex:
+    """The start of every chart bucket of the window, the first one it cuts included."""
+    granularity = series_granularity(time_range)
+    first = bucket_floor(time_range.start, granularity=granularity)
+    step = BUCKET_STEPS[granularity]
+    return pd.date_range(first, time_range.end - timedelta(microseconds=1), freq=step, tz="UTC")
+
+
+def zero_filled(frame: pd.DataFrame, time_range: TimeRange, counts: list[str]) -> pd.DataFrame:
+    """`frame` (one row per bucket) with a row of zero `counts` for every bucket of the
+    window without one: no inference in a minute is a zero, not a gap a line crosses."""
+    buckets = window_buckets(time_range)
+    filled = frame.set_index("bucket").reindex(buckets.union(pd.DatetimeIndex(frame["bucket"])))
+    filled[counts] = filled[counts].fillna(0).astype(np.int64)
+    return filled.rename_axis("bucket").reset_index()
 
 
 def serving_series(scope: ServingScope, *, group_by: str | None = None) -> pd.DataFrame:
@@ -41,7 +63,10 @@ def serving_series(scope: ServingScope, *, group_by: str | None = None) -> pd.Da
     rows = sorted(((key[-1], *key[:-1], *values) for key, values in totals.items()), key=_order)
     frame = pd.DataFrame.from_records(rows, columns=[*fields, "inferences", "errors"])
     frame["bucket"] = pd.to_datetime(frame["bucket"], utc=True)
-    return frame.astype({"inferences": np.int64, "errors": np.int64})
+    frame = frame.astype({"inferences": np.int64, "errors": np.int64})
+    if group_by is None:
+        frame = zero_filled(frame, scope.time_range, ["inferences", "errors"])
+    return frame
 
 
 def _order(row: tuple) -> tuple:

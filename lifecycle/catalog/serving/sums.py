@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db.models import Count, Q, Sum
-from django.db.models.functions import Coalesce, TruncHour
+from django.db.models.functions import Coalesce, TruncHour, TruncMinute
 
 from lifecycle.catalog.models import (
     ROLLUP_COUNTS,
@@ -37,6 +37,12 @@ QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 
 # --- sums ---------------------------------------------------------------------------
+
+
+def _raw_bucket(series: str) -> TruncHour | TruncMinute:
+    """Raw events by hour (floored further in Python for days), or by minute for a
+    series by minute (an hour's window)."""
+    return TruncMinute("timestamp") if series == "minute" else TruncHour("timestamp")
 
 
 def _raw_aggregates() -> dict[str, Any]:
@@ -108,7 +114,7 @@ def serving_totals(
         events = scope.events.filter(raw_where).order_by()
         fields = list(group)
         if series:
-            events = events.annotate(bucket=TruncHour("timestamp"))
+            events = events.annotate(bucket=_raw_bucket(series))
             fields.append("bucket")
         aggregates = _raw_aggregates()
         aggregates = {name: aggregates[name] for name in sums}
@@ -173,7 +179,7 @@ def serving_histograms(
         ok = ok.order_by().annotate(index=latency_bucket_expression("latency_ms"))
         fields = list(keys_of)
         if series:
-            ok = ok.annotate(bucket=TruncHour("timestamp"))
+            ok = ok.annotate(bucket=_raw_bucket(series))
             fields.append("bucket")
         counted: dict[Any, list[tuple[int, int]]] = {}
         for *values, index, n in ok.values_list(*fields, "index").annotate(n=Count("pk")):
