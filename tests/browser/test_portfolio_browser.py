@@ -145,6 +145,9 @@ def query(page: Page) -> dict[str, list[str]]:
 
 def reloads_with(page: Page, name: str, value: str, action: Callable[[], None]) -> None:
     """Run `action` and wait for the page it loads, whose URL must carry name=value."""
+    # The filter bar's script wires its selects on DOMContentLoaded, after plotly.js is
+    # read: acting on a table that is visible sooner would change a select nobody hears.
+    page.wait_for_load_state("load")
     pattern = re.compile(rf"[?&]{name}={re.escape(value)}(&|$)")
     with page.expect_response(
         lambda r: r.request.is_navigation_request() and bool(pattern.search(r.url))
