@@ -28,7 +28,6 @@ from lifecycle.deployment.kpis import (
     MODELS_IN_PRODUCTION,
     TIME_TO_DEPLOY_MEAN,
     TIME_TO_DEPLOY_MEDIAN,
-    production_model_ids,
 )
 from lifecycle.deployment.kpis.inputs import deployment_inputs
 from lifecycle.monitoring.kpis import (
@@ -44,7 +43,8 @@ from lifecycle.monitoring.kpis.engine import (
     request_breakdown,
     request_scope,
 )
-from lifecycle.value.kpis import CALLS_BY, UNIQUE_CALLERS, CallCount, calls_count
+from lifecycle.value.kpis import UNIQUE_CALLERS, CallCount, calls_count
+from lifecycle.value.kpis.report import request_calls_by
 
 
 @dataclass(frozen=True)
@@ -139,9 +139,7 @@ def portfolio_overview(request: KpiRequest) -> PortfolioOverview:
             now=request.now,
         ).qs
     )
-    in_production = production_model_ids(
-        deployment_inputs(request).deployments, time_range=time_range
-    )
+    in_production = deployment_inputs(request).production_model_ids
     by_model = request_breakdown(request).by_model
     rows = []
     for model in models:
@@ -163,7 +161,7 @@ def portfolio_overview(request: KpiRequest) -> PortfolioOverview:
         breakdowns={
             "errors_by_failure_class": dict(kpi_compute(ERRORS_BY_CLASS.id, request).parts),
             "calls_by_team": dict(sorted(calls_by_team.items(), key=lambda kv: -kv[1])),
-            "calls_by_caller": _calls(calls_count(scope=scope, group_by=CALLS_BY["caller"])),
+            "calls_by_caller": _calls(request_calls_by(request, "caller")),
         },
     )
 
@@ -181,16 +179,14 @@ def model_overview(*, model: RegisteredModel, request: KpiRequest) -> ModelOverv
     """One model's serving KPIs and breakdowns; `request` is built with the model's own
     name as its `model` filter."""
     scope = request_scope(request)
-    time_range = scope.time_range
-    deployments = deployment_inputs(request).deployments
     return ModelOverview(
         model=model,
-        time_range=time_range,
-        in_production=model.pk in production_model_ids(deployments, time_range=time_range),
+        time_range=scope.time_range,
+        in_production=model.pk in deployment_inputs(request).production_model_ids,
         kpis=kpi_values(MODEL_OVERVIEW_IDS, request),
         breakdowns={
             "errors_by_failure_class": dict(kpi_compute(ERRORS_BY_CLASS.id, request).parts),
-            "calls_by_caller": _calls(calls_count(scope=scope, group_by="caller")),
+            "calls_by_caller": _calls(request_calls_by(request, "caller")),
             "calls_by_version": _calls(calls_count(scope=scope, group_by="model_version__version")),
             "calls_by_endpoint": _calls(calls_count(scope=scope, group_by="endpoint__name")),
         },

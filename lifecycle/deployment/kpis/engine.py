@@ -39,7 +39,7 @@ def roles_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
     inputs = deployment_inputs(request)
     return _by_id(
         [
-            models_in_production(inputs.deployments, time_range=inputs.time_range),
+            models_in_production(inputs.production_model_ids),
             new_models_deployed(inputs.unwindowed, time_range=inputs.time_range),
             *versions_in_roles(inputs.deployments, time_range=inputs.time_range),
         ]

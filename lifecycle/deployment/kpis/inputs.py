@@ -17,7 +17,7 @@ from lifecycle.deployment.filtersets import DeploymentWindowFilterSet, VersionMi
 from lifecycle.deployment.kpis.definitions import settings_failure_days
 from lifecycle.deployment.kpis.delivery import DeliveryReport, delivery_report
 from lifecycle.deployment.kpis.endpoints import traffic_split
-from lifecycle.deployment.kpis.milestones import version_milestones
+from lifecycle.deployment.kpis.milestones import production_model_ids, version_milestones
 
 MAX_FAILURE_DAYS = 365
 
@@ -43,6 +43,12 @@ class DeploymentInputs:
     # started in the window, and those may have ended before it.
     unwindowed: QuerySet[Deployment]
     versions: QuerySet[ModelVersion]
+
+    @cached_property
+    def production_model_ids(self) -> set[int]:
+        """The models with a production deployment active in the window (the KPI, the
+        portfolio's rows and the model API's `in_production` read it once)."""
+        return production_model_ids(self.deployments, time_range=self.time_range)
 
     @cached_property
     def milestones(self) -> pd.DataFrame:

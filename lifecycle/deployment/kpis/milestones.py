@@ -49,10 +49,9 @@ def production_model_ids(deployments: QuerySet[Deployment], *, time_range: TimeR
     return set(active.values_list("model_version__model_id", flat=True).distinct())
 
 
-def models_in_production(deployments: QuerySet[Deployment], *, time_range: TimeRange) -> KpiValue:
-    return KpiValue(
-        MODELS_IN_PRODUCTION, len(production_model_ids(deployments, time_range=time_range))
-    )
+def models_in_production(model_ids: set[int]) -> KpiValue:
+    """The KPI of `production_model_ids`' answer."""
+    return KpiValue(MODELS_IN_PRODUCTION, len(model_ids))
 
 
 # --- milestones per version ----------------------------------------------------------

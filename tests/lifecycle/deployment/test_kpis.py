@@ -19,6 +19,7 @@ from lifecycle.deployment.kpis import (
     models_in_production,
     multi_model_endpoints,
     new_models_deployed,
+    production_model_ids,
     time_to_deploy,
     time_to_deploy_by,
     traffic_split,
@@ -415,7 +416,7 @@ def test_roles_models_and_endpoints_equal_a_recomputation(portfolio, window, now
         (raw.started_at < window.end) & (raw.ended_at.isna() | (raw.ended_at > window.start))
     ]
     assert (
-        models_in_production(deployments, time_range=window).value
+        models_in_production(production_model_ids(deployments, time_range=window)).value
         == active[active.role == "production"].model_version__model_id.nunique()
         == 2
     )
