@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from lifecycle.catalog.models import EventStatus, LatencyRollup, RollupGranularity, ServingEvent
-from lifecycle.catalog.serving.buckets import bucket_floor
+from lifecycle.catalog.serving.buckets import BUCKET_STEPS, bucket_floor
 from lifecycle.catalog.serving.histograms import (
     Histogram,
     HistogramSum,
@@ -42,6 +42,10 @@ class Span:
     endpoint_id: int | None
     start: datetime
     end: datetime
+
+    def serves(self, version_id: int, endpoint_id: int | None) -> bool:
+        """Whether a row of `version_id` on `endpoint_id` is this span's version's."""
+        return version_id == self.version_id and self.endpoint_id in (None, endpoint_id)
 
 
 @dataclass
@@ -152,7 +156,7 @@ def spans_serving(
         values = row[4 : 4 + len(sums)]
         for key in by_version.get(version, ()):
             span = spans[key]
-            if span.endpoint_id is not None and span.endpoint_id != endpoint:
+            if not span.serves(version, endpoint):
                 continue
             if any(g == granularity and lo <= bucket < hi for _, _, g, lo, hi in segments[key]):
                 add(key, values)
@@ -266,9 +270,7 @@ def spans_with_errors(spans: dict[Hashable, Span], *, column: str) -> set[Hashab
         return [
             bucket
             for version, endpoint, bucket in failing_hours
-            if version == span.version_id
-            and (span.endpoint_id is None or endpoint == span.endpoint_id)
-            and floor <= bucket < span.end
+            if span.serves(version, endpoint) and floor <= bucket < span.end
         ]
 
     failed_spans: set[Hashable] = set()
@@ -277,7 +279,7 @@ def spans_with_errors(spans: dict[Hashable, Span], *, column: str) -> set[Hashab
         hours = failing(span)
         # A failing hour wholly inside the span settles it; one the span only cuts may
         # have failed outside it, so the raw events decide.
-        if any(span.start <= h and h + timedelta(hours=1) <= span.end for h in hours):
+        if any(span.start <= h and h + BUCKET_STEPS[hour] <= span.end for h in hours):
             failed_spans.add(key)
         elif hours:
             candidates[key] = span
@@ -299,9 +301,7 @@ def spans_with_errors(spans: dict[Hashable, Span], *, column: str) -> set[Hashab
         key
         for key, span in candidates.items()
         if any(
-            version == span.version_id
-            and (span.endpoint_id is None or endpoint == span.endpoint_id)
-            and span.start <= moment < span.end
+            span.serves(version, endpoint) and span.start <= moment < span.end
             for version, endpoint, moment in failed
         )
     }
