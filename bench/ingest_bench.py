@@ -28,6 +28,7 @@ from http.client import HTTPConnection
 from pathlib import Path
 
 import numpy as np
+from benchenv import database_create, load_average, postgres_environ
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -43,29 +44,12 @@ COLUMNS = (
 
 
 def load() -> str:
-    return "load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    return f"load average {load_average()}"
 
 
 def setup_django(database: str) -> None:
-    import psycopg2
-
-    os.environ.update(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
-        SECRET_KEY="bench-" + "x" * 50,
-        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
-        CELERY_BROKER_URL=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/3"),
-        SECURE_SSL_REDIRECT="false",
-        SESSION_COOKIE_SECURE="false",
-        CSRF_COOKIE_SECURE="false",
-        DJANGO_SETTINGS_MODULE="kpiboard.settings",
-    )
-    conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-    conn.autocommit = True
-    with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{database}"')
-    conn.close()
+    postgres_environ(database)
+    database_create(database)
     import django
 
     django.setup()

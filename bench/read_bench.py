@@ -36,37 +36,20 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchenv import database_create, load_average, postgres_environ
+
 HERE = Path(__file__).resolve().parents[1]
 DAY_SECONDS = 86400
 
 
-def load_average() -> str:
-    return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
-
-
 def django_setup(database: str, tree: Path, *, create: bool) -> None:
-    import psycopg2
-
-    os.environ.update(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{database}",
-        SECRET_KEY="bench-" + "x" * 50,
-        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
-        CELERY_BROKER_URL=os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/3"),
-        SECURE_SSL_REDIRECT="false",
-        SESSION_COOKIE_SECURE="false",
-        CSRF_COOKIE_SECURE="false",
+    postgres_environ(
+        database,
         # Per tree: pages render with that tree's static manifest.
         STATIC_ROOT=f"/tmp/kpiboard-bench-static-{hashlib.sha1(bytes(tree)).hexdigest()[:8]}",
-        DJANGO_SETTINGS_MODULE="kpiboard.settings",
     )
     if create:
-        conn = psycopg2.connect(host="127.0.0.1", user="postgres", dbname="postgres")
-        conn.autocommit = True
-        with conn.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [database])
-            if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{database}"')
-        conn.close()
+        database_create(database)
     # The editable install's import hook would answer with this checkout's code
     # whatever the path says: drop it so that `tree`'s own code is what runs.
     sys.meta_path[:] = [f for f in sys.meta_path if "__editable__" not in repr(f)]
