@@ -419,6 +419,14 @@ class Label(models.Model):
     def __str__(self) -> str:
         return f"label of {self.event_id}"
 
+    @classmethod
+    def of_outer_event(cls) -> models.QuerySet[Label]:
+        """The label of the serving event an outer query is on, by this class's join (its
+        event_id, its team), for `Exists(...)` and `Subquery(...)` over serving events."""
+        return cls.objects.filter(
+            event_id=models.OuterRef("event_id"), team_id=models.OuterRef("team_id")
+        )
+
 
 class RollupGranularity(models.TextChoices):
     MINUTE = "minute", "Minute"

@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 from django.db.models import (
     Exists,
-    OuterRef,
     Q,
     QuerySet,
     Subquery,
@@ -176,7 +175,7 @@ def _sides_events(spans: dict[Side, TimeRange]) -> dict[Side, SideEvents]:
     query, which the database may answer from the labels (thousands) rather than from
     the events, and each side keeps its newest MAX_COMPARED_EVENTS. Each label is the
     one from the event's own team."""
-    labels = Label.objects.filter(event_id=OuterRef("event_id"), team_id=OuterRef("team_id"))
+    labels = Label.of_outer_event()
     samples: dict[Side, pd.DataFrame] = {}
     in_spans: list[Q] = []
     for side, span in spans.items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, Subquery
 
 from lifecycle.catalog.kpis import KpiValue
 from lifecycle.catalog.models import (
@@ -43,7 +43,7 @@ def label_summary(scope: ServingScope, *, inferences: int) -> LabelSummary:
     """Coverage and delay of the labels of the scope's inferences (raw events joined to
     their team's labels by event_id: meant for one model's page, not for the whole
     portfolio)."""
-    labels = Label.objects.filter(event_id=OuterRef("event_id"), team_id=OuterRef("team_id"))
+    labels = Label.of_outer_event()
     # EXISTS, not a filter on the annotated label time: the database may then walk the
     # labels (thousands) into the events' (event_id, team) index rather than look up a
     # label for each of the scope's millions of events.
