@@ -41,7 +41,6 @@ from lifecycle.monitoring.kpis.engine import (
     MODEL_HEALTH_IDS,
     SERVING_IDS,
     request_breakdown,
-    request_scope,
 )
 from lifecycle.value.kpis import UNIQUE_CALLERS, CallCount, calls_count
 from lifecycle.value.kpis.report import request_calls_by
@@ -130,7 +129,7 @@ def portfolio_overview(request: KpiRequest) -> PortfolioOverview:
     """Per-model serving KPIs and portfolio totals of `request` (raises KpiRequestError
     for a filter or sort key that cannot be read)."""
     sort = _sort_read(request)
-    scope = request_scope(request)
+    scope = request.serving_scope()
     time_range = scope.time_range
     models = list(
         RegisteredModelFilterSet(
@@ -178,7 +177,7 @@ class ModelOverview:
 def model_overview(*, model: RegisteredModel, request: KpiRequest) -> ModelOverview:
     """One model's serving KPIs and breakdowns; `request` is built with the model's own
     name as its `model` filter."""
-    scope = request_scope(request)
+    scope = request.serving_scope()
     return ModelOverview(
         model=model,
         time_range=scope.time_range,

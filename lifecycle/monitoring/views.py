@@ -17,7 +17,7 @@ from lifecycle.monitoring.kpis import (
     health_series,
     serving_summary_by,
 )
-from lifecycle.monitoring.kpis.engine import MODEL_HEALTH_IDS, request_scope
+from lifecycle.monitoring.kpis.engine import MODEL_HEALTH_IDS
 from lifecycle.monitoring.models import Incident
 
 
@@ -29,7 +29,7 @@ def index(request: HttpRequest) -> HttpResponse:
     }
     try:
         kpi_request = kpi_request_build(query=request.GET, now=timezone.now())
-        scope = request_scope(kpi_request)
+        scope = kpi_request.serving_scope()
     except KpiRequestError as error:
         context["errors"] = error.errors
         return render(request, "monitoring/index.html", context, status=400)
@@ -62,7 +62,7 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
     context = {"model": model, "filter_form": filters.form}
     try:
         kpi_request = kpi_request_build(query=params, now=timezone.now())
-        scope = request_scope(kpi_request)
+        scope = kpi_request.serving_scope()
     except KpiRequestError as error:
         context["errors"] = error.errors
         return render(request, "monitoring/model_health.html", context, status=400)

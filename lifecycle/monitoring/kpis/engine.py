@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from lifecycle.catalog.filtersets import RegisteredModelFilterSet
 from lifecycle.catalog.kpis import KpiRequest, KpiValue, kpi_provide
 from lifecycle.catalog.models import RegisteredModel
-from lifecycle.catalog.serving.scope import ServingScope
 from lifecycle.catalog.serving.sums import latency_percentiles, serving_histograms, serving_totals
 from lifecycle.monitoring.kpis.definitions import (
     COST_PER_1000,
@@ -63,17 +62,12 @@ SERIES_IDS = (INFERENCES, ERRORS, ERROR_RATE, LATENCY_P50, LATENCY_P95, LATENCY_
 _SERIES_BUCKETS = ("hour", "day")
 
 
-def request_scope(request: KpiRequest) -> ServingScope:
-    """The serving scope of `request`, its window ending at the request's `now`."""
-    return request.serving_scope()
-
-
 def request_breakdown(request: KpiRequest) -> ServingBreakdown:
     """The request's serving sums per model and in all, read once per request (the
     portfolio's rows and the engine's totals share it)."""
     key = ("monitoring", "breakdown")
     if key not in request.memo:
-        request.memo[key] = serving_breakdown(request_scope(request))
+        request.memo[key] = serving_breakdown(request.serving_scope())
     return request.memo[key]
 
 
@@ -81,7 +75,7 @@ def serving_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
     """The serving KPIs of the request's scope. SLA compliance is one model's share of
     its targets met when the request names a model, else the share of the models that
     met all of theirs (as the definition says, and as the model and portfolio APIs)."""
-    scope = request_scope(request)
+    scope = request.serving_scope()
     model = request.filters.get("model")
     if isinstance(model, RegisteredModel):
         summary = serving_summary(scope)
@@ -105,7 +99,7 @@ def serving_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
 
 
 def label_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
-    scope = request_scope(request)
+    scope = request.serving_scope()
     inferences = request.memo.get(("monitoring", "inferences"))
     if inferences is None:
         inferences = serving_summary(scope).inferences
@@ -123,7 +117,7 @@ def serving_series_compute(
     that granularity (raw events only at the window's partial edges)."""
     if bucket not in _SERIES_BUCKETS:
         return None
-    scope = request_scope(request)
+    scope = request.serving_scope()
     totals = serving_totals(scope, series=bucket, sums=("inferences", "errors"))
     histograms = serving_histograms(scope, series=bucket)
     answer: dict[str, list] = {kpi.id: [] for kpi in SERIES_IDS}
