@@ -81,10 +81,8 @@ def _as_value(kpi_id: str, answer: Answer) -> KpiValue:
 def kpi_compute(kpi_id: str, request: KpiRequest) -> KpiValue:
     """KPI `kpi_id` for the scope, window and moment of `request`."""
     provider = _provider(kpi_id)
-    key = ("compute", provider.name)
-    if key not in request.memo:
-        request.memo[key] = provider.compute(request)
-    return _as_value(kpi_id, request.memo[key].get(kpi_id))
+    answer = request.remember(("compute", provider.name), lambda: provider.compute(request))
+    return _as_value(kpi_id, answer.get(kpi_id))
 
 
 def kpi_values(
@@ -123,10 +121,9 @@ def kpi_series(kpi_id: str, request: KpiRequest, bucket: str) -> list[tuple[date
     provider = _provider(kpi_id)
     laid_out = None
     if provider.series is not None and kpi_id in provider.series_ids:
-        key = ("series", provider.name, bucket)
-        if key not in request.memo:
-            request.memo[key] = provider.series(request, bucket)
-        laid_out = request.memo[key]
+        laid_out = request.remember(
+            ("series", provider.name, bucket), lambda: provider.series(request, bucket)
+        )
     parts = series_buckets(request, bucket)
     if laid_out is not None:
         values = dict(laid_out.get(kpi_id, []))

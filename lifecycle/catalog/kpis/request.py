@@ -3,10 +3,10 @@ built once per HTTP request, beat task or test, and handed to every computation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.http import QueryDict
 
@@ -14,6 +14,8 @@ from lifecycle.catalog.models import ServingRollup
 from lifecycle.catalog.serving.filtersets import ServingRollupFilterSet
 from lifecycle.catalog.serving.scope import ServingScope, serving_scope
 from lifecycle.catalog.windows import TimeRange
+
+T = TypeVar("T")
 
 # The query keys that say which time a request covers; the rest say which rows.
 TIME_KEYS = ("window", "start", "end")
@@ -57,16 +59,23 @@ class KpiRequest:
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.query.get(key, default)
 
+    def remember(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` under `key`, once per request: what a page and the providers it
+        asks both read. A computation that raises keeps nothing."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
     def serving_scope(self) -> ServingScope:
         """The serving rollups and events this request selects, its window ending at
         `now`; built once, whichever phase asks first."""
-        key = ("catalog", "serving_scope")
-        if key not in self.memo:
-            scope, errors = serving_scope(self.query, now=self.now)
-            if errors:
-                raise KpiRequestError(errors)
-            self.memo[key] = scope
-        return self.memo[key]
+        return self.remember(("catalog", "serving_scope"), self._serving_scope_build)
+
+    def _serving_scope_build(self) -> ServingScope:
+        scope, errors = serving_scope(self.query, now=self.now)
+        if errors:
+            raise KpiRequestError(errors)
+        return scope
 
     def within(self, start: datetime, end: datetime) -> KpiRequest:
         """The same scope over [start, end), kept to the second."""

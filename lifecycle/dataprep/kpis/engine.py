@@ -79,10 +79,9 @@ def request_datasets(request: KpiRequest) -> QuerySet[Dataset]:
 
 def request_dataset_rows(request: KpiRequest) -> list[DatasetRow]:
     """Each selected dataset with its newest version, read once per request."""
-    key = ("dataprep", "rows")
-    if key not in request.memo:
-        request.memo[key] = dataset_rows(request_datasets(request), now=request.now)
-    return request.memo[key]
+    return request.remember(
+        ("dataprep", "rows"), lambda: dataset_rows(request_datasets(request), now=request.now)
+    )
 
 
 def dataset_kpis_compute(request: KpiRequest) -> dict[str, float | int | None]:

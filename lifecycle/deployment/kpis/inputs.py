@@ -68,9 +68,10 @@ class DeploymentInputs:
 def deployment_inputs(request: KpiRequest) -> DeploymentInputs:
     """The deployment inputs of `request` (raises KpiRequestError for a filter the
     deployment FilterSets cannot read), built once per request."""
-    key = ("deployment", "inputs")
-    if key in request.memo:
-        return request.memo[key]
+    return request.remember(("deployment", "inputs"), lambda: _deployment_inputs_read(request))
+
+
+def _deployment_inputs_read(request: KpiRequest) -> DeploymentInputs:
     deployments = DeploymentWindowFilterSet(
         request.query, queryset=Deployment.objects.all(), now=request.now
     )
@@ -84,7 +85,7 @@ def deployment_inputs(request: KpiRequest) -> DeploymentInputs:
         errors.update(error.errors)
     if errors:
         raise KpiRequestError(errors)
-    inputs = DeploymentInputs(
+    return DeploymentInputs(
         time_range=request.time_range,
         failure_days=failure_days,
         deployments=deployments.qs,
@@ -93,5 +94,3 @@ def deployment_inputs(request: KpiRequest) -> DeploymentInputs:
         ).qs,
         versions=versions.qs,
     )
-    request.memo[key] = inputs
-    return inputs

@@ -28,18 +28,17 @@ RUN_IDS = (FEATURES_TRANSFORMED, FEATURES_EXTRACTED, LABELING_HUMAN, LABELING_SE
 def request_training_runs(request: KpiRequest) -> list[RunRow]:
     """The training runs `request` selects (raises KpiRequestError for a filter the
     development FilterSets cannot read), read once per request."""
-    key = ("development", "runs")
-    if key not in request.memo:
-        runs = TrainingRunFilterSet(
-            request.query, queryset=TrainingRun.objects.all(), now=request.now
-        )
-        metrics = TrainingMetricFilterSet(
-            request.query, queryset=LifecycleMetric.objects.all(), now=request.now
-        )
-        if not (runs.is_valid() and metrics.is_valid()):
-            raise KpiRequestError({**runs.errors, **metrics.errors})
-        request.memo[key] = training_runs(metrics=metrics.filter_queryset_as_asked(), runs=runs.qs)
-    return request.memo[key]
+    return request.remember(("development", "runs"), lambda: _training_runs_read(request))
+
+
+def _training_runs_read(request: KpiRequest) -> list[RunRow]:
+    runs = TrainingRunFilterSet(request.query, queryset=TrainingRun.objects.all(), now=request.now)
+    metrics = TrainingMetricFilterSet(
+        request.query, queryset=LifecycleMetric.objects.all(), now=request.now
+    )
+    if not (runs.is_valid() and metrics.is_valid()):
+        raise KpiRequestError({**runs.errors, **metrics.errors})
+    return training_runs(metrics=metrics.filter_queryset_as_asked(), runs=runs.qs)
 
 
 def development_kpis_compute(request: KpiRequest) -> dict[str, float | int | None]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from lifecycle.catalog.filtersets import RegisteredModelFilterSet
-from lifecycle.catalog.kpis import KpiRequest, KpiValue, kpi_provide
+from lifecycle.catalog.kpis import KpiRequest, KpiValue, kpi_compute, kpi_provide
 from lifecycle.catalog.models import RegisteredModel
 from lifecycle.catalog.serving.sums import latency_percentiles, serving_histograms, serving_totals
 from lifecycle.monitoring.kpis.definitions import (
@@ -65,10 +65,9 @@ _SERIES_BUCKETS = ("hour", "day")
 def request_breakdown(request: KpiRequest) -> ServingBreakdown:
     """The request's serving sums per model and in all, read once per request (the
     portfolio's rows and the engine's totals share it)."""
-    key = ("monitoring", "breakdown")
-    if key not in request.memo:
-        request.memo[key] = serving_breakdown(request.serving_scope())
-    return request.memo[key]
+    return request.remember(
+        ("monitoring", "breakdown"), lambda: serving_breakdown(request.serving_scope())
+    )
 
 
 def serving_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
@@ -90,7 +89,6 @@ def serving_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
             *summary.kpis(scope.time_range),
             KpiValue(SLA_COMPLIANCE, portfolio_sla_compliance(breakdown.by_model, models)),
         ]
-    request.memo[("monitoring", "inferences")] = summary.inferences
     answer = {v.definition.id: v for v in values}
     answer[ERRORS_BY_CLASS.id] = KpiValue(
         ERRORS_BY_CLASS, summary.errors, parts=dict(summary.errors_by_class)
@@ -99,11 +97,10 @@ def serving_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
 
 
 def label_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
-    scope = request.serving_scope()
-    inferences = request.memo.get(("monitoring", "inferences"))
-    if inferences is None:
-        inferences = serving_summary(scope).inferences
-    return {v.definition.id: v for v in label_summary(scope, inferences=inferences).kpis()}
+    # Coverage is over the scope's inferences: the serving provider's, read once.
+    inferences = kpi_compute(INFERENCES.id, request).value
+    summary = label_summary(request.serving_scope(), inferences=inferences)
+    return {v.definition.id: v for v in summary.kpis()}
 
 
 def _utc(moment: datetime) -> datetime:

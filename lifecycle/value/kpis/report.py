@@ -29,17 +29,16 @@ class ValueReport:
 
 def request_calls_by(request: KpiRequest, by: str) -> list[CallCount]:
     """Calls per `by` (a key of CALLS_BY) of the request, read once per request."""
-    key = ("value", "calls_by", by)
-    if key not in request.memo:
-        request.memo[key] = calls_count(scope=request.serving_scope(), group_by=CALLS_BY[by])
-    return request.memo[key]
+    return request.remember(
+        ("value", "calls_by", by),
+        lambda: calls_count(scope=request.serving_scope(), group_by=CALLS_BY[by]),
+    )
 
 
 def request_model_costs(request: KpiRequest) -> list[ModelCost]:
-    key = ("value", "model_costs")
-    if key not in request.memo:
-        request.memo[key] = model_costs_sum(scope=request.serving_scope())
-    return request.memo[key]
+    return request.remember(
+        ("value", "model_costs"), lambda: model_costs_sum(scope=request.serving_scope())
+    )
 
 
 def value_report(request: KpiRequest) -> ValueReport:
