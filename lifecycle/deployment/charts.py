@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from lifecycle.catalog.charts import FAILURE_CLASS_COLOURS, figure_json
 from lifecycle.catalog.kpis import Unit, unit_hover
+from lifecycle.catalog.kpis.units import moment_format
 from lifecycle.catalog.models import FailureClass
 from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.kpis import NEW_MODELS_DEPLOYED, TIME_TO_DEPLOY_MEDIAN
@@ -137,8 +138,9 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
-def _words(moment: datetime) -> str:
-    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+def _at(moment: datetime) -> str:
+    # A ledger time to the second: a poll interval can be seconds long.
+    return moment_format(moment, seconds=True)
 
 
 def timeline_x_range(
@@ -174,9 +176,9 @@ def timeline_figure(entries: list[TimelineEntry], *, time_range: TimeRange) -> s
             )
             + "<br>"
             + (
-                f"at {_words(e.before)} (exact)"
+                f"at {_at(e.before)} (exact)"
                 if e.exact
-                else f"happened between {_words(e.after)} and {_words(e.before)}"
+                else f"happened between {_at(e.after)} and {_at(e.before)}"
             )
             + f"<br>source: {escape(e.source, quote=False)}"
             for e in chosen

@@ -1,8 +1,10 @@
 """The closed vocabulary of KPI units, and the one formatter every page, tile, table and
-chart hover uses. The API answers the raw number and the unit's value."""
+chart hover uses (`moment_format` for times). The API answers the raw number and the
+unit's value."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from enum import StrEnum
 
 
@@ -73,3 +75,21 @@ def unit_suffix(unit: Unit | str) -> str:
 def unit_hover(unit: Unit | str, *, axis: str = "y") -> str:
     """A plotly hover placeholder for one value in `unit`, e.g. `%{y:,.1f} ms`."""
     return f"%{{{axis}:{unit_d3_format(unit)}}}{unit_suffix(unit)}"
+
+
+def moment_format(
+    value: datetime | str | None, *, seconds: bool = False, missing: str = MISSING
+) -> str:
+    """A time as every page, table and chart hover shows it: to the minute (or second),
+    in UTC, saying so ("2026-11-10 05:01 UTC"); an ISO 8601 string (a profile's) is read
+    first, anything unreadable is shown as it is, and no time as `missing`."""
+    if value in (None, ""):
+        return missing
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return f"{value.astimezone(UTC):%Y-%m-%d %H:%M{':%S' if seconds else ''}} UTC"

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django import template
 from django.http import HttpRequest
@@ -9,7 +9,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from lifecycle.catalog.kpis import KPI_DEFINITIONS, KpiValue, Unit
 from lifecycle.catalog.kpis import kpi_format as kpi_format_value
-from lifecycle.catalog.kpis.units import MISSING
+from lifecycle.catalog.kpis.units import MISSING, moment_format
 
 register = template.Library()
 
@@ -25,31 +25,16 @@ def in_unit(value: float | int | None, unit: str) -> str:
     return kpi_format_value(value, unit, missing="unknown")
 
 
-def _moment(value: datetime | str | None, missing: str, spec: str) -> str:
-    if value in (None, ""):
-        return missing
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return f"{value.astimezone(UTC):{spec}} UTC"
-
-
 @register.filter
 def moment(value: datetime | str | None, missing: str = "unknown") -> str:
-    """A time as every page shows it: to the minute, in UTC, saying so
-    ("2026-11-10 05:01 UTC"); an ISO 8601 string (a profile's) is read first, anything
-    unreadable is shown as it is, and no time as `missing`."""
-    return _moment(value, missing, "%Y-%m-%d %H:%M")
+    """A time to the minute, in UTC, saying so (`moment_format`)."""
+    return moment_format(value, missing=missing)
 
 
 @register.filter
 def moment_seconds(value: datetime | str | None, missing: str = "unknown") -> str:
     """`moment` to the second, where seconds tell (a ledger's poll intervals)."""
-    return _moment(value, missing, "%Y-%m-%d %H:%M:%S")
+    return moment_format(value, seconds=True, missing=missing)
 
 
 @register.filter

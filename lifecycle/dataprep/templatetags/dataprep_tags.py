@@ -2,32 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import template
 
-from lifecycle.catalog.kpis import KpiValue, Unit, kpi_format
+from lifecycle.catalog.kpis import KpiValue, Unit
+from lifecycle.catalog.templatetags.kpi_tags import in_unit
 
 register = template.Library()
 
 
-def _value(value: Any, unit: Unit | str) -> str:
-    return kpi_format(value, unit, missing="unknown")
-
-
 @register.filter
 def profile_kpi(kpi: KpiValue) -> str:
-    return _value(kpi.value, kpi.definition.unit)
+    return in_unit(kpi.value, kpi.definition.unit)
 
 
 @register.filter
 def pct(value: float | None) -> str:
-    return _value(value, Unit.PERCENT)
+    return in_unit(value, Unit.PERCENT)
 
 
 @register.filter
 def share(value: float | None) -> str:
-    return _value(value, Unit.FRACTION)
+    return in_unit(value, Unit.FRACTION)
 
 
 @register.filter
