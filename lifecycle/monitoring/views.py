@@ -81,10 +81,6 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
         incidents=incidents,
         kpis=kpi_values(MODEL_HEALTH_IDS, kpi_request),
         versions=sorted(summaries.items(), key=lambda item: str(item[0])),
-        charts={
-            "throughput": charts.throughput_chart(series["throughput"], incidents, window),
-            "latency": charts.latency_chart(series["latency"], incidents, window),
-            "errors": charts.errors_chart(series["errors"], incidents, window),
-        },
+        charts=charts.health_figures(series, incidents, window),
     )
     return render(request, "monitoring/model_health.html", context)

@@ -113,6 +113,23 @@ def query_with(request: HttpRequest, **changes: object) -> str:
     return "?" + query.urlencode() if query else "?"
 
 
+# What a link to another page keeps of this one's query: the time it looks at.
+TIME_QUERY_KEYS = ("window", "start", "end", "compare")
+
+
+@register.simple_tag
+def time_query(request: HttpRequest, **extra: object) -> str:
+    """`?window=30d` (and `extra`) for a link to another page: the same time range,
+    not the filters that chose this page's subject; empty when there is nothing."""
+    query = request.GET.copy()
+    for key in list(query):
+        if key not in TIME_QUERY_KEYS:
+            query.pop(key)
+    for key, value in extra.items():
+        query[key] = str(value)
+    return "?" + query.urlencode() if query else ""
+
+
 @register.simple_tag
 def sort_query(request: HttpRequest, key: str, current: str) -> str:
     """Link for a column header: sorts by `key`, flipping direction on a second click."""
