@@ -241,3 +241,15 @@ def test_time_query_keeps_the_time_range_only():
         Template("{% load kpi_tags %}{% time_query request %}").render(Context({"request": empty}))
         == ""
     )
+
+
+def test_the_navigation_keeps_the_portfolio_filters_not_a_pages_subject():
+    request = RequestFactory().get(
+        "/", {"window": "30d", "team": "risk", "version": "4", "endpoint": "e", "sort": "name"}
+    )
+    rendered = Template("{% load kpi_tags %}{% navigation_query request %}").render(
+        Context({"request": request})
+    )
+    assert QueryDict(rendered.lstrip("?").replace("&amp;", "&")) == QueryDict(
+        "window=30d&team=risk"
+    )
