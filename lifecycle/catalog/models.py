@@ -41,6 +41,26 @@ def pushed_by_field(*, indexed: bool) -> models.ForeignKey:
     )
 
 
+# The badge's tooltip on every page and the API field's description: one wording.
+SEEN_IN_SERVING_HELP = (
+    "Seen in serving, not in the registry: serving events named it before any registry "
+    "did, so kpiboard registered it on the fly. It stays flagged until the registry sync "
+    "or a registry event brings it."
+)
+
+
+def seen_in_serving_field(noun: str) -> models.DateTimeField:
+    """When serving events first named a version or endpoint the catalog did not have
+    (the earliest such event's time); null for one a registry or a person registered,
+    and cleared when a registry brings it (ingestion/registry/ledger.py)."""
+    return models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=f"When serving traffic first named this {noun} while no registry knew it; "
+        "empty once a registry brings it.",
+    )
+
+
 class ServingMode(models.TextChoices):
     BATCH = "batch", "Batch"
     STREAMING = "streaming", "Streaming"
@@ -176,6 +196,8 @@ class ModelVersion(models.Model):
         help_text="Dataset versions this model version was trained on.",
     )
 
+    seen_in_serving_at = seen_in_serving_field("version")
+
     class Meta:
         ordering = ["model", "registered_at"]
         constraints = [
@@ -184,6 +206,10 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.name} v{self.version}"
+
+    @property
+    def seen_in_serving_only(self) -> bool:
+        return self.seen_in_serving_at is not None
 
 
 class Endpoint(models.Model):
@@ -195,12 +221,17 @@ class Endpoint(models.Model):
     )
     url = models.URLField(blank=True)
     description = models.TextField(blank=True)
+    seen_in_serving_at = seen_in_serving_field("endpoint")
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def seen_in_serving_only(self) -> bool:
+        return self.seen_in_serving_at is not None
 
 
 class DeploymentQuerySet(models.QuerySet):

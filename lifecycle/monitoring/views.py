@@ -8,6 +8,7 @@ from django.utils import timezone
 from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, kpi_values
 from lifecycle.catalog.models import RegisteredModel
+from lifecycle.catalog.seen import seen_in_serving_read
 from lifecycle.monitoring import charts
 from lifecycle.monitoring.filtersets import IncidentFilterSet
 from lifecycle.monitoring.kpis import (
@@ -81,6 +82,7 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
         incidents=incidents,
         kpis=kpi_values(MODEL_HEALTH_IDS, kpi_request),
         versions=sorted(summaries.items(), key=lambda item: str(item[0])),
+        seen=seen_in_serving_read(query={"model": model.name}),
         charts=charts.health_figures(series, incidents, window),
     )
     return render(request, "monitoring/model_health.html", context)
