@@ -100,3 +100,16 @@ def test_the_deployment_list_follows_the_model_filters(seen, recommender, client
     html = _page(client, bob, reverse("deployment:index"), model="recommender")
     listed = html[html.index('id="seen-in-serving"') :]
     assert "fraud-scorer@2" not in listed and "scoring-eu" not in listed
+
+
+def test_the_model_version_and_endpoint_pages_flag_them(seen, client, bob):
+    hub = _page(client, bob, reverse("model", args=["fraud-scorer"]), window="24h")
+    assert BADGE in _row(hub, 'data-version="2"')
+    assert "not in the registry" in _row(hub, 'data-version="2"')
+    assert BADGE not in _row(hub, 'data-version="1"')
+    assert BADGE in _row(hub, 'data-endpoint="scoring-eu"')
+    assert BADGE not in _row(hub, 'data-endpoint="scoring"')
+    version = _page(client, bob, reverse("model-version", args=["fraud-scorer", "2"]))
+    assert BADGE in version[: version.index("</h1>")]
+    endpoint = _page(client, bob, reverse("model-endpoint", args=["fraud-scorer", "scoring"]))
+    assert BADGE not in endpoint[: endpoint.index("</h1>")]
