@@ -23,10 +23,12 @@ def events_frame(columns: tuple[str, ...] = EVENT_COLUMNS) -> pd.DataFrame:
     )
     shadow = pd.Series(False, index=events.index)
     for span in spans.itertuples(index=False):
-        shadow |= (
+        covered = (
             (events["model_version_id"] == span.model_version_id)
             & (events["endpoint_id"] == span.endpoint_id)
             & (events["timestamp"] >= span.started_at)
-            & (pd.isna(span.ended_at) | (events["timestamp"] < span.ended_at))
         )
+        if not pd.isna(span.ended_at):
+            covered &= events["timestamp"] < span.ended_at
+        shadow |= covered
     return events.assign(shadow=shadow)
