@@ -1,5 +1,6 @@
 """Rollups: serving events summed per hour, day and week, model version, endpoint and
-caller, plus a latency histogram per hour, day and week, model version and endpoint.
+caller, plus a latency histogram per hour, day and week, model version and endpoint;
+shadow copies in rows of their own (see `ingestion.shadow_marks`).
 
 Recomputed, never incremented: a stale hour is summed again from its raw events, a day
 from its hours and a week (Monday to Sunday, UTC) from its days, after deleting what was
@@ -35,6 +36,7 @@ from ingestion.models import RollupMark
 from ingestion.retention import retention_cutoff
 from lifecycle.catalog.models import (
     ROLLUP_COUNTS,
+    Deployment,
     EventStatus,
     LatencyRollup,
     RollupGranularity,
@@ -93,6 +95,7 @@ _SERVING_FIELDS = (
     "model_id",
     "model_version_id",
     "endpoint_id",
+    "shadow",
     "caller",
     *ROLLUP_COUNTS,
     "latency_count",
@@ -116,15 +119,19 @@ _SUMMED = (
 def _hour_rows(version_ids: list[int], lo: datetime, hi: datetime) -> list[tuple]:
     """Hour rollup rows of some versions over [lo, hi), summed by the database in one
     pass over the events of those hours (asked version by version, a rebuild read every
-    hour's events once per version)."""
+    hour's events once per version), shadow copies in rows of their own."""
     ok = Q(status=EventStatus.OK, latency_ms__isnull=False)
     rows = (
         ServingEvent.objects.filter(
             model_version_id__in=version_ids, timestamp__gte=lo, timestamp__lt=hi
         )
         .order_by()
-        .annotate(bucket=TruncHour("timestamp"), numeric=_numeric_prediction())
-        .values("bucket", "model_id", "model_version_id", "endpoint_id", "caller")
+        .annotate(
+            bucket=TruncHour("timestamp"),
+            numeric=_numeric_prediction(),
+            shadow=Deployment.shadow_of_outer_event(),
+        )
+        .values("bucket", "model_id", "model_version_id", "endpoint_id", "shadow", "caller")
         .annotate(
             inferences=Count("pk"),
             errors=Count("pk", filter=Q(status=EventStatus.ERROR)),
@@ -151,6 +158,7 @@ def _hour_rows(version_ids: list[int], lo: datetime, hi: datetime) -> list[tuple
             r["model_id"],
             r["model_version_id"],
             r["endpoint_id"],
+            bool(r["shadow"]),
             r["caller"],
             r["inferences"],
             r["errors"],
@@ -175,7 +183,7 @@ def _square() -> RawSQL:
 
 def _hour_histograms(version_ids: list[int], lo: datetime, hi: datetime) -> dict[tuple, bytes]:
     """Latency histograms of some versions' successful events over [lo, hi), per (hour,
-    model, version, endpoint), encoded."""
+    model, version, endpoint, shadow), encoded."""
     counted = (
         ServingEvent.objects.filter(
             model_version_id__in=version_ids,
@@ -185,13 +193,17 @@ def _hour_histograms(version_ids: list[int], lo: datetime, hi: datetime) -> dict
             latency_ms__isnull=False,
         )
         .order_by()
-        .annotate(bucket=TruncHour("timestamp"), index=latency_bucket_expression("latency_ms"))
-        .values_list("bucket", "model_id", "model_version_id", "endpoint_id", "index")
+        .annotate(
+            bucket=TruncHour("timestamp"),
+            index=latency_bucket_expression("latency_ms"),
+            shadow=Deployment.shadow_of_outer_event(),
+        )
+        .values_list("bucket", "model_id", "model_version_id", "endpoint_id", "shadow", "index")
         .annotate(n=Count("pk"))
     )
     groups: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
-    for bucket, model_id, version_id, endpoint_id, index, n in counted:
-        groups[(bucket, model_id, version_id, endpoint_id)].append((int(index), n))
+    for bucket, model_id, version_id, endpoint_id, shadow, index, n in counted:
+        groups[(bucket, model_id, version_id, endpoint_id, bool(shadow))].append((int(index), n))
     histograms = {}
     for key, pairs in groups.items():
         pairs.sort()
@@ -206,7 +218,7 @@ def _hour_histograms(version_ids: list[int], lo: datetime, hi: datetime) -> dict
 
 _EMPTY_HISTOGRAM = histogram_encode((np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int64)))
 # The ServingRollup columns a LatencyRollup row sums over its callers (in _SERVING_FIELDS
-# they come right after the caller, in this order).
+# they come right after the shadow flag and the caller, in this order).
 _COUNTED = ROLLUP_COUNTS
 _LATENCY_FIELDS = (
     "granularity",
@@ -214,6 +226,7 @@ _LATENCY_FIELDS = (
     "model_id",
     "model_version_id",
     "endpoint_id",
+    "shadow",
     *_COUNTED,
     "histogram",
 )
@@ -221,11 +234,11 @@ _LATENCY_FIELDS = (
 
 def _latency_rows(serving: list[tuple], histograms: dict[tuple, bytes]) -> list[tuple]:
     """LatencyRollup rows: the serving rows' counts and cost summed over callers, with
-    the histogram of their (bucket, model, version, endpoint), empty when nothing
+    the histogram of their (bucket, model, version, endpoint, shadow), empty when nothing
     succeeded."""
     counts: dict[tuple, list] = {}
-    for granularity, bucket, model_id, version_id, endpoint_id, _caller, *values in serving:
-        key = (granularity, bucket, model_id, version_id, endpoint_id)
+    for granularity, bucket, model_id, version_id, endpoint_id, shadow, _caller, *values in serving:
+        key = (granularity, bucket, model_id, version_id, endpoint_id, shadow)
         summed = values[: len(_COUNTED)]
         if key in counts:
             counts[key] = [a + b for a, b in zip(counts[key], summed, strict=True)]
@@ -256,7 +269,7 @@ def _coarse_rows(version_id: int, lo: datetime, hi: datetime, granularity: str) 
         )
         .order_by()
         .annotate(bucket=_TRUNC[granularity]("bucket_start"))
-        .values("bucket", "model_id", "endpoint_id", "caller")
+        .values("bucket", "model_id", "endpoint_id", "shadow", "caller")
         .annotate(
             **{f"s_{c}": Sum(c) for c in _SUMMED},
             p_min=Min("prediction_min"),
@@ -270,6 +283,7 @@ def _coarse_rows(version_id: int, lo: datetime, hi: datetime, granularity: str) 
             r["model_id"],
             version_id,
             r["endpoint_id"],
+            r["shadow"],
             r["caller"],
             *(r[f"s_{c}"] for c in _SUMMED),
             r["p_min"],
@@ -283,17 +297,17 @@ def _coarse_histograms(
     version_id: int, lo: datetime, hi: datetime, granularity: str
 ) -> dict[tuple, bytes]:
     """Day (or week) latency histograms of one version over [lo, hi), per (bucket,
-    model, version, endpoint), merged from its hour (or day) histograms."""
+    model, version, endpoint, shadow), merged from its hour (or day) histograms."""
     groups: dict[tuple, HistogramSum] = defaultdict(HistogramSum)
     finer = LatencyRollup.objects.filter(
         granularity=_FINER[granularity],
         model_version_id=version_id,
         bucket_start__gte=lo,
         bucket_start__lt=hi,
-    ).values_list("bucket_start", "model_id", "endpoint_id", "histogram")
-    for bucket, model_id, endpoint_id, blob in finer:
+    ).values_list("bucket_start", "model_id", "endpoint_id", "shadow", "histogram")
+    for bucket, model_id, endpoint_id, shadow, blob in finer:
         start = bucket_floor(bucket, granularity=granularity)
-        groups[(start, model_id, version_id, endpoint_id)].add_blob(blob)
+        groups[(start, model_id, version_id, endpoint_id, shadow)].add_blob(blob)
     return {key: histogram_encode(total.histogram()) for key, total in groups.items()}
 
 

@@ -41,6 +41,7 @@ from lifecycle.monitoring.kpis import (
     serving_summary_by,
 )
 from lifecycle.monitoring.kpis.engine import MODEL_HEALTH_IDS
+from lifecycle.monitoring.kpis.shadows import shadow_copies_count
 from lifecycle.monitoring.models import Incident
 
 VERSION_KEY, ENDPOINT_KEY = HEALTH_KEYS
@@ -90,6 +91,7 @@ class VersionRow:
     training_runs: int
     serving: list[Deployment]  # at the window's end
     summary: ServingSummary
+    shadow_copies: int
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class EndpointRow:
     endpoint: Endpoint
     serving: list[Deployment]  # this model's, at the window's end
     summary: ServingSummary
+    shadow_copies: int
     shared_with: list[str]  # the other models serving there at the window's end
 
 
@@ -134,6 +137,9 @@ def model_hub(*, model: RegisteredModel, request: KpiRequest) -> ModelHub:
     serving_now = list(serving_at(deployments, end).order_by("endpoint__name", "role"))
     by_version = serving_summary_by(scope, group_by=VERSION_KEY)
     by_endpoint = serving_summary_by(scope, group_by=ENDPOINT_KEY)
+    copies = request.serving_scope(shadow_copies=True)
+    copies_by_version = shadow_copies_count(copies, group_by=VERSION_KEY)
+    copies_by_endpoint = shadow_copies_count(copies, group_by=ENDPOINT_KEY)
     endpoint_ids = {d.endpoint_id for d in deployments} | {
         pk
         for pk in Endpoint.objects.filter(name__in=[n for n in by_endpoint if n]).values_list(
@@ -161,6 +167,7 @@ def model_hub(*, model: RegisteredModel, request: KpiRequest) -> ModelHub:
                 training_runs=v.runs,
                 serving=[d for d in serving_now if d.model_version_id == v.pk],
                 summary=by_version.get(v.version, EMPTY_SUMMARY),
+                shadow_copies=copies_by_version.copies(v.version),
             )
             for v in versions
         ],
@@ -169,6 +176,7 @@ def model_hub(*, model: RegisteredModel, request: KpiRequest) -> ModelHub:
                 endpoint=e,
                 serving=[d for d in serving_now if d.endpoint_id == e.pk],
                 summary=by_endpoint.get(e.name, EMPTY_SUMMARY),
+                shadow_copies=copies_by_endpoint.copies(e.name),
                 shared_with=sorted(neighbours[e.pk]),
             )
             for e in endpoints

@@ -14,7 +14,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 name_validator = RegexValidator(
     regex=r"^[^/\s](?:[^/]*[^/\s])?$",
@@ -277,6 +277,22 @@ class Deployment(models.Model):
     def __str__(self) -> str:
         return f"{self.model_version} on {self.endpoint.name} ({self.role})"
 
+    @classmethod
+    def shadow_of_outer_event(cls) -> Exists:
+        """Whether the serving event an outer query is on is a shadow copy: a shadow
+        deployment of its version on its endpoint was running at its time. A copy of a
+        production request is not a request of its own, so the rollups keep copies
+        apart (their `shadow` column) and the read model counts them apart."""
+        event_time = OuterRef("timestamp")
+        return Exists(
+            cls.objects.filter(
+                role=DeploymentRole.SHADOW,
+                model_version_id=OuterRef("model_version_id"),
+                endpoint_id=OuterRef("endpoint_id"),
+                started_at__lte=event_time,
+            ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=event_time))
+        )
+
 
 class EventStatus(models.TextChoices):
     OK = "ok", "OK"
@@ -467,7 +483,7 @@ class RollupGranularity(models.TextChoices):
 
 
 # The columns a KPI request filters and sums rollups by (see the covering indexes).
-ROLLUP_KEYS = ("model", "model_version", "endpoint")
+ROLLUP_KEYS = ("model", "model_version", "endpoint", "shadow")
 ROLLUP_COUNTS = (
     "inferences",
     "errors",
@@ -477,8 +493,9 @@ ROLLUP_COUNTS = (
 
 
 class RollupCounts(models.Model):
-    """What every rollup row counts, over one time bucket, version and endpoint: its
-    events, failed events in all and per failure class, and their cost."""
+    """What every rollup row counts, over one time bucket, version and endpoint, shadow
+    copies apart: its events, failed events in all and per failure class, and their
+    cost."""
 
     granularity = models.CharField(max_length=8, choices=RollupGranularity.choices)
     bucket_start = models.DateTimeField()
@@ -486,6 +503,13 @@ class RollupCounts(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
     endpoint = models.ForeignKey(
         Endpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # A database default too: rows are written with raw SQL (ingestion.rollups).
+    shadow = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="The row counts shadow copies (Deployment.shadow_of_outer_event), which "
+        "the serving KPIs leave out and count apart.",
     )
     inferences = models.BigIntegerField(default=0)
     errors = models.BigIntegerField(default=0)

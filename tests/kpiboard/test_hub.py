@@ -253,3 +253,25 @@ def test_the_navigation_keeps_the_portfolio_filters_not_a_pages_subject():
     assert QueryDict(rendered.lstrip("?").replace("&amp;", "&")) == QueryDict(
         "window=30d&team=risk"
     )
+
+
+def test_a_shadow_versions_copies_are_shown_apart_from_requests(fleet, fraud_scorer, now):
+    scoring = fleet["scoring"]
+    v3 = factories.version_make(fraud_scorer, "3", registered_at=now - timedelta(days=2))
+    factories.deployment_make(
+        v3, endpoint=scoring, role="shadow", traffic_share=0, started_at=now - timedelta(days=1)
+    )
+    copies = [
+        factories.event_build(v3, endpoint=scoring, timestamp=now - timedelta(hours=i + 1))
+        for i in range(6)
+    ]
+    ServingEvent.objects.bulk_create(copies)
+    rollups_rebuild()
+
+    hub = model_hub(model=fraud_scorer, request=_request("model=fraud-scorer&window=7d"))
+
+    row = next(r for r in hub.versions if r.version == v3)
+    assert (row.summary.inferences, row.shadow_copies) == (0, len(copies))
+    on_scoring = next(r for r in hub.endpoints if r.endpoint == scoring)
+    requests = _raw(fleet["events"], endpoint=scoring)
+    assert (on_scoring.summary.inferences, on_scoring.shadow_copies) == (len(requests), 6)

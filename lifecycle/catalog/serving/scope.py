@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 from lifecycle.catalog.models import (
+    Deployment,
     LatencyRollup,
     RollupGranularity,
     ServingEvent,
@@ -32,7 +33,10 @@ _LEVELS = (RollupGranularity.WEEK, RollupGranularity.DAY, RollupGranularity.HOUR
 @dataclass(frozen=True)
 class ServingScope:
     """What a set of filters selects: rollups by dimension (any time) and raw events by
-    dimension and window, plus the window itself."""
+    dimension and window, plus the window itself. A scope holds either the requests
+    served (the default) or only the shadow copies of them (`shadow_copies`), never
+    both: a copy is not a call, and every serving KPI but `shadow_inferences` leaves
+    them out."""
 
     time_range: TimeRange
     rollups: QuerySet[ServingRollup]
@@ -40,6 +44,7 @@ class ServingScope:
     events: QuerySet[ServingEvent]
     # No event is stored between the window's end and this moment (see `quiet_until`).
     quiet_until: datetime | None = None
+    shadow_copies: bool = False
 
     def segments(self, series: str | None = None) -> list[tuple[str | None, datetime, datetime]]:
         """The window's parts; for a series by day or hour, no part coarser than its
@@ -74,8 +79,21 @@ def quiet_until(end: datetime) -> datetime:
     return first_after or week_end
 
 
+def _copies_or_not(
+    rollups: QuerySet, latency: QuerySet, events: QuerySet, *, shadow_copies: bool
+) -> tuple[QuerySet, QuerySet, QuerySet]:
+    """The rows of shadow copies only, or of everything else: the rollups by their
+    `shadow` column, the raw events by the deployments (as the refresh classified them)."""
+    copy = Deployment.shadow_of_outer_event()
+    return (
+        rollups.filter(shadow=shadow_copies),
+        latency.filter(shadow=shadow_copies),
+        events.filter(copy if shadow_copies else ~copy),
+    )
+
+
 def serving_scope(
-    params: QueryDict, *, now: datetime | None = None
+    params: QueryDict, *, now: datetime | None = None, shadow_copies: bool = False
 ) -> tuple[ServingScope, dict[str, list[str]]]:
     """The scope of `params` (SPEC.md's filters), and the filter errors if any.
 
@@ -96,30 +114,46 @@ def serving_scope(
             dict(filters.errors),
         )
     raw = filters.filter_queryset(ServingEvent.objects.all())
+    rollups, latency, events = _copies_or_not(
+        filters.qs,
+        filters.filter_queryset(LatencyRollup.objects.all()),
+        raw.filter(timestamp__gte=time_range.start, timestamp__lt=time_range.end),
+        shadow_copies=shadow_copies,
+    )
     scope = ServingScope(
         time_range=time_range,
-        rollups=filters.qs,
-        latency=filters.filter_queryset(LatencyRollup.objects.all()),
-        events=raw.filter(timestamp__gte=time_range.start, timestamp__lt=time_range.end),
+        rollups=rollups,
+        latency=latency,
+        events=events,
         quiet_until=quiet_until(time_range.end),
+        shadow_copies=shadow_copies,
     )
     return scope, {}
 
 
-def serving_scope_where(*, time_range: TimeRange, **lookups: Any) -> ServingScope:
+def serving_scope_where(
+    *, time_range: TimeRange, shadow_copies: bool = False, **lookups: Any
+) -> ServingScope:
     """The scope of plain lookups on the fields the rollups and the raw events share
     (`model_id`, `model_version_id`, `endpoint_id`, `endpoint_id__in` ...) over
     `time_range`: for a phase that already knows which versions and endpoints it wants,
     rather than holding a request's filters."""
     where = Q(**lookups)
-    return ServingScope(
-        time_range=time_range,
-        rollups=ServingRollup.objects.filter(where),
-        latency=LatencyRollup.objects.filter(where),
-        events=ServingEvent.objects.filter(
+    rollups, latency, events = _copies_or_not(
+        ServingRollup.objects.filter(where),
+        LatencyRollup.objects.filter(where),
+        ServingEvent.objects.filter(
             where, timestamp__gte=time_range.start, timestamp__lt=time_range.end
         ),
+        shadow_copies=shadow_copies,
+    )
+    return ServingScope(
+        time_range=time_range,
+        rollups=rollups,
+        latency=latency,
+        events=events,
         quiet_until=quiet_until(time_range.end),
+        shadow_copies=shadow_copies,
     )
 
 

@@ -49,6 +49,8 @@ from lifecycle.monitoring.kpis.definitions import (
     LATENCY_P95,
     LATENCY_P99,
     PHASE,
+    SHADOW_COST_USD,
+    SHADOW_INFERENCES,
     SLA_COMPLIANCE,
     THROUGHPUT_PER_DAY,
     THROUGHPUT_PER_HOUR,
@@ -63,6 +65,7 @@ from lifecycle.monitoring.kpis.series import (
     HEALTH_KEYS,
     health_series,
 )
+from lifecycle.monitoring.kpis.shadows import ShadowCopies, shadow_copies_count
 from lifecycle.monitoring.kpis.summaries import (
     EMPTY_SUMMARY,
     ServingBreakdown,
@@ -90,6 +93,8 @@ __all__ = [
     "LATENCY_P95",
     "LATENCY_P99",
     "PHASE",
+    "SHADOW_COST_USD",
+    "SHADOW_INFERENCES",
     "SLA_COMPLIANCE",
     "THROUGHPUT_PER_DAY",
     "THROUGHPUT_PER_HOUR",
@@ -99,6 +104,7 @@ __all__ = [
     "ServingBreakdown",
     "ServingScope",
     "ServingSummary",
+    "ShadowCopies",
     "errors_by_class_series",
     "health_series",
     "label_summary",
@@ -114,4 +120,5 @@ __all__ = [
     "serving_summary_by",
     "serving_sums",
     "serving_totals",
+    "shadow_copies_count",
 ]
