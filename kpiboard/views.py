@@ -36,12 +36,16 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     filters = ServingEventFilterSet(request.GET)
     context = {
         "filter_form": filters.form,
+        # Its time-series chart can overlay the previous period: the filter bar offers it.
+        "compare_offered": True,
         "columns": _COLUMNS,
         "kpi_columns": _KPI_COLUMNS,
         "kpi_ids": set(_KPI_COLUMNS),
     }
     try:
-        overview = portfolio_overview(kpi_request_build(query=request.GET, now=timezone.now()))
+        overview = portfolio_overview(
+            kpi_request_build(query=request.GET, now=timezone.now(), with_previous=True)
+        )
     except KpiRequestError as error:
         context["errors"] = error.errors
         return render(request, "portfolio.html", context, status=400)
@@ -54,6 +58,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
                 frame=overview.series,
                 columns={"inferences": INFERENCES, "errors": ERRORS},
                 title="Inferences and errors over time",
+                previous=overview.previous,
             ),
             "inferences": bar_by_name(
                 names=names,
