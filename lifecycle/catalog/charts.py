@@ -14,8 +14,9 @@ import plotly.io as pio
 from lifecycle.catalog.kpis.request import KpiRequest, period_words
 from lifecycle.catalog.kpis.units import Unit, moment_format, unit_hover
 from lifecycle.catalog.models import FailureClass
+from lifecycle.catalog.serving.buckets import bucket_floor
 from lifecycle.catalog.serving.scope import ServingScope
-from lifecycle.catalog.serving.series import zero_filled
+from lifecycle.catalog.serving.series import series_granularity, zero_filled
 from lifecycle.catalog.windows import TimeRange
 
 # The house look, as plotly.js needs it: embedded in each figure.
@@ -59,7 +60,8 @@ def series_colour(index: int) -> str:
 class PreviousPeriod:
     """The previous period's series, to overlay a time-series chart (`compare=previous`):
     `frames` as read, with their own bucket times (one frame per kind of series a chart
-    needs), and `shift`, which moves them onto the current period's x axis."""
+    needs), and `shift`, which moves them onto the current period's x axis, its first
+    bucket onto the current first bucket."""
 
     frames: dict[str, pd.DataFrame]
     time_range: TimeRange
@@ -79,10 +81,15 @@ def previous_period_read(
     if not request.compare_previous:
         return None
     before = request.previous()
+    # First bucket onto first bucket: a named window's start is aligned and its previous
+    # one's is not (it is as long as the window, which runs on to now), so shifting by
+    # the length would put every previous point between two current ones.
+    granularity = series_granularity(request.time_range)
     return PreviousPeriod(
         frames=read(before.serving_scope()),
         time_range=before.time_range,
-        shift=request.time_range.start - before.time_range.start,
+        shift=bucket_floor(request.time_range.start, granularity=granularity)
+        - bucket_floor(before.time_range.start, granularity=granularity),
     )
 
 

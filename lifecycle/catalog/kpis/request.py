@@ -81,16 +81,18 @@ def comparison_read(query: QueryDict | Mapping[str, Any]) -> tuple[bool, bool]:
 
 
 def period_words(duration: timedelta) -> str:
-    """A period's length as a tile or a legend says it: "7 days", "24 hours", "hour"."""
-    seconds = duration.total_seconds()
-    days, hours, minutes = seconds / 86400, seconds / 3600, seconds / 60
-    if days >= 2 and days.is_integer():
-        return f"{int(days)} days"
-    if hours.is_integer():
-        return "hour" if hours == 1 else f"{int(hours)} hours"
-    if minutes.is_integer():
-        return "minute" if minutes == 1 else f"{int(minutes)} minutes"
-    return "period"
+    """A period's length as a tile or a legend says it: "7 days", "24 hours", "hour".
+    Whole days from two days up, whole hours from two hours, else minutes: a named
+    window runs on from its aligned start to now (24 h 30 min for "24h" at half past),
+    and is called by its name, as the filter bar calls it; a tooltip gives the times."""
+    minutes = int(duration.total_seconds() // 60)
+    if minutes >= 2 * 24 * 60:
+        return f"{minutes // (24 * 60)} days"
+    if minutes >= 2 * 60:
+        return f"{minutes // 60} hours"
+    if 60 <= minutes < 61:
+        return "hour"
+    return "minute" if minutes == 1 else f"{minutes} minutes"
 
 
 @dataclass(frozen=True)
