@@ -90,7 +90,7 @@ def period_words(duration: timedelta) -> str:
         return f"{minutes // (24 * 60)} days"
     if minutes >= 2 * 60:
         return f"{minutes // 60} hours"
-    if 60 <= minutes < 61:
+    if minutes == 60:
         return "hour"
     return "minute" if minutes == 1 else f"{minutes} minutes"
 
@@ -169,11 +169,6 @@ class KpiRequest:
         return self.remember(
             ("catalog", "previous"), lambda: self.within(start - self.time_range.duration, start)
         )
-
-    @property
-    def previous_label(self) -> str:
-        """ "the 7 days before", as a tile's change says it."""
-        return f"the {period_words(self.time_range.duration)} before"
 
 
 def kpi_request_build(
