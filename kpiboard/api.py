@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from kpiboard.portfolio import model_overview, portfolio_overview
-from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, previous_attach
+from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build
 from lifecycle.catalog.kpis.serializers import KpiSerializer, kpis_serialize
 from lifecycle.catalog.models import RegisteredModel
 from lifecycle.catalog.schema import KPI_FILTER_PARAMETERS
@@ -77,17 +77,7 @@ class ModelOverviewSerializer(serializers.Serializer):
 _FILTER_PARAMETERS = [
     *KPI_FILTER_PARAMETERS,
     OpenApiParameter("sort", str, description="Order of `models`, e.g. -inferences"),
-    OpenApiParameter(
-        "previous",
-        bool,
-        description="true: each KPI also carries `previous`, its value over the period of "
-        "the same length just before",
-    ),
 ]
-
-
-def _previous_asked(request: Request) -> bool:
-    return request.query_params.get("previous", "").lower() in ("1", "true", "yes")
 
 
 class PortfolioKpisView(APIView):
@@ -102,11 +92,8 @@ class PortfolioKpisView(APIView):
             {
                 "start": overview.time_range.start,
                 "end": overview.time_range.end,
-                "kpis": kpis_serialize(
-                    previous_attach(values=overview.totals, request=kpi_request)
-                    if _previous_asked(request)
-                    else overview.totals
-                ),
+                # Each with `previous` when the query asked for it (`previous=true`).
+                "kpis": kpis_serialize(overview.totals),
                 "breakdowns": overview.breakdowns,
                 "models": [
                     {
@@ -144,11 +131,7 @@ class ModelKpisView(APIView):
                 "start": overview.time_range.start,
                 "end": overview.time_range.end,
                 "in_production": overview.in_production,
-                "kpis": kpis_serialize(
-                    previous_attach(values=overview.kpis, request=kpi_request)
-                    if _previous_asked(request)
-                    else overview.kpis
-                ),
+                "kpis": kpis_serialize(overview.kpis),
                 "breakdowns": overview.breakdowns,
             }
         )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from lifecycle.catalog.charts import figure_json
+from lifecycle.catalog.charts import PreviousPeriod, figure_json, previous_trace, series_colour
 from lifecycle.catalog.kpis import KpiDefinition, Unit, unit_hover, unit_suffix
 
 _LAYOUT = {
@@ -64,18 +64,41 @@ def bar_by_name(
     return figure_json(figure)
 
 
-def series_lines(*, frame: pd.DataFrame, columns: dict[str, KpiDefinition], title: str) -> str:
+def series_lines(
+    *,
+    frame: pd.DataFrame,
+    columns: dict[str, KpiDefinition],
+    title: str,
+    previous: PreviousPeriod | None = None,
+) -> str:
+    """One line per column over time; with `previous` (its frame "series" has the same
+    columns), each column's previous period too, dotted over the same axis."""
     figure = go.Figure()
-    for column, definition in columns.items():
+    for i, (column, definition) in enumerate(columns.items()):
         figure.add_trace(
             go.Scatter(
                 x=frame["bucket"] if len(frame) else [],
                 y=frame[column] if len(frame) else [],
                 mode="lines",
                 name=definition.label,
+                line={"color": series_colour(i)},
                 hovertemplate=f"%{{x}}<br>{definition.label}: {unit_hover(definition.unit)}"
                 f"<br><i>{definition.formula}</i><extra></extra>",
             )
         )
+    if previous is not None:
+        before = previous.frames["series"]
+        for i, (column, definition) in enumerate(columns.items()):
+            figure.add_trace(
+                previous_trace(
+                    previous,
+                    before,
+                    column,
+                    what=definition.label,
+                    unit=definition.unit,
+                    colour=series_colour(i),
+                    first=i == 0,
+                )
+            )
     figure.update_layout(title=title, **_LAYOUT)
     return figure_json(figure)

@@ -16,6 +16,7 @@ import pandas as pd
 from django.db.models import Count, Q, QuerySet
 
 from kpiboard.portfolio import ModelOverview, model_overview
+from lifecycle.catalog.charts import PreviousPeriod, previous_period_read
 from lifecycle.catalog.kpis import KpiRequest, KpiValue, kpi_request_build, kpi_values
 from lifecycle.catalog.models import (
     Dataset,
@@ -112,6 +113,8 @@ class ModelHub:
     timeline: list[TimelineEntry] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     series: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # The previous period's series, when the request compares with it (compare=previous).
+    previous: PreviousPeriod | None = None
 
     @property
     def time_range(self) -> TimeRange:
@@ -185,6 +188,7 @@ def model_hub(*, model: RegisteredModel, request: KpiRequest) -> ModelHub:
         timeline=model_timeline(model=model, time_range=overview.time_range),
         incidents=_incidents(request),
         series=health_series(scope),
+        previous=previous_period_read(request, health_series),
     )
 
 
@@ -196,6 +200,7 @@ class SubjectHealth:
     kpis: list[KpiValue]
     incidents: list[Incident]
     series: dict[str, pd.DataFrame]
+    previous: PreviousPeriod | None
 
 
 def _subject_health(request: KpiRequest) -> SubjectHealth:
@@ -205,6 +210,7 @@ def _subject_health(request: KpiRequest) -> SubjectHealth:
         kpis=kpi_values(MODEL_HEALTH_IDS, request),
         incidents=_incidents(request),
         series=health_series(scope),
+        previous=previous_period_read(request, health_series),
     )
 
 

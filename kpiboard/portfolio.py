@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from lifecycle.catalog.charts import PreviousPeriod, previous_period_read
 from lifecycle.catalog.filtersets import RegisteredModelFilterSet
 from lifecycle.catalog.kpis import (
     KpiRequest,
@@ -87,6 +88,8 @@ class PortfolioOverview:
     totals: list[KpiValue] = field(default_factory=list)
     rows: list[ModelRow] = field(default_factory=list)
     series: pd.DataFrame | None = None
+    # The previous period's series, read only when the request compares with it.
+    previous: PreviousPeriod | None = None
     sort: str = DEFAULT_SORT
     # {"calls_by_team": {"risk": 120, ...}, "calls_by_caller": ..., "errors_by_failure_class": ...}
     breakdowns: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -162,6 +165,7 @@ def portfolio_overview(request: KpiRequest) -> PortfolioOverview:
         totals=totals,
         rows=_sorted(rows, sort),
         series=serving_series(scope),
+        previous=previous_period_read(request, lambda before: {"series": serving_series(before)}),
         sort=sort,
         breakdowns={
             "errors_by_failure_class": dict(kpi_compute(ERRORS_BY_CLASS.id, request).parts),

@@ -45,12 +45,16 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     filters = ServingEventFilterSet(request.GET)
     context = {
         "filter_form": filters.form,
+        # Its time-series chart can overlay the previous period: the filter bar offers it.
+        "compare_offered": True,
         "columns": _COLUMNS,
         "kpi_columns": _KPI_COLUMNS,
         "kpi_ids": set(_KPI_COLUMNS),
     }
     try:
-        overview = portfolio_overview(kpi_request_build(query=request.GET, now=timezone.now()))
+        overview = portfolio_overview(
+            kpi_request_build(query=request.GET, now=timezone.now(), with_previous=True)
+        )
     except KpiRequestError as error:
         context["errors"] = error.errors
         return render(request, "portfolio.html", context, status=400)
@@ -63,6 +67,7 @@ def portfolio(request: HttpRequest) -> HttpResponse:
                 frame=overview.series,
                 columns={"inferences": INFERENCES, "errors": ERRORS},
                 title="Inferences and errors over time",
+                previous=overview.previous,
             ),
             "inferences": bar_by_name(
                 names=names,
@@ -94,9 +99,13 @@ def _subject_request(request: HttpRequest, **subject: str) -> tuple[dict, KpiReq
     for key in ("model", "version", "endpoint"):
         query.pop(key, None)
     query.update(subject)
-    context: dict = {"filter_form": ServingEventFilterSet(query).form, "window_only": True}
+    context: dict = {
+        "filter_form": ServingEventFilterSet(query).form,
+        "window_only": True,
+        "compare_offered": True,
+    }
     try:
-        return context, kpi_request_build(query=query, now=timezone.now())
+        return context, kpi_request_build(query=query, now=timezone.now(), with_previous=True)
     except KpiRequestError as error:
         context["errors"] = error.errors
         return context, None
@@ -114,7 +123,9 @@ def _subject_page(
     context.update(
         hub=page,
         time_range=health.time_range,
-        charts=health_charts.health_figures(health.series, health.incidents, health.time_range),
+        charts=health_charts.health_figures(
+            health.series, health.incidents, health.time_range, health.previous
+        ),
     )
     return render(request, template, context)
 
@@ -132,7 +143,7 @@ def model_page(request: HttpRequest, name: str) -> HttpResponse:
         time_range=found.time_range,
         charts={
             "throughput": health_charts.throughput_chart(
-                found.series["throughput"], found.incidents, found.time_range
+                found.series["throughput"], found.incidents, found.time_range, found.previous
             ),
             "timeline": deployment_charts.timeline_figure(
                 found.timeline, time_range=found.time_range

@@ -37,6 +37,9 @@ document.addEventListener("DOMContentLoaded", () => {
     bar.querySelectorAll("select").forEach((select) => {
       if (select.id !== "id_window") select.addEventListener("change", () => bar.requestSubmit());
     });
+    // "Compare with previous period" applies at once, like the selects.
+    const compare = document.getElementById("id_compare");
+    if (compare) compare.addEventListener("change", () => bar.requestSubmit());
   }
   const uploadForm = document.getElementById("upload-form");
   if (uploadForm) uploadFormWire(uploadForm);

@@ -242,8 +242,16 @@ class AutoSchema(SpectacularAutoSchema):
         )
 
 
+# `previous`, read by every KPI endpoint through one parser (`comparison_read`).
+PREVIOUS_PARAMETER = OpenApiParameter(
+    "previous",
+    bool,
+    description="true: each KPI that covers a period also carries `previous`, its value over "
+    "the period of the same length just before (a KPI whose `compares` is false describes a "
+    "state as of now, or one object, and carries none); false or absent: no `previous`.",
+)
 # The filters every KPI endpoint reads (the shared LifecycleFilterSet dimensions and the
-# window), documented once; an endpoint adds its own after them.
+# window) and `previous`, documented once; an endpoint adds its own after them.
 KPI_FILTER_PARAMETERS = [
     OpenApiParameter("industry", str, description="Industry name"),
     OpenApiParameter("serving_mode", str, enum=["batch", "streaming"]),
@@ -254,4 +262,5 @@ KPI_FILTER_PARAMETERS = [
     OpenApiParameter("window", str, enum=["1h", "24h", "7d", "30d", "90d"]),
     OpenApiParameter("start", str, description="ISO 8601 start (instead of window)"),
     OpenApiParameter("end", str, description="ISO 8601 end (instead of window)"),
+    PREVIOUS_PARAMETER,
 ]

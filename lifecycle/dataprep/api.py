@@ -15,8 +15,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lifecycle.catalog.kpis import comparison_read
 from lifecycle.catalog.kpis.serializers import kpis_serialize
 from lifecycle.catalog.models import Dataset, DatasetVersion
+from lifecycle.catalog.schema import PREVIOUS_PARAMETER
 from lifecycle.dataprep.filtersets import DatasetFilterSet
 from lifecycle.dataprep.kpis import dataset_rows, profile_diff, version_kpis
 from lifecycle.dataprep.models import DatasetProfile
@@ -47,6 +49,7 @@ def version_summary(version: DatasetVersion, request: Request | None = None) -> 
 class DatasetListView(APIView):
     @extend_schema(
         operation_id="datasets_list",
+        parameters=[PREVIOUS_PARAMETER],
         responses=OpenApiTypes.OBJECT,
         description="Datasets with their freshness KPIs; the shared filters apply.",
     )
@@ -54,6 +57,9 @@ class DatasetListView(APIView):
         filterset = DatasetFilterSet(request.query_params, queryset=Dataset.objects.all())
         if not filterset.is_valid():
             raise ValidationError(filterset.errors)
+        # Read as on every KPI endpoint; a dataset's KPIs are its state as of now
+        # (compares: false), so none carries a previous period's value.
+        comparison_read(request.query_params)
         rows = dataset_rows(filterset.qs, now=timezone.now())
         return Response(
             {
@@ -84,10 +90,13 @@ class DatasetVersionListView(APIView):
 class DatasetVersionView(APIView):
     @extend_schema(
         operation_id="dataset_version_retrieve",
+        parameters=[PREVIOUS_PARAMETER],
         responses=OpenApiTypes.OBJECT,
         description="One version with its KPIs and its whole profile (null = unknown).",
     )
     def get(self, request: Request, name: str, version: str) -> Response:
+        # Read as on every KPI endpoint; a version's KPIs are facts of it (compares: false).
+        comparison_read(request.query_params)
         found = get_object_or_404(
             DatasetVersion.objects.select_related("dataset", "profile"),
             dataset__name=name,

@@ -20,7 +20,9 @@ def index(request: HttpRequest) -> HttpResponse:
     # No time range until the filters read: a bad window has none to name.
     context = {"filter_form": filters.form}
     try:
-        overview = deployment_overview(kpi_request_build(query=request.GET, now=timezone.now()))
+        overview = deployment_overview(
+            kpi_request_build(query=request.GET, now=timezone.now(), with_previous=True)
+        )
     except KpiRequestError as error:
         context["errors"] = error.errors
         return render(request, "deployment/index.html", context, status=400)

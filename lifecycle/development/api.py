@@ -17,9 +17,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lifecycle.catalog.auth import principal_token_id
+from lifecycle.catalog.kpis import comparison_read
 from lifecycle.catalog.kpis.serializers import kpis_serialize
 from lifecycle.catalog.models import DatasetVersion, LifecycleMetric, ModelVersion, Role
 from lifecycle.catalog.ownership import principal_write_check
+from lifecycle.catalog.schema import PREVIOUS_PARAMETER
 from lifecycle.development.filtersets import TrainingMetricFilterSet, TrainingRunFilterSet
 from lifecycle.development.kpis import training_runs
 from lifecycle.development.models import TrainingRun
@@ -108,8 +110,15 @@ def training_run_record(*, data: dict[str, Any], principal: Any) -> tuple[Traini
 class TrainingRunsView(APIView):
     write_roles = frozenset({Role.ADMIN, Role.MLOPS, Role.DATA_TEAM})
 
-    @extend_schema(operation_id="training_runs_list", responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        operation_id="training_runs_list",
+        parameters=[PREVIOUS_PARAMETER],
+        responses=OpenApiTypes.OBJECT,
+    )
     def get(self, request: Request) -> Response:
+        # Read as on every KPI endpoint; a run's KPIs are facts of it (compares: false),
+        # so none carries a previous period's value.
+        comparison_read(request.query_params)
         runs = TrainingRunFilterSet(request.query_params, queryset=TrainingRun.objects.all())
         metrics = TrainingMetricFilterSet(
             request.query_params, queryset=LifecycleMetric.objects.all()

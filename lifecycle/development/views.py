@@ -53,7 +53,7 @@ def model(request: HttpRequest, name: str) -> HttpResponse:
     query["model"] = found.name
     form = TrainingRunFilterSet(query).form
     try:
-        kpi_request = kpi_request_build(query=query, now=timezone.now())
+        kpi_request = kpi_request_build(query=query, now=timezone.now(), with_previous=True)
         rows = request_training_runs(kpi_request)
     except KpiRequestError as error:
         return render(

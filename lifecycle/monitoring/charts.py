@@ -7,7 +7,13 @@ from collections.abc import Iterable
 import pandas as pd
 import plotly.graph_objects as go
 
-from lifecycle.catalog.charts import FAILURE_CLASS_COLOURS, figure_json
+from lifecycle.catalog.charts import (
+    FAILURE_CLASS_COLOURS,
+    PreviousPeriod,
+    figure_json,
+    previous_trace,
+    series_colour,
+)
 from lifecycle.catalog.kpis import Unit, unit_hover
 from lifecycle.catalog.models import FailureClass
 from lifecycle.catalog.serving.series import zero_filled
@@ -59,18 +65,57 @@ def _window_axis(
         )
 
 
-def throughput_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: TimeRange) -> str:
+def _groups(frame: pd.DataFrame) -> list[tuple[tuple[object, object], pd.DataFrame]]:
+    if frame.empty:
+        return []
+    return list(frame.groupby(["version", "endpoint"], dropna=False))
+
+
+def _colours(*frames: pd.DataFrame) -> dict[str, str]:
+    """One colour per version and endpoint, the same for its previous period's line."""
+    labels: dict[str, str] = {}
+    for frame in frames:
+        for (version, endpoint), _ in _groups(frame):
+            label = _label(version, endpoint)
+            labels.setdefault(label, series_colour(len(labels)))
+    return labels
+
+
+def throughput_chart(
+    frame: pd.DataFrame,
+    incidents: list[Incident],
+    time_range: TimeRange,
+    previous: PreviousPeriod | None = None,
+) -> str:
     figure = go.Figure()
-    for (version, endpoint), part in frame.groupby(["version", "endpoint"], dropna=False):
+    before = previous.frames["throughput"] if previous else frame.iloc[0:0]
+    colours = _colours(frame, before)
+    for (version, endpoint), part in _groups(frame):
         part = zero_filled(part[["bucket", "inferences"]], time_range, ["inferences"])
+        label = _label(version, endpoint)
         figure.add_trace(
             go.Scatter(
                 x=part["bucket"],
                 y=part["inferences"].tolist(),
                 mode="lines",
-                name=_label(version, endpoint),
+                name=label,
+                line={"color": colours[label]},
                 hovertemplate=f"%{{x}}<br>{unit_hover(INFERENCES.unit)} inferences"
                 "<extra>%{fullData.name}</extra>",
+            )
+        )
+    for i, ((version, endpoint), part) in enumerate(_groups(before)):
+        label = _label(version, endpoint)
+        figure.add_trace(
+            previous_trace(
+                previous,
+                part,
+                "inferences",
+                what=f"{label} inferences",
+                unit=INFERENCES.unit,
+                colour=colours[label],
+                first=i == 0,
+                count=True,
             )
         )
     _shade(figure, incidents, time_range.end)
@@ -79,22 +124,54 @@ def throughput_chart(frame: pd.DataFrame, incidents: list[Incident], time_range:
     return figure_json(figure)
 
 
-def latency_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: TimeRange) -> str:
+_QUANTILE_DASHES = (("p50", "dot"), ("p95", "solid"), ("p99", "dash"))
+
+
+def latency_chart(
+    frame: pd.DataFrame,
+    incidents: list[Incident],
+    time_range: TimeRange,
+    previous: PreviousPeriod | None = None,
+) -> str:
     figure = go.Figure()
-    for (version, endpoint), part in frame.groupby(["version", "endpoint"], dropna=False):
-        for quantile, dash in (("p50", "dot"), ("p95", "solid"), ("p99", "dash")):
+    before = previous.frames["latency"] if previous else frame.iloc[0:0]
+    # One colour per version, endpoint and quantile, as plotly gave them before.
+    colours = {
+        f"{label} {quantile}": series_colour(i * len(_QUANTILE_DASHES) + j)
+        for i, label in enumerate(_colours(frame, before))
+        for j, (quantile, _) in enumerate(_QUANTILE_DASHES)
+    }
+    for (version, endpoint), part in _groups(frame):
+        for quantile, dash in _QUANTILE_DASHES:
+            name = f"{_label(version, endpoint)} {quantile}"
             figure.add_trace(
                 go.Scatter(
                     x=part["bucket"],
                     y=part[quantile].tolist(),
                     mode="lines",
-                    line={"dash": dash},
-                    name=f"{_label(version, endpoint)} {quantile}",
+                    line={"dash": dash, "color": colours[name]},
+                    name=name,
                     hovertemplate="%{x}<br>"
                     + unit_hover(Unit.MILLISECONDS)
                     + "<extra>%{fullData.name}</extra>",
                 )
             )
+    first = True
+    for (version, endpoint), part in _groups(before):
+        for quantile, _ in _QUANTILE_DASHES:
+            name = f"{_label(version, endpoint)} {quantile}"
+            figure.add_trace(
+                previous_trace(
+                    previous,
+                    part,
+                    quantile,
+                    what=name,
+                    unit=Unit.MILLISECONDS,
+                    colour=colours[name],
+                    first=first,
+                )
+            )
+            first = False
     _shade(figure, incidents, time_range.end)
     _window_axis(figure, time_range)
     figure.update_layout(title="Latency p50 / p95 / p99 (ms)", **_LAYOUT)
@@ -103,10 +180,14 @@ def latency_chart(frame: pd.DataFrame, incidents: list[Incident], time_range: Ti
 
 
 def errors_chart(
-    frame: pd.DataFrame, incidents: list[Incident], time_range: TimeRange | None = None
+    frame: pd.DataFrame,
+    incidents: list[Incident],
+    time_range: TimeRange | None = None,
+    previous: PreviousPeriod | None = None,
 ) -> str:
     """Errors per bucket stacked by failure class (the monitoring page's, and a model's
-    with its incidents shaded over its window)."""
+    with its incidents shaded over its window); with `previous`, the previous period's
+    failed inferences per bucket, all classes together, as a dotted line over them."""
     figure = go.Figure()
     labels = dict(FailureClass.choices)
     for error_type, part in frame.groupby("error_type"):
@@ -121,6 +202,21 @@ def errors_chart(
                 f"<br><i>{ERRORS_BY_CLASS.formula}</i><extra></extra>",
             )
         )
+    if previous is not None:
+        before = previous.frames["errors"]
+        per_bucket = before.groupby("bucket", as_index=False)["errors"].sum()
+        figure.add_trace(
+            previous_trace(
+                previous,
+                per_bucket,
+                "errors",
+                what=f"{ERRORS_BY_CLASS.label}, all classes",
+                unit=ERRORS_BY_CLASS.unit,
+                colour="#52606d",
+                first=True,
+                count=True,
+            )
+        )
     if time_range is not None:
         _shade(figure, incidents, time_range.end)
         # Served without failing, or not served at all: both draw no bar.
@@ -130,12 +226,16 @@ def errors_chart(
 
 
 def health_figures(
-    series: dict[str, pd.DataFrame], incidents: list[Incident], time_range: TimeRange
+    series: dict[str, pd.DataFrame],
+    incidents: list[Incident],
+    time_range: TimeRange,
+    previous: PreviousPeriod | None = None,
 ) -> dict[str, str]:
     """A health page's three charts (throughput, latency, errors) from `health_series`,
-    one above the other on the same window, incidents shaded."""
+    one above the other on the same window, incidents shaded, and the previous period
+    overlaid when it was read (`previous_period_read`)."""
     return {
-        "throughput": throughput_chart(series["throughput"], incidents, time_range),
-        "latency": latency_chart(series["latency"], incidents, time_range),
-        "errors": errors_chart(series["errors"], incidents, time_range),
+        "throughput": throughput_chart(series["throughput"], incidents, time_range, previous),
+        "latency": latency_chart(series["latency"], incidents, time_range, previous),
+        "errors": errors_chart(series["errors"], incidents, time_range, previous),
     }

@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from lifecycle.catalog.charts import previous_period_read
 from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, kpi_values
 from lifecycle.catalog.models import RegisteredModel
@@ -28,6 +29,7 @@ def index(request: HttpRequest) -> HttpResponse:
     filters = ServingEventFilterSet(request.GET)
     context = {
         "filter_form": filters.form,
+        "compare_offered": True,
         "errors_definition": ERRORS_BY_CLASS,
     }
     try:
@@ -44,7 +46,13 @@ def index(request: HttpRequest) -> HttpResponse:
     context.update(
         time_range=scope.time_range,
         incidents=incidents.qs,
-        errors_chart=charts.errors_chart(errors_by_class_series(scope), incidents=[]),
+        errors_chart=charts.errors_chart(
+            errors_by_class_series(scope),
+            incidents=[],
+            previous=previous_period_read(
+                kpi_request, lambda before: {"errors": errors_by_class_series(before)}
+            ),
+        ),
     )
     return render(request, "monitoring/index.html", context)
 
@@ -62,9 +70,9 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
     params = request.GET.copy()
     params["model"] = model.name
     filters = ServingEventFilterSet(params)
-    context = {"model": model, "filter_form": filters.form}
+    context = {"model": model, "filter_form": filters.form, "compare_offered": True}
     try:
-        kpi_request = kpi_request_build(query=params, now=timezone.now())
+        kpi_request = kpi_request_build(query=params, now=timezone.now(), with_previous=True)
         scope = kpi_request.serving_scope()
     except KpiRequestError as error:
         context["errors"] = error.errors
@@ -78,6 +86,7 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
     )
     window = scope.time_range
     series = health_series(scope)
+    previous = previous_period_read(kpi_request, health_series)
     summaries = serving_summary_by(scope, group_by=HEALTH_KEYS[0])
     shadows = shadow_copies_count(
         kpi_request.serving_scope(shadow_copies=True), group_by=HEALTH_KEYS[0]
@@ -90,6 +99,6 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
         kpis=kpi_values(MODEL_HEALTH_IDS, kpi_request),
         versions=[(v, summaries.get(v, EMPTY_SUMMARY), shadows.copies(v)) for v in versions],
         seen=seen_in_serving_read(query={"model": model.name}),
-        charts=charts.health_figures(series, incidents, window),
+        charts=charts.health_figures(series, incidents, window, previous),
     )
     return render(request, "monitoring/model_health.html", context)

@@ -20,7 +20,9 @@ def index(request: HttpRequest) -> HttpResponse:
         "model_cost": MODEL_COST,
     }
     try:
-        report = value_report(kpi_request_build(query=request.GET, now=timezone.now()))
+        report = value_report(
+            kpi_request_build(query=request.GET, now=timezone.now(), with_previous=True)
+        )
     except KpiRequestError as error:
         context["errors"] = error.errors
         return render(request, "value/index.html", context, status=400)

@@ -242,3 +242,21 @@ def test_the_models_table_fits_a_wide_screen_and_a_name_opens_its_page(portfolio
         "link", name="Health"
     ).click()
     expect(page).to_have_url(re.compile(r"/monitoring/models/fraud-scorer/\?window=30d$"))
+
+
+@screenshot_on_failure
+def test_compare_with_previous_period_overlays_it_and_lives_in_the_url(portfolio, page):
+    log_in(page, "alice", "alice-password")
+    # Tiles always show their change: 7 inferences now, none the week before.
+    expect(page.locator(".tile[data-kpi=inferences] [data-previous]")).to_contain_text(
+        "new: 0 the 7 days before"
+    )
+    compare = page.get_by_label("Compare with previous period")
+    expect(compare).not_to_be_checked()
+    reloads_with(page, "compare", "previous", compare.check)
+
+    expect(page.get_by_label("Compare with previous period")).to_be_checked()
+    expect(page.locator("[data-figure] .legendtext", has_text="previous 7 days")).to_have_count(1)
+    # The other filters keep it, so a shared URL shows the same overlay.
+    pick(page, "industry", "payments")
+    assert query(page)["compare"] == ["previous"]

@@ -275,3 +275,31 @@ def test_a_shadow_versions_copies_are_shown_apart_from_requests(fleet, fraud_sco
     on_scoring = next(r for r in hub.endpoints if r.endpoint == scoring)
     requests = _raw(fleet["events"], endpoint=scoring)
     assert (on_scoring.summary.inferences, on_scoring.shadow_copies) == (len(requests), 6)
+
+
+def test_the_hub_pages_compare_with_the_previous_period(fleet, fraud_scorer, client, bob, now):
+    before = [
+        factories.event_build(
+            fleet["v1"], endpoint=fleet["scoring"], timestamp=now - timedelta(days=10, hours=i)
+        )
+        for i in range(3)
+    ]
+    ServingEvent.objects.bulk_create(before)
+    rollups_rebuild()
+    client.force_login(bob)
+    for path, previous in (
+        ("/models/fraud-scorer/", 3),
+        ("/models/fraud-scorer/versions/1/", 3),
+        ("/models/fraud-scorer/versions/2/", 0),
+        ("/models/fraud-scorer/endpoints/scoring/", 3),
+    ):
+        page = client.get(path, {"window": "7d", "compare": "previous"})
+        assert page.status_code == 200, path
+        hub = page.context["hub"]
+        kpis = hub.overview.kpis if hasattr(hub, "overview") else hub.health.kpis
+        inferences = next(k for k in kpis if k.definition.id == "inferences")
+        assert inferences.previous.value == previous, path
+        # A version that served nothing the week before has nothing to overlay.
+        overlaid = "previous 7 days" in page.context["charts"]["throughput"]
+        assert overlaid == bool(previous), path
+        assert 'name="compare"' in page.content.decode(), "the filter bar offers the overlay"

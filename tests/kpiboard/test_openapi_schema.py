@@ -153,3 +153,26 @@ def test_the_schema_validates_with_no_warnings(tmp_path):
     out = tmp_path / "schema.yaml"
     call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(out))
     assert re.search(r"^openapi: 3\.", out.read_text(), re.M)
+
+
+@pytest.mark.parametrize(
+    "route",
+    [
+        "/api/v1/kpis/portfolio/",
+        "/api/v1/kpis/models/{model_name}/",
+        "/api/v1/kpis/deployment/",
+        "/api/v1/kpis/value/",
+        "/api/v1/datasets/",
+        "/api/v1/datasets/{name}/versions/{version}/",
+        "/api/v1/training-runs/",
+    ],
+)
+def test_every_kpi_endpoint_documents_previous(schema, route):
+    parameters = {p["name"]: p for p in schema["paths"][route]["get"].get("parameters", [])}
+    assert parameters["previous"]["schema"] == {"type": "boolean"}
+
+
+def test_a_kpi_answer_says_whether_it_compares_with_a_previous_period(schema):
+    kpi = _component(schema, "#/components/schemas/Kpi")
+    assert kpi["properties"]["compares"]["type"] == "boolean"
+    assert "previous" in kpi["properties"] and "previous" not in kpi["required"]

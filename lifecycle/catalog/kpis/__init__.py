@@ -23,10 +23,18 @@ from lifecycle.catalog.kpis.engine import (
     previous_attach,
     series_buckets,
 )
-from lifecycle.catalog.kpis.request import KpiRequest, KpiRequestError, kpi_request_build
+from lifecycle.catalog.kpis.request import (
+    COMPARE_PREVIOUS,
+    KpiRequest,
+    KpiRequestError,
+    comparison_read,
+    kpi_request_build,
+    period_words,
+)
 from lifecycle.catalog.kpis.units import Unit, kpi_format, unit_d3_format, unit_hover, unit_suffix
 
 __all__ = [
+    "COMPARE_PREVIOUS",
     "KPI_DEFINITIONS",
     "KPI_PROVIDERS",
     "Direction",
@@ -36,6 +44,7 @@ __all__ = [
     "KpiRequestError",
     "KpiValue",
     "Unit",
+    "comparison_read",
     "kpi_compute",
     "kpi_define",
     "kpi_format",
@@ -43,6 +52,7 @@ __all__ = [
     "kpi_request_build",
     "kpi_series",
     "kpi_values",
+    "period_words",
     "previous_attach",
     "series_buckets",
     "unit_d3_format",

@@ -86,18 +86,30 @@ def kpi_compute(kpi_id: str, request: KpiRequest) -> KpiValue:
 
 
 def kpi_values(
-    ids: Iterable[str], request: KpiRequest, *, with_previous: bool = False
+    ids: Iterable[str], request: KpiRequest, *, with_previous: bool | None = None
 ) -> list[KpiValue]:
-    """Several KPIs of one request; with `with_previous`, each carries its value over
-    the previous period of the same length (a second computation, so only on request)."""
+    """Several KPIs of one request; with `with_previous` (by default the request's own),
+    each that compares carries its value over the previous period of the same length."""
     values = [kpi_compute(kpi_id, request) for kpi_id in ids]
+    if with_previous is None:
+        with_previous = request.with_previous
     return previous_attach(values=values, request=request) if with_previous else values
 
 
 def previous_attach(*, values: Iterable[KpiValue], request: KpiRequest) -> list[KpiValue]:
-    """`values` (of `request`, however computed) each with its previous period's value."""
+    """`values` (of `request`, however computed) each with its previous period's value,
+    which knows its period; a KPI whose definition does not compare (a state as of now)
+    gets none rather than the same state again."""
     before = request.previous()
-    return [replace(v, previous=kpi_compute(v.definition.id, before)) for v in values]
+    return [
+        replace(
+            v,
+            previous=replace(kpi_compute(v.definition.id, before), period=before.time_range),
+        )
+        if v.definition.compares
+        else v
+        for v in values
+    ]
 
 
 def series_buckets(request: KpiRequest, bucket: str) -> list[tuple[datetime, datetime]]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from django import forms
 from django.http import QueryDict
 
 from lifecycle.catalog.models import ServingRollup
@@ -19,6 +20,9 @@ T = TypeVar("T")
 
 # The query keys that say which time a request covers; the rest say which rows.
 TIME_KEYS = ("window", "start", "end")
+# `compare=previous`: the page's time-series charts overlay the previous period.
+COMPARE_PREVIOUS = "previous"
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
 class KpiRequestError(ValueError):
@@ -43,18 +47,74 @@ def _query_copy(query: QueryDict | Mapping[str, Any]) -> QueryDict:
     return copy
 
 
+class _StrictBooleanField(forms.Field):
+    """true/false (1/0, yes/no, any case); anything else is refused, not read as false."""
+
+    def to_python(self, value: object) -> bool | None:
+        text = str(value or "").strip().lower()
+        if not text:
+            return None
+        if text not in (*_TRUE, *_FALSE):
+            raise forms.ValidationError("use true or false.", code="invalid")
+        return text in _TRUE
+
+
+class ComparisonForm(forms.Form):
+    """What a request compares with, beside its filters: `previous` (the KPI API: each
+    KPI also carries its previous period's value) and `compare` (a page: its time-series
+    charts overlay the previous period)."""
+
+    previous = _StrictBooleanField(required=False)
+    compare = forms.ChoiceField(
+        choices=[("", "nothing"), (COMPARE_PREVIOUS, "the previous period")], required=False
+    )
+
+
+def comparison_read(query: QueryDict | Mapping[str, Any]) -> tuple[bool, bool]:
+    """(`previous` asked, `compare=previous` asked) of a query; the one reader of both,
+    for every KPI endpoint and page. Raises KpiRequestError naming a value it refuses."""
+    form = ComparisonForm({key: query.get(key) for key in ComparisonForm.base_fields})
+    if not form.is_valid():
+        raise KpiRequestError(form.errors)
+    data = form.cleaned_data
+    return bool(data["previous"]), data["compare"] == COMPARE_PREVIOUS
+
+
+def period_words(duration: timedelta) -> str:
+    """A period's length as a tile or a legend says it: "7 days", "24 hours", "hour".
+    Whole days from two days up, whole hours from two hours, else minutes: a named
+    window runs on from its aligned start to now (24 h 30 min for "24h" at half past),
+    and is called by its name, as the filter bar calls it; a tooltip gives the times."""
+    minutes = int(duration.total_seconds() // 60)
+    if minutes >= 2 * 24 * 60:
+        return f"{minutes // (24 * 60)} days"
+    if minutes >= 2 * 60:
+        return f"{minutes // 60} hours"
+    if minutes == 60:
+        return "hour"
+    return "minute" if minutes == 1 else f"{minutes} minutes"
+
+
 @dataclass(frozen=True)
 class KpiRequest:
     """One KPI question's scope: `query` (the filters as given, window included, which
     each phase's FilterSet reads), `filters` (the shared dimensions, validated),
-    `time_range` ([start, end)) and `now` (when a named window ends)."""
+    `time_range` ([start, end)) and `now` (when a named window ends). With
+    `with_previous`, `kpi_values` gives each KPI its previous period's value (a page's
+    tiles, the API's `previous=true`); `compare_previous` asks a page's time-series
+    charts to overlay the previous period (`compare=previous`)."""
 
     query: QueryDict
     filters: Mapping[str, Any]
     time_range: TimeRange
     now: datetime
+    with_previous: bool = False
+    compare_previous: bool = False
     # One provider call per request: the engine keeps each provider's answer here.
     memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
+    # What does not depend on the window, shared with every period cut from this request
+    # (`within`, `previous`): same filters, same `now`, so computed once for all of them.
+    unwindowed: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def get(self, key: str, default: str | None = None) -> str | None:
         return self.query.get(key, default)
@@ -65,6 +125,14 @@ class KpiRequest:
         if key not in self.memo:
             self.memo[key] = compute()
         return self.memo[key]
+
+    def remember_unwindowed(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """`compute()` under `key`, once for this request and every period cut from it:
+        for inputs the window does not narrow (a version's milestones), which the
+        previous period (the tiles' change) would otherwise read again."""
+        if key not in self.unwindowed:
+            self.unwindowed[key] = compute()
+        return self.unwindowed[key]
 
     def serving_scope(self, *, shadow_copies: bool = False) -> ServingScope:
         """The serving rollups and events this request selects, its window ending at
@@ -94,38 +162,48 @@ class KpiRequest:
             filters=self.filters,
             time_range=TimeRange(start, end, label),
             now=self.now,
+            unwindowed=self.unwindowed,
         )
 
     def previous(self) -> KpiRequest:
         """The same scope over the period of the same length that ends where this one
-        starts (a week aligned on the hour has a previous week aligned on the hour)."""
+        starts (a week aligned on the hour has a previous week aligned on the hour);
+        one request, so the tiles and the charts' overlay read its inputs once."""
         start = self.time_range.start
-        return self.within(start - self.time_range.duration, start)
-
-    @property
-    def previous_label(self) -> str:
-        days = self.time_range.duration.total_seconds() / 86400
-        if days >= 1 and float(days).is_integer():
-            return f"the {int(days)} days before" if days > 1 else "the day before"
-        hours = days * 24
-        if float(hours).is_integer():
-            return f"the {int(hours)} hours before" if hours > 1 else "the hour before"
-        return "the period before"
+        return self.remember(
+            ("catalog", "previous"), lambda: self.within(start - self.time_range.duration, start)
+        )
 
 
-def kpi_request_build(*, query: QueryDict | Mapping[str, Any], now: datetime) -> KpiRequest:
+def kpi_request_build(
+    *, query: QueryDict | Mapping[str, Any], now: datetime, with_previous: bool | None = None
+) -> KpiRequest:
     """The request for `query` (SPEC.md's filters: model, industry, serving mode, team,
-    version, endpoint, and window or start/end) as of `now`.
+    version, endpoint, and window or start/end, and `previous` and `compare`) as of
+    `now`. `with_previous` None reads it from the query's `previous` (the KPI API); a
+    page passes True, as its tiles always show the change against the previous period.
 
     Raises KpiRequestError naming each filter that cannot be read. Keys it does not know
     (a phase's own, such as `failure_days` or `sort`) are kept for the phase to read."""
     query = _query_copy(query)
     filters = ServingRollupFilterSet(query, queryset=ServingRollup.objects.none(), now=now)
-    if not filters.is_valid():
-        raise KpiRequestError(filters.errors)
+    errors = dict(filters.errors) if not filters.is_valid() else {}
+    try:
+        previous_asked, compare_previous = comparison_read(query)
+    except KpiRequestError as error:
+        errors |= error.errors
+    if errors:
+        raise KpiRequestError(errors)
     cleaned = {
         name: value
         for name, value in filters.form.cleaned_data.items()
         if name not in TIME_KEYS and value not in (None, "")
     }
-    return KpiRequest(query=query, filters=cleaned, time_range=filters.time_range, now=now)
+    return KpiRequest(
+        query=query,
+        filters=cleaned,
+        time_range=filters.time_range,
+        now=now,
+        with_previous=previous_asked if with_previous is None else with_previous,
+        compare_previous=compare_previous,
+    )

@@ -22,6 +22,8 @@ class KpiSerializer(serializers.Serializer):
     unit = serializers.ChoiceField(choices=[u.value for u in Unit])
     phase = serializers.CharField()
     direction = serializers.ChoiceField(choices=[d.value for d in Direction])
+    # False: the KPI is a state as of now or a fact of one object, with no previous period.
+    compares = serializers.BooleanField()
     definition = serializers.CharField()
     low = serializers.FloatField(allow_null=True, required=False)
     high = serializers.FloatField(allow_null=True, required=False)

@@ -9,6 +9,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from lifecycle.catalog.kpis import KPI_DEFINITIONS, KpiValue, Unit
 from lifecycle.catalog.kpis import kpi_format as kpi_format_value
+from lifecycle.catalog.kpis.changes import KpiChange, kpi_change
 from lifecycle.catalog.kpis.units import MISSING, moment_format
 
 register = template.Library()
@@ -69,16 +70,6 @@ def kpi_bounds(kpi: KpiValue) -> str:
     return f"between {kpi_value_format(low, unit)} and {kpi_value_format(high, unit)}"
 
 
-@register.filter
-def kpi_previous(kpi: KpiValue, period: str = "") -> str:
-    """'vs 1.20% the 7 days before' when the previous period was computed, else empty."""
-    previous = getattr(kpi, "previous", None)
-    if previous is None:
-        return ""
-    before = kpi_value_format(previous.value, kpi.definition.unit)
-    return f"vs {before} {period or 'the period before'}"
-
-
 @register.simple_tag(takes_context=True)
 def kpi_tile_value(context: template.Context, kpi: KpiValue) -> str:
     """A tile's value; the include's optional `missing` names a missing one."""
@@ -86,9 +77,10 @@ def kpi_tile_value(context: template.Context, kpi: KpiValue) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def kpi_tile_previous(context: template.Context, kpi: KpiValue) -> str:
-    """A tile's previous-period note, in the include's optional `previous_label` words."""
-    return kpi_previous(kpi, context.get("previous_label") or "")
+def kpi_tile_change(context: template.Context, kpi: KpiValue) -> KpiChange | None:
+    """A tile's change against the previous period (None where none was computed); the
+    include's optional `previous_label` names a period the value does not know."""
+    return kpi_change(kpi, period=context.get("previous_label") or "")
 
 
 @register.simple_tag

@@ -6,6 +6,8 @@ from __future__ import annotations
 from lifecycle.catalog.kpis import Direction, Unit, kpi_define
 
 PHASE = "dataprep"
+# Every dataset KPI describes the newest version (or the two newest) as they are now,
+# not a period: no previous period to compare with (compares=False).
 
 UPLOAD_AGE = kpi_define(
     id="dataset_upload_age_days",
@@ -13,6 +15,7 @@ UPLOAD_AGE = kpi_define(
     label="Age of the last version",
     unit=Unit.DAYS,
     direction=Direction.LOWER_IS_BETTER,
+    compares=False,
     formula="Days between now and the upload of the dataset's newest version.",
 )
 RECORD_AGE = kpi_define(
@@ -21,6 +24,7 @@ RECORD_AGE = kpi_define(
     label="Age of the newest record",
     unit=Unit.DAYS,
     direction=Direction.LOWER_IS_BETTER,
+    compares=False,
     formula="Days between now and the newest value of the version's time column "
     "(unknown when the data has no date/time column).",
 )
@@ -30,6 +34,7 @@ ROWS = kpi_define(
     label="Rows",
     unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="Number of records in the dataset version.",
 )
 COLUMNS = kpi_define(
@@ -38,6 +43,7 @@ COLUMNS = kpi_define(
     label="Columns",
     unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="Number of columns (features, labels and keys) in the dataset version.",
 )
 COMPLETENESS = kpi_define(
@@ -46,6 +52,7 @@ COMPLETENESS = kpi_define(
     label="Completeness",
     unit=Unit.PERCENT,
     direction=Direction.HIGHER_IS_BETTER,
+    compares=False,
     formula="100 x non-missing cells / all cells (rows x columns).",
 )
 IMPUTATION = kpi_define(
@@ -54,6 +61,7 @@ IMPUTATION = kpi_define(
     label="Rows needing imputation",
     unit=Unit.PERCENT,
     direction=Direction.LOWER_IS_BETTER,
+    compares=False,
     formula="100 x rows with at least one missing value / all rows "
     "(unknown for whylogs profiles, which keep no row-level facts).",
 )
@@ -63,6 +71,7 @@ OUTLIERS = kpi_define(
     label="Outliers",
     unit=Unit.PERCENT,
     direction=Direction.LOWER_IS_BETTER,
+    compares=False,
     formula="100 x numeric values outside Q1 - 1.5 IQR .. Q3 + 1.5 IQR of their column / all "
     "non-missing numeric values (estimated from a 100,000-value uniform sample per column "
     "when larger; unknown from sketches).",
@@ -73,6 +82,7 @@ AUGMENTED = kpi_define(
     label="Augmented",
     unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="100 x rows flagged as augmented or synthetic (a flag column such as "
     "`augmented`, or the uploader's metadata) / all rows; unknown when neither tells.",
 )
@@ -82,6 +92,7 @@ UNSTRUCTURED = kpi_define(
     label="Unstructured share",
     unit=Unit.FRACTION,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="Columns of free text or references to images, audio or video / all columns.",
 )
 TIME_SERIES_SHARE = kpi_define(
@@ -90,6 +101,7 @@ TIME_SERIES_SHARE = kpi_define(
     label="Time-series share",
     unit=Unit.FRACTION,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="Dataset versions (newest per dataset) with a date/time column that never goes "
     "back in file order and whose commonest step covers 90% of steps / all datasets shown.",
 )
@@ -99,6 +111,7 @@ PSI = kpi_define(
     label="PSI",
     unit=Unit.INDEX,
     direction=Direction.LOWER_IS_BETTER,
+    compares=False,
     formula="Population stability index, sum of (new - base) x ln(new / base) over bins: "
     "the base version's deciles for numbers, the categories for the rest. Under 0.1 stable, "
     "0.1-0.2 moderate, 0.2 and over a shift.",
@@ -109,6 +122,7 @@ SHIFT_TEST = kpi_define(
     label="Shift test p-value",
     unit=Unit.P_VALUE,
     direction=Direction.HIGHER_IS_BETTER,
+    compares=False,
     formula="Two-sample Kolmogorov-Smirnov test for numbers (statistic from the 101 "
     "percentiles each profile keeps), chi-square test of homogeneity for categories.",
 )
@@ -118,5 +132,6 @@ MISSING_CHANGE = kpi_define(
     label="Missing % change",
     unit=Unit.POINTS,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="Missing % in the new version minus missing % in the base version.",
 )

@@ -75,7 +75,8 @@ DEPLOYMENTS = kpi_define(
     phase=PHASE,
     label="Production deployments",
     unit=Unit.COUNT,
-    direction=Direction.NEUTRAL,
+    # As its frequency per week: more, smaller changes are the healthier delivery.
+    direction=Direction.HIGHER_IS_BETTER,
     formula="Deployments in the production role that started in the window.",
 )
 DEPLOYMENT_FREQUENCY = kpi_define(

@@ -3,6 +3,7 @@ deployments, versions and their milestones, read once and kept on the request.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -43,6 +44,9 @@ class DeploymentInputs:
     # started in the window, and those may have ended before it.
     unwindowed: QuerySet[Deployment]
     versions: QuerySet[ModelVersion]
+    # The versions' milestones do not depend on the window: read once for a request and
+    # the periods cut from it (its previous period, a series' buckets).
+    milestones_read: Callable[[], pd.DataFrame]
 
     @cached_property
     def production_model_ids(self) -> set[int]:
@@ -52,7 +56,7 @@ class DeploymentInputs:
 
     @cached_property
     def milestones(self) -> pd.DataFrame:
-        return version_milestones(self.versions)
+        return self.milestones_read()
 
     @cached_property
     def delivery(self) -> DeliveryReport:
@@ -93,4 +97,7 @@ def _deployment_inputs_read(request: KpiRequest) -> DeploymentInputs:
             request.query, queryset=Deployment.objects.all(), now=request.now
         ).qs,
         versions=versions.qs,
+        milestones_read=lambda: request.remember_unwindowed(
+            ("deployment", "milestones"), lambda: version_milestones(versions.qs)
+        ),
     )

@@ -6,6 +6,9 @@ from __future__ import annotations
 from lifecycle.catalog.kpis import Direction, Unit, kpi_define
 
 PHASE = "development"
+# Training runs are compared across versions whatever their age (a window narrows them
+# only when asked for) and each make-up share is a fact of one run: no KPI here covers a
+# period, so none compares with a previous one (compares=False).
 
 TRAINING_RUNS = kpi_define(
     id="training_runs",
@@ -13,6 +16,7 @@ TRAINING_RUNS = kpi_define(
     label="Training runs",
     unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="Distinct training runs (by run id) known for the model versions shown, from "
     "pushed or synced development metrics and pushed run details.",
 )
@@ -22,6 +26,7 @@ FEATURES_TRANSFORMED = kpi_define(
     label="Features transformed",
     unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="100 x features derived by transforming raw columns / all features of the run.",
 )
 FEATURES_EXTRACTED = kpi_define(
@@ -30,6 +35,7 @@ FEATURES_EXTRACTED = kpi_define(
     label="Features extracted",
     unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="100 x features extracted from unstructured data (text, images, audio, video) "
     "/ all features of the run.",
 )
@@ -39,6 +45,7 @@ LABELING_HUMAN = kpi_define(
     label="Human-labelled",
     unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="Share of the run's training labels made by people, in percent.",
 )
 LABELING_SEMI = kpi_define(
@@ -47,6 +54,7 @@ LABELING_SEMI = kpi_define(
     label="Semi-supervised labels",
     unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="Share of the run's training labels made by semi-supervised or weak labelling.",
 )
 LABELING_THIRD = kpi_define(
@@ -55,5 +63,6 @@ LABELING_THIRD = kpi_define(
     label="Third-party labels",
     unit=Unit.PERCENT,
     direction=Direction.NEUTRAL,
+    compares=False,
     formula="Share of the run's training labels bought from or made by a third party.",
 )
