@@ -10,44 +10,30 @@ from django.views.defaults import page_not_found
 from kpiboard.charts import bar_by_name, series_lines
 from kpiboard.health import health_report
 from kpiboard.portfolio import portfolio_overview
+from kpiboard.tables import portfolio_models_table
 from lifecycle.catalog.filtersets import ServingEventFilterSet
-from lifecycle.catalog.kpis import KPI_DEFINITIONS, KpiRequestError, kpi_request_build
+from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build
+from lifecycle.catalog.tables import table_export
 from lifecycle.monitoring.kpis import ERROR_RATE, ERRORS, INFERENCES, LATENCY_P95
-
-# What fits a 1440 px screen beside the names; the API answers every KPI of every model.
-_KPI_COLUMNS = (
-    "inferences",
-    "throughput_per_day",
-    "error_rate",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "latency_p99_ms",
-)
-_COLUMNS = (
-    ("name", "Model"),
-    ("industry", "Industry"),
-    ("team", "Team"),
-    ("serving_mode", "Serving mode"),
-    *((key, KPI_DEFINITIONS[key].label) for key in _KPI_COLUMNS),
-)
 
 
 def portfolio(request: HttpRequest) -> HttpResponse:
     filters = ServingEventFilterSet(request.GET)
-    context = {
-        "filter_form": filters.form,
-        "columns": _COLUMNS,
-        "kpi_columns": _KPI_COLUMNS,
-        "kpi_ids": set(_KPI_COLUMNS),
-    }
+    context = {"filter_form": filters.form}
     try:
         overview = portfolio_overview(kpi_request_build(query=request.GET, now=timezone.now()))
     except KpiRequestError as error:
         context["errors"] = error.errors
         return render(request, "portfolio.html", context, status=400)
+    models_table = portfolio_models_table(overview, request.GET)
+    if export := table_export(
+        request, [models_table], page="portfolio", time_range=overview.time_range
+    ):
+        return export
     names = [row.model.name for row in overview.rows]
     context.update(
         overview=overview,
+        models_table=models_table,
         time_range=overview.time_range,
         charts={
             "series": series_lines(
