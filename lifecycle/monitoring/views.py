@@ -8,6 +8,7 @@ from django.utils import timezone
 from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, kpi_values
 from lifecycle.catalog.models import RegisteredModel
+from lifecycle.catalog.tables import table_export
 from lifecycle.monitoring import charts
 from lifecycle.monitoring.filtersets import IncidentFilterSet
 from lifecycle.monitoring.kpis import (
@@ -19,6 +20,7 @@ from lifecycle.monitoring.kpis import (
 )
 from lifecycle.monitoring.kpis.engine import MODEL_HEALTH_IDS
 from lifecycle.monitoring.models import Incident
+from lifecycle.monitoring.tables import incidents_table, versions_table
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -38,9 +40,12 @@ def index(request: HttpRequest) -> HttpResponse:
         queryset=Incident.objects.select_related("model", "endpoint"),
         now=kpi_request.now,
     )
+    table = incidents_table(incidents.qs, request.GET)
+    if export := table_export(request, [table], page="monitoring", time_range=scope.time_range):
+        return export
     context.update(
         time_range=scope.time_range,
-        incidents=incidents.qs,
+        incidents_table=table,
         errors_chart=charts.errors_chart(errors_by_class_series(scope), incidents=[]),
     )
     return render(request, "monitoring/index.html", context)
@@ -74,13 +79,20 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
         ).qs
     )
     window = scope.time_range
-    series = health_series(scope)
     summaries = serving_summary_by(scope, group_by=HEALTH_KEYS[0])
+    tables = [
+        versions_table(model, sorted(summaries.items(), key=lambda item: str(item[0])), params),
+        incidents_table(incidents, params, model=model),
+    ]
+    if export := table_export(
+        request, tables, page="model-health", subject=model.name, time_range=window
+    ):
+        return export
+    series = health_series(scope)
     context.update(
         time_range=window,
-        incidents=incidents,
+        tables={table.name: table for table in tables},
         kpis=kpi_values(MODEL_HEALTH_IDS, kpi_request),
-        versions=sorted(summaries.items(), key=lambda item: str(item[0])),
         charts={
             "throughput": charts.throughput_chart(series["throughput"], incidents, window),
             "latency": charts.latency_chart(series["latency"], incidents, window),
