@@ -12,12 +12,11 @@ UTC, text that a spreadsheet would run as a formula neutralised.
 from __future__ import annotations
 
 import csv
-import math
+import numbers
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -26,6 +25,7 @@ from django.utils.safestring import SafeString
 
 from lifecycle.catalog.kpis import KpiDefinition, Unit, kpi_format
 from lifecycle.catalog.kpis.units import moment_format
+from lifecycle.catalog.links import model_url
 from lifecycle.catalog.windows import TimeRange
 
 Row = Any
@@ -44,6 +44,9 @@ class Column:
     # The machine value of a row's cell: a number, text, time, bool or None.
     value: Callable[[Row], object]
     unit: Unit | str | None = None
+    # The unit the export's header names where it is not one of the KPI units (the page
+    # then shows the value as `display` says): "s", "minutes".
+    unit_label: str = ""
     tooltip: str = ""
     # How the page shows the cell when the unit's formatter does not (None: formatted).
     display: Display | None = None
@@ -52,6 +55,10 @@ class Column:
     title: Callable[[Row], str] | None = None
     # False: only in the export (the page keeps to 1440 px).
     on_page: bool = True
+    # False: only on the page (a link to another view of the row, not a fact of it).
+    in_export: bool = True
+    # The export's header where the page's label says more than this column holds.
+    export_label: str = ""
     # The query value that sorts the page by this column (a sortable table's header).
     sort_key: str | None = None
     # Consecutive rows of one group (`Table.group`) show this cell once, spanning them.
@@ -59,6 +66,8 @@ class Column:
     # How many page columns the row's cell spans (the cells it covers are not drawn).
     colspan: Callable[[Row], int] | None = None
     numeric: bool | None = None
+    # The cell's data-field attribute, for scripts and tests that find it.
+    data_field: str = ""
 
     @classmethod
     def kpi(cls, definition: KpiDefinition, value: Callable[[Row], object], **kw: Any) -> Column:
@@ -68,18 +77,41 @@ class Column:
         kw.setdefault("tooltip", definition.tooltip)
         return cls(value=value, unit=definition.unit, **kw)
 
+    @classmethod
+    def time(
+        cls,
+        key: str,
+        label: str,
+        value: Callable[[Row], datetime | None],
+        *,
+        missing: str = "unknown",
+        seconds: bool = False,
+        **kw: Any,
+    ) -> Column:
+        """A time: to the minute (or second) in UTC on the page, ISO 8601 in the export."""
+        return cls(
+            key=key,
+            label=label,
+            value=value,
+            display=lambda row: moment_format(value(row), seconds=seconds, missing=missing),
+            **kw,
+        )
+
     @property
     def header(self) -> str:
         """The CSV header: the label, and the unit the numbers are in when it is not
         already in the label ("Error rate (fraction)", "Median (days)")."""
-        unit = Unit(self.unit).value if self.unit else ""
-        if not unit or f"({unit})" in self.label:
-            return self.label
-        return f"{self.label} ({unit})"
+        label = self.export_label or self.label
+        unit = self.unit_label or (Unit(self.unit).value if self.unit else "")
+        if not unit or f"({unit})" in label:
+            return label
+        return f"{label} ({unit})"
 
     @property
     def is_numeric(self) -> bool:
-        return self.numeric if self.numeric is not None else self.unit is not None
+        if self.numeric is not None:
+            return self.numeric
+        return self.unit is not None or bool(self.unit_label)
 
 
 @dataclass(frozen=True)
@@ -90,6 +122,7 @@ class Cell:
     numeric: bool = False
     rowspan: int = 1
     colspan: int = 1
+    data_field: str = ""
 
 
 @dataclass(frozen=True)
@@ -119,6 +152,10 @@ class Table:
     @property
     def page_columns(self) -> list[Column]:
         return [c for c in self.columns if c.on_page]
+
+    @property
+    def export_columns(self) -> list[Column]:
+        return [c for c in self.columns if c.in_export]
 
     def html_rows(self) -> list[HtmlRow]:
         columns = self.page_columns
@@ -156,19 +193,26 @@ class Table:
             numeric=column.is_numeric,
             rowspan=rowspan,
             colspan=colspan,
+            data_field=column.data_field,
         )
+
+
+def _is_missing(value: object) -> bool:
+    # NaN and NaT (pandas' missing values) are the only values unequal to themselves.
+    return value is None or value != value
+
+
+def _is_number(value: object) -> bool:
+    # numpy's integers are numbers.Integral, not int; a bool is not a number here.
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
 
 
 def cell_text(value: object, unit: Unit | str | None, *, missing: str = "unknown") -> str:
     """A cell as the page shows it when its column says nothing else: numbers through the
     one formatter, times through `moment_format`."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _is_missing(value):
         return missing
-    if (
-        unit is not None
-        and isinstance(value, int | float | Decimal)
-        and not isinstance(value, bool)
-    ):
+    if unit is not None and _is_number(value):
         return kpi_format(value, unit, missing=missing)
     if isinstance(value, datetime):
         return moment_format(value, missing=missing)
@@ -181,14 +225,12 @@ def csv_value(value: object) -> object:
     """A cell of the export: numbers stay numbers (a negative one too), times are ISO 8601
     in UTC, and text that starts like a formula is prefixed with ' so that a spreadsheet
     shows it rather than running it."""
-    if value is None:
+    if _is_missing(value):
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, int | Decimal):
+    if _is_number(value):
         return value
-    if isinstance(value, float):
-        return "" if math.isnan(value) else value
     if isinstance(value, datetime):
         moment = value if value.tzinfo else value.replace(tzinfo=UTC)
         return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -202,9 +244,10 @@ def csv_value(value: object) -> object:
 
 def table_csv_rows(table: Table) -> Iterator[list[object]]:
     """The header row (labels with units), then one row per row of the table."""
-    yield [column.header for column in table.columns]
+    columns = table.export_columns
+    yield [column.header for column in columns]
     for row in table.rows:
-        yield [csv_value(column.value(row)) for column in table.columns]
+        yield [csv_value(column.value(row)) for column in columns]
 
 
 class _Echo:
@@ -263,6 +306,13 @@ def table_export(
     file_name = export_file_name(page, subject, table.name, time_range=time_range)
     response["Content-Disposition"] = f'attachment; filename="{file_name}"'
     return response
+
+
+def model_column(model_name: Callable[[Row], str], query: Mapping[str, str], **kw: Any) -> Column:
+    """The model a row is of, linked to its page (with the page's time filters)."""
+    kw.setdefault("key", "model")
+    kw.setdefault("label", "Model")
+    return Column(value=model_name, link=lambda row: model_url(model_name(row), query), **kw)
 
 
 def linked_list(items: Iterable[tuple[str, str | None]], *, empty: str) -> SafeString | str:

@@ -7,10 +7,9 @@ from collections.abc import Mapping, Sequence
 
 from django.utils.html import format_html
 
-from lifecycle.catalog.kpis.units import moment_format
-from lifecycle.catalog.links import endpoint_url, model_url, version_url
+from lifecycle.catalog.links import endpoint_url, version_url
 from lifecycle.catalog.models import RegisteredModel
-from lifecycle.catalog.tables import Column, Table
+from lifecycle.catalog.tables import Column, Table, model_column
 from lifecycle.monitoring.kpis import ServingSummary
 from lifecycle.monitoring.kpis import definitions as kpi
 from lifecycle.monitoring.models import Incident
@@ -27,20 +26,9 @@ def incidents_table(
         return endpoint_url(incident.model.name, incident.endpoint.name, query)
 
     columns = [
-        Column(key="started_at", label="Started", value=lambda i: i.started_at),
-        Column(
-            key="ended_at",
-            label="Ended",
-            value=lambda i: i.ended_at,
-            display=lambda i: moment_format(i.ended_at, missing="ongoing"),
-        ),
-        Column(
-            key="model",
-            label="Model",
-            value=lambda i: i.model.name,
-            link=lambda i: model_url(i.model.name, query),
-            on_page=model is None,
-        ),
+        Column.time("started_at", "Started", lambda i: i.started_at),
+        Column.time("ended_at", "Ended", lambda i: i.ended_at, missing="ongoing"),
+        model_column(lambda i: i.model.name, query, on_page=model is None),
         Column(
             key="endpoint",
             label="Endpoint",

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from lifecycle.catalog.links import model_url, team_url
-from lifecycle.catalog.tables import Column, Table
+from lifecycle.catalog.links import team_url
+from lifecycle.catalog.tables import Column, Table, model_column
 from lifecycle.value.kpis import CALLS, MODEL_COST
 from lifecycle.value.kpis.calls import UNKNOWN, CallCount
 from lifecycle.value.kpis.report import ValueReport
@@ -48,12 +48,7 @@ def value_tables(report: ValueReport, query: Mapping[str, str]) -> dict[str, Tab
             rows=report.cost_by_model,
             empty="No calls.",
             columns=[
-                Column(
-                    key="model",
-                    label="Model",
-                    value=lambda row: row.model,
-                    link=lambda row: model_url(row.model, query),
-                ),
+                model_column(lambda row: row.model, query),
                 _calls_column(),
                 Column.kpi(MODEL_COST, lambda row: row.cost_usd, label="Cost (USD)"),
             ],
