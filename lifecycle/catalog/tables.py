@@ -221,6 +221,17 @@ def cell_text(value: object, unit: Unit | str | None, *, missing: str = "unknown
     return str(value)
 
 
+def number_text(value: float | int | None, *, missing: str = "unknown") -> str:
+    """A number without a unit (a training metric, a profile statistic): whole numbers
+    with thousands separators, others to four significant digits."""
+    # A template passes "" for an attribute of a missing object (a version not profiled).
+    if value is None or value == "":
+        return missing
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e15):
+        return f"{int(value):,}"
+    return f"{value:,.4g}"
+
+
 def csv_value(value: object) -> object:
     """A cell of the export: numbers stay numbers (a negative one too), times are ISO 8601
     in UTC, and text that starts like a formula is prefixed with ' so that a spreadsheet

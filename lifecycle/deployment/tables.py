@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from lifecycle.catalog.kpis.units import moment_format
 from lifecycle.catalog.links import endpoint_url, industry_url, team_url, version_url
@@ -242,9 +243,7 @@ def traffic_split_table(frame: pd.DataFrame | None, query: Query) -> Table:
                 display=lambda row: format_html(
                     "{}{}",
                     row.endpoint,
-                    format_html(' <span class="badge">multi-model</span>')
-                    if row.models > 1
-                    else "",
+                    SafeString(' <span class="badge">multi-model</span>') if row.models > 1 else "",
                 ),
                 link=lambda row: endpoint_url(row.model, row.endpoint, query),
             ),
