@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -240,6 +241,9 @@ def csv_value(value: object) -> object:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Decimal):
+        # 1.50000 reads 1.5; normalize() alone would write 10 as 1E+1.
+        return format(value.normalize(), "f")
     if _is_number(value):
         return value
     if isinstance(value, datetime):

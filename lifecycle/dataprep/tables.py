@@ -14,6 +14,7 @@ from lifecycle.catalog.kpis.units import moment_format
 from lifecycle.catalog.links import dataset_url, dataset_version_url, team_url
 from lifecycle.catalog.models import Dataset, DatasetVersion
 from lifecycle.catalog.tables import Column, Table, cell_text, number_text
+from lifecycle.catalog.times import time_parse
 from lifecycle.dataprep.kpis import (
     COMPLETENESS,
     MISSING_CHANGE,
@@ -160,7 +161,10 @@ def _numeric(column: dict, key: str) -> object:
 
 
 def _datetime(column: dict, key: str) -> object:
-    return (column.get("datetime") or {}).get(key)
+    value = (column.get("datetime") or {}).get(key)
+    # A profile stores times as ISO 8601 text; as times, they export in UTC like the rest.
+    parsed = time_parse(value, assume_utc=True) if isinstance(value, str) else value
+    return value if isinstance(parsed, str) else parsed
 
 
 def _range_cells(column: dict) -> int:

@@ -48,7 +48,7 @@ def index(request: HttpRequest) -> HttpResponse:
         context["errors"] = error.errors
         return render(request, "dataprep/index.html", context, status=400)
     table = datasets_table(context["rows"])
-    if export := table_export(request, [table], page="datasets"):
+    if export := table_export(request, [table], page="data"):
         return export
     context["datasets_table"] = table
     context["time_series_share"] = kpi_compute(TIME_SERIES_SHARE.id, kpi_request)
@@ -60,7 +60,7 @@ def dataset(request: HttpRequest, name: str) -> HttpResponse:
     versions = found.versions.select_related("profile").order_by("-created_at")
     errors = _filter_errors(request)
     table = versions_table(found, versions)
-    if not errors and (export := table_export(request, [table], page="dataset", subject=name)):
+    if not errors and (export := table_export(request, [table], page="data", subject=name)):
         return export
     return render(
         request,
@@ -104,9 +104,7 @@ def version(request: HttpRequest, name: str, version: str) -> HttpResponse:
     errors = _filter_errors(request)
     table = columns_table(column_charts)
     if not errors and (
-        export := table_export(
-            request, [table], page="dataset", subject=f"{name}-version-{version}"
-        )
+        export := table_export(request, [table], page="data", subject=f"{name}-version-{version}")
     ):
         return export
     kpis = version_kpis(found, now=timezone.now())
@@ -163,7 +161,7 @@ def diff(request: HttpRequest, name: str) -> HttpResponse:
         export := table_export(
             request,
             [table],
-            page="dataset",
+            page="data",
             subject=f"{name}-{base.version if base else ''}-to-{new.version if new else ''}",
         )
     ):

@@ -62,7 +62,7 @@ def timeline(request: HttpRequest, name: str) -> HttpResponse:
     table = timeline_table(model, entries, request.GET)
     if not filters.form.errors and (
         export := table_export(
-            request, [table], page="timeline", subject=model.name, time_range=time_range
+            request, [table], page="deployment", subject=model.name, time_range=time_range
         )
     ):
         return export
@@ -83,7 +83,7 @@ def timeline(request: HttpRequest, name: str) -> HttpResponse:
 def registries(request: HttpRequest) -> HttpResponse:
     is_admin = role_of(request.user) == Role.ADMIN
     table = registries_table(Registry.objects.all(), is_admin=is_admin)
-    if export := table_export(request, [table], page="registries"):
+    if export := table_export(request, [table], page="deployment"):
         return export
     return render(
         request,
@@ -102,7 +102,9 @@ def registry_detail(request: HttpRequest, name: str) -> HttpResponse:
         .order_by("-recorded_at", "-pk")[:50]
     )
     table = recent_changes_table(recent, request.GET)
-    if export := table_export(request, [table], page="registry", subject=registry.name):
+    if export := table_export(
+        request, [table], page="deployment", subject=f"registry-{registry.name}"
+    ):
         return export
     return render(
         request,
