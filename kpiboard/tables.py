@@ -34,6 +34,7 @@ def _kpi_column(definition: KpiDefinition) -> Column:
         lambda row, key=key: row.kpis[key].value if key in row.kpis else None,
         on_page=shown,
         sort_key=key if shown else None,
+        cell_attrs={"data-kpi": key},
     )
 
 

@@ -67,8 +67,8 @@ class Column:
     # How many page columns the row's cell spans (the cells it covers are not drawn).
     colspan: Callable[[Row], int] | None = None
     numeric: bool | None = None
-    # The cell's data-field attribute, for scripts and tests that find it.
-    data_field: str = ""
+    # Attributes of each of its cells (data-kpi="...", for scripts and tests that find it).
+    cell_attrs: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def kpi(cls, definition: KpiDefinition, value: Callable[[Row], object], **kw: Any) -> Column:
@@ -123,7 +123,7 @@ class Cell:
     numeric: bool = False
     rowspan: int = 1
     colspan: int = 1
-    data_field: str = ""
+    attrs: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -194,7 +194,7 @@ class Table:
             numeric=column.is_numeric,
             rowspan=rowspan,
             colspan=colspan,
-            data_field=column.data_field,
+            attrs=column.cell_attrs,
         )
 
 

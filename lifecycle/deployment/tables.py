@@ -399,7 +399,7 @@ def _registry_columns(*, is_admin: bool) -> list[Column]:
         Column(
             key="next_poll_at",
             label="Next poll",
-            data_field="next_poll",
+            cell_attrs={"data-field": "next_poll"},
             value=lambda r: r.next_poll_at if r.enabled else None,
             display=lambda r: (
                 moment_format(r.next_poll_at, missing="due")
