@@ -148,7 +148,6 @@ class Table:
     sort: str = ""
     # The page's text for a missing value.
     missing: str = "unknown"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def page_columns(self) -> list[Column]:
