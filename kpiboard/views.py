@@ -11,34 +11,18 @@ from kpiboard import hub
 from kpiboard.charts import bar_by_name, series_lines
 from kpiboard.health import health_report
 from kpiboard.portfolio import portfolio_overview
+from kpiboard.tables import portfolio_models_table
 from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.kpis import (
-    KPI_DEFINITIONS,
     KpiRequest,
     KpiRequestError,
     kpi_request_build,
 )
 from lifecycle.catalog.models import Endpoint, ModelVersion, RegisteredModel
+from lifecycle.catalog.tables import table_export
 from lifecycle.deployment import charts as deployment_charts
 from lifecycle.monitoring import charts as health_charts
 from lifecycle.monitoring.kpis import ERROR_RATE, ERRORS, INFERENCES, LATENCY_P95
-
-# What fits a 1440 px screen beside the names; the API answers every KPI of every model.
-_KPI_COLUMNS = (
-    "inferences",
-    "throughput_per_day",
-    "error_rate",
-    "latency_p50_ms",
-    "latency_p95_ms",
-    "latency_p99_ms",
-)
-_COLUMNS = (
-    ("name", "Model"),
-    ("industry", "Industry"),
-    ("team", "Team"),
-    ("serving_mode", "Serving mode"),
-    *((key, KPI_DEFINITIONS[key].label) for key in _KPI_COLUMNS),
-)
 
 
 def portfolio(request: HttpRequest) -> HttpResponse:
@@ -47,9 +31,6 @@ def portfolio(request: HttpRequest) -> HttpResponse:
         "filter_form": filters.form,
         # Its time-series chart can overlay the previous period: the filter bar offers it.
         "compare_offered": True,
-        "columns": _COLUMNS,
-        "kpi_columns": _KPI_COLUMNS,
-        "kpi_ids": set(_KPI_COLUMNS),
     }
     try:
         overview = portfolio_overview(
@@ -58,9 +39,15 @@ def portfolio(request: HttpRequest) -> HttpResponse:
     except KpiRequestError as error:
         context["errors"] = error.errors
         return render(request, "portfolio.html", context, status=400)
+    models_table = portfolio_models_table(overview, request.GET)
+    if export := table_export(
+        request, [models_table], page="portfolio", time_range=overview.time_range
+    ):
+        return export
     names = [row.model.name for row in overview.rows]
     context.update(
         overview=overview,
+        models_table=models_table,
         time_range=overview.time_range,
         charts={
             "series": series_lines(

@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
 from lifecycle.catalog.filtersets import RegisteredModelFilterSet
-from lifecycle.catalog.models import Endpoint, ModelVersion, RegisteredModel
+from lifecycle.catalog.models import SEEN_IN_SERVING_HELP, Endpoint, ModelVersion, RegisteredModel
 
 _MODEL_FILTERS = ("model", "industry", "serving_mode", "team")
 
@@ -45,3 +48,18 @@ def seen_in_serving_read(*, query: Mapping[str, Any]) -> SeenInServing:
         versions=list(versions.select_related("model__team").order_by("seen_in_serving_at")),
         endpoints=list(endpoints.select_related("team").order_by("seen_in_serving_at")),
     )
+
+
+def seen_badge(flagged: bool) -> SafeString:
+    """The "seen in serving" badge with the tooltip that explains it, or nothing."""
+    if not flagged:
+        return SafeString("")
+    return format_html(
+        '<span class="badge seen-in-serving" title="{}">seen in serving</span>',
+        SEEN_IN_SERVING_HELP,
+    )
+
+
+def name_with_badge(name: str, flagged: bool) -> SafeString:
+    """A table cell's name followed by its badge when it is seen in serving only."""
+    return format_html("{} {}", name, seen_badge(flagged)) if flagged else format_html("{}", name)

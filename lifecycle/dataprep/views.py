@@ -7,22 +7,19 @@ from django.utils import timezone
 from lifecycle.catalog.kpis import KpiRequestError, kpi_compute, kpi_request_build
 from lifecycle.catalog.models import Dataset, DatasetVersion, Team
 from lifecycle.catalog.roles import role_of
+from lifecycle.catalog.tables import table_export
 from lifecycle.dataprep import charts
 from lifecycle.dataprep import profiles as fmt
 from lifecycle.dataprep.filtersets import DatasetFilterSet
 from lifecycle.dataprep.kpis import (
-    COMPLETENESS,
-    MISSING_CHANGE,
-    PSI,
     RECORD_AGE,
-    SHIFT_TEST,
     TIME_SERIES_SHARE,
-    UPLOAD_AGE,
     profile_diff,
     version_kpis,
 )
 from lifecycle.dataprep.kpis.engine import request_dataset_rows
 from lifecycle.dataprep.models import DatasetProfile
+from lifecycle.dataprep.tables import columns_table, datasets_table, diff_table, versions_table
 
 UPLOAD_ROLES = {"admin", "mlops", "data_team"}
 
@@ -40,9 +37,6 @@ def index(request: HttpRequest) -> HttpResponse:
         # Freshness is as of now: the datasets have no window to narrow.
         "no_window": True,
         "rows": [],
-        "upload_age": UPLOAD_AGE,
-        "record_age": RECORD_AGE,
-        "completeness": COMPLETENESS,
         "can_upload": role_of(request.user) in UPLOAD_ROLES,
         "teams": Team.objects.all(),
         "labeling_choices": fmt.LABELING_TECHNIQUES,
@@ -50,10 +44,14 @@ def index(request: HttpRequest) -> HttpResponse:
     try:
         kpi_request = kpi_request_build(query=request.GET, now=timezone.now())
         context["rows"] = request_dataset_rows(kpi_request)
-        context["time_series_share"] = kpi_compute(TIME_SERIES_SHARE.id, kpi_request)
     except KpiRequestError as error:
         context["errors"] = error.errors
         return render(request, "dataprep/index.html", context, status=400)
+    table = datasets_table(context["rows"])
+    if export := table_export(request, [table], page="data"):
+        return export
+    context["datasets_table"] = table
+    context["time_series_share"] = kpi_compute(TIME_SERIES_SHARE.id, kpi_request)
     return render(request, "dataprep/index.html", context)
 
 
@@ -61,11 +59,14 @@ def dataset(request: HttpRequest, name: str) -> HttpResponse:
     found = get_object_or_404(Dataset.objects.select_related("team"), name=name)
     versions = found.versions.select_related("profile").order_by("-created_at")
     errors = _filter_errors(request)
+    table = versions_table(found, versions)
+    if not errors and (export := table_export(request, [table], page="data", subject=name)):
+        return export
     return render(
         request,
         "dataprep/dataset.html",
         # One dataset's versions: the filter bar would narrow nothing here, so none.
-        {"dataset": found, "versions": versions, "errors": errors},
+        {"dataset": found, "versions_table": table, "errors": errors},
         status=400 if errors else 200,
     )
 
@@ -101,6 +102,11 @@ def version(request: HttpRequest, name: str, version: str) -> HttpResponse:
         .first()
     )
     errors = _filter_errors(request)
+    table = columns_table(column_charts)
+    if not errors and (
+        export := table_export(request, [table], page="data", subject=f"{name}-version-{version}")
+    ):
+        return export
     kpis = version_kpis(found, now=timezone.now())
     return render(
         request,
@@ -113,6 +119,7 @@ def version(request: HttpRequest, name: str, version: str) -> HttpResponse:
             "record_age_days": next(k.value for k in kpis if k.definition is RECORD_AGE),
             "charts": general,
             "column_charts": column_charts,
+            "columns_table": table,
             "previous": previous,
             "model_versions": found.model_versions.select_related("model"),
             "outlier_rule": fmt.OUTLIER_RULE_TEXT,
@@ -149,6 +156,16 @@ def diff(request: HttpRequest, name: str) -> HttpResponse:
         result = profile_diff(base=base.profile.profile, new=new.profile.profile)
         chart = charts.diff_chart(result.columns)
     errors |= _filter_errors(request)
+    table = diff_table(result.columns if result else [])
+    if not errors and (
+        export := table_export(
+            request,
+            [table],
+            page="data",
+            subject=f"{name}-{base.version if base else ''}-to-{new.version if new else ''}",
+        )
+    ):
+        return export
     return render(
         request,
         "dataprep/diff.html",
@@ -159,9 +176,7 @@ def diff(request: HttpRequest, name: str) -> HttpResponse:
             "new": new,
             "diff": result,
             "chart": chart,
-            "psi": PSI,
-            "shift_test": SHIFT_TEST,
-            "missing_change": MISSING_CHANGE,
+            "diff_table": table,
             "errors": errors,
         },
         status=400 if errors else 200,

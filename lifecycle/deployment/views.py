@@ -8,10 +8,20 @@ from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build
 from lifecycle.catalog.models import ModelVersion, RegisteredModel, Role
 from lifecycle.catalog.roles import role_of
 from lifecycle.catalog.seen import seen_in_serving_read
+from lifecycle.catalog.tables import table_export
 from lifecycle.deployment import charts
 from lifecycle.deployment.filtersets import DeploymentWindowFilterSet, VersionMilestoneFilterSet
 from lifecycle.deployment.kpis.overview import deployment_overview
 from lifecycle.deployment.models import LifecycleChange, Registry
+from lifecycle.deployment.tables import (
+    comparisons_table,
+    recent_changes_table,
+    registries_table,
+    seen_in_serving_table,
+    time_to_deploy_tables,
+    timeline_table,
+    traffic_split_table,
+)
 from lifecycle.deployment.timeline import model_timeline
 
 
@@ -26,10 +36,21 @@ def index(request: HttpRequest) -> HttpResponse:
     except KpiRequestError as error:
         context["errors"] = error.errors
         return render(request, "deployment/index.html", context, status=400)
+    seen = seen_in_serving_read(query=request.GET)
+    tables = [
+        *time_to_deploy_tables(overview, request.GET),
+        comparisons_table(overview.comparisons, request.GET, seen=seen),
+        traffic_split_table(
+            overview.traffic_split, request.GET, seen=seen, end=overview.time_range.end
+        ),
+        seen_in_serving_table(seen, request.GET),
+    ]
+    if export := table_export(request, tables, page="deployment", time_range=overview.time_range):
+        return export
     context.update(
         overview=overview,
+        tables={table.name: table for table in tables},
         time_range=overview.time_range,
-        seen=seen_in_serving_read(query=request.GET),
         charts={
             "ttd_team": charts.time_to_deploy_distribution(
                 overview.time_to_deploy_by["team"], group="team"
@@ -46,12 +67,19 @@ def timeline(request: HttpRequest, name: str) -> HttpResponse:
     filters = VersionMilestoneFilterSet(request.GET, queryset=ModelVersion.objects.none())
     time_range = filters.time_range
     entries = model_timeline(model=model, time_range=time_range)
+    table = timeline_table(model, entries, request.GET)
+    if not filters.form.errors and (
+        export := table_export(
+            request, [table], page="deployment", subject=model.name, time_range=time_range
+        )
+    ):
+        return export
     return render(
         request,
         "deployment/timeline.html",
         {
             "model": model,
-            "entries": entries,
+            "timeline_table": table,
             "time_range": time_range,
             "chart": charts.timeline_figure(entries, time_range=time_range),
             "filter_form": filters.form,
@@ -61,10 +89,14 @@ def timeline(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def registries(request: HttpRequest) -> HttpResponse:
+    is_admin = role_of(request.user) == Role.ADMIN
+    table = registries_table(Registry.objects.all(), is_admin=is_admin)
+    if export := table_export(request, [table], page="deployment"):
+        return export
     return render(
         request,
         "deployment/registries.html",
-        {"registries": Registry.objects.all(), "is_admin": role_of(request.user) == Role.ADMIN},
+        {"registries_table": table, "is_admin": is_admin},
     )
 
 
@@ -72,14 +104,22 @@ def registry_detail(request: HttpRequest, name: str) -> HttpResponse:
     registry = Registry.objects.filter(name=name).first()
     if registry is None:
         raise Http404("no such registry")
+    recent = (
+        LifecycleChange.objects.filter(registry=registry)
+        .select_related("model", "model_version")
+        .order_by("-recorded_at", "-pk")[:50]
+    )
+    table = recent_changes_table(recent, request.GET)
+    if export := table_export(
+        request, [table], page="deployment", subject=f"registry-{registry.name}"
+    ):
+        return export
     return render(
         request,
         "deployment/registry.html",
         {
             "registry": registry,
-            "recent": LifecycleChange.objects.filter(registry=registry)
-            .select_related("model", "model_version")
-            .order_by("-recorded_at", "-pk")[:50],
+            "recent_table": table,
             "is_admin": role_of(request.user) == Role.ADMIN,
         },
     )

@@ -8,7 +8,9 @@ from django.utils import timezone
 
 from lifecycle.catalog.filtersets import ModelVersionFilterSet
 from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, kpi_values
+from lifecycle.catalog.links import TIME_KEYS
 from lifecycle.catalog.models import ModelVersion, RegisteredModel
+from lifecycle.catalog.tables import table_export
 from lifecycle.development import charts
 from lifecycle.development.filtersets import TrainingRunFilterSet
 from lifecycle.development.kpis import (
@@ -22,6 +24,16 @@ from lifecycle.development.kpis import (
     runs_by_version,
 )
 from lifecycle.development.kpis.engine import request_training_runs
+from lifecycle.development.tables import model_versions_table, training_runs_table
+
+# The make-up of a run's training data, after its metrics.
+RUN_MAKE_UP = (
+    FEATURES_TRANSFORMED,
+    FEATURES_EXTRACTED,
+    LABELING_HUMAN,
+    LABELING_SEMI,
+    LABELING_THIRD,
+)
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -33,11 +45,14 @@ def index(request: HttpRequest) -> HttpResponse:
         .order_by("model__name", "-registered_at"),
     )
     valid = versions.is_valid()
+    table = model_versions_table(versions.qs if valid else [])
+    if valid and (export := table_export(request, [table], page="development")):
+        return export
     return render(
         request,
         "development/index.html",
         # Every version the filters select, whatever its age: no window to offer.
-        {"filter_form": versions.form, "versions": versions.qs if valid else [], "no_window": True},
+        {"filter_form": versions.form, "versions_table": table, "no_window": True},
         status=200 if valid else 400,
     )
 
@@ -63,6 +78,18 @@ def model(request: HttpRequest, name: str) -> HttpResponse:
             status=400,
         )
     names = metric_names(rows)
+    table = training_runs_table(found, rows, metric_names=names, make_up=RUN_MAKE_UP)
+    if export := table_export(
+        request,
+        [table],
+        page="development",
+        subject=found.name,
+        time_range=(
+            # Runs of every age unless a window was asked for.
+            kpi_request.time_range if any(query.get(k) for k in TIME_KEYS) else None
+        ),
+    ):
+        return export
     by_version = runs_by_version(rows)
     return render(
         request,
@@ -70,20 +97,12 @@ def model(request: HttpRequest, name: str) -> HttpResponse:
         {
             "model": found,
             "filter_form": form,
-            "rows": rows,
-            "metric_names": names,
+            "runs_table": table,
             "summary": kpi_values([TRAINING_RUNS.id], kpi_request),
             "chart": (
                 charts.metrics_by_version_chart(by_version=by_version, names=names)
                 if names
                 else None
-            ),
-            "make_up": (
-                FEATURES_TRANSFORMED,
-                FEATURES_EXTRACTED,
-                LABELING_HUMAN,
-                LABELING_SEMI,
-                LABELING_THIRD,
             ),
         },
     )

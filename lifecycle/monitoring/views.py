@@ -10,6 +10,7 @@ from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, kpi_values
 from lifecycle.catalog.models import RegisteredModel
 from lifecycle.catalog.seen import seen_in_serving_read
+from lifecycle.catalog.tables import table_export
 from lifecycle.monitoring import charts
 from lifecycle.monitoring.filtersets import IncidentFilterSet
 from lifecycle.monitoring.kpis import (
@@ -23,6 +24,7 @@ from lifecycle.monitoring.kpis import (
 )
 from lifecycle.monitoring.kpis.engine import MODEL_HEALTH_IDS
 from lifecycle.monitoring.models import Incident
+from lifecycle.monitoring.tables import incidents_table, versions_table
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -43,9 +45,12 @@ def index(request: HttpRequest) -> HttpResponse:
         queryset=Incident.objects.select_related("model", "endpoint"),
         now=kpi_request.now,
     )
+    table = incidents_table(incidents.qs, request.GET)
+    if export := table_export(request, [table], page="monitoring", time_range=scope.time_range):
+        return export
     context.update(
         time_range=scope.time_range,
-        incidents=incidents.qs,
+        incidents_table=table,
         errors_chart=charts.errors_chart(
             errors_by_class_series(scope),
             incidents=[],
@@ -85,20 +90,32 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
         ).qs
     )
     window = scope.time_range
-    series = health_series(scope)
-    previous = previous_period_read(kpi_request, health_series)
     summaries = serving_summary_by(scope, group_by=HEALTH_KEYS[0])
     shadows = shadow_copies_count(
         kpi_request.serving_scope(shadow_copies=True), group_by=HEALTH_KEYS[0]
     )
     # A version that only ran in shadow served no request, but its copies are shown.
     versions = sorted({*summaries, *shadows.by_key}, key=str)
+    seen = seen_in_serving_read(query={"model": model.name})
+    tables = [
+        versions_table(
+            model,
+            [(v, summaries.get(v, EMPTY_SUMMARY), shadows.copies(v)) for v in versions],
+            params,
+            seen=seen,
+        ),
+        incidents_table(incidents, params, model=model),
+    ]
+    if export := table_export(
+        request, tables, page="model-health", subject=model.name, time_range=window
+    ):
+        return export
+    series = health_series(scope)
+    previous = previous_period_read(kpi_request, health_series)
     context.update(
         time_range=window,
-        incidents=incidents,
+        tables={table.name: table for table in tables},
         kpis=kpi_values(MODEL_HEALTH_IDS, kpi_request),
-        versions=[(v, summaries.get(v, EMPTY_SUMMARY), shadows.copies(v)) for v in versions],
-        seen=seen_in_serving_read(query={"model": model.name}),
         charts=charts.health_figures(series, incidents, window, previous),
     )
     return render(request, "monitoring/model_health.html", context)

@@ -7,18 +7,16 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build
+from lifecycle.catalog.tables import table_export
 from lifecycle.value import charts
 from lifecycle.value.filtersets import ValueFilterSet
-from lifecycle.value.kpis import CALLS, MODEL_COST, value_report
+from lifecycle.value.kpis import value_report
+from lifecycle.value.tables import value_tables
 
 
 def index(request: HttpRequest) -> HttpResponse:
     filters = ValueFilterSet(request.GET)
-    context = {
-        "filter_form": filters.form,
-        "calls": CALLS,
-        "model_cost": MODEL_COST,
-    }
+    context = {"filter_form": filters.form}
     try:
         report = value_report(
             kpi_request_build(query=request.GET, now=timezone.now(), with_previous=True)
@@ -26,14 +24,13 @@ def index(request: HttpRequest) -> HttpResponse:
     except KpiRequestError as error:
         context["errors"] = error.errors
         return render(request, "value/index.html", context, status=400)
+    tables = value_tables(report, request.GET)
+    if export := table_export(request, tables.values(), page="value", time_range=report.time_range):
+        return export
     context |= {
+        "tables": tables,
         "time_range": report.time_range,
         "kpis": report.kpis,
-        "unique_callers": report.kpis[0],
-        "by_caller": report.by_caller,
-        "by_team": report.by_team,
-        "by_business_unit": report.by_business_unit,
-        "cost_by_model": report.cost_by_model,
         "charts": {
             "calls_by_business_unit": charts.calls_by_business_unit(report.by_business_unit),
             "cost_by_model": charts.cost_by_model(report.cost_by_model),

@@ -3,9 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.utils.html import format_html
 
-from lifecycle.catalog.models import SEEN_IN_SERVING_HELP
+from lifecycle.catalog.seen import seen_badge
 
 register = template.Library()
 
@@ -20,9 +19,4 @@ def seen_in_serving_badge(subject: Any, *key: str) -> str:
         flagged = (key[0] if len(key) == 1 else tuple(key)) in subject
     else:
         flagged = getattr(subject, "seen_in_serving_only", False)
-    if not flagged:
-        return ""
-    return format_html(
-        '<span class="badge seen-in-serving" title="{}">seen in serving</span>',
-        SEEN_IN_SERVING_HELP,
-    )
+    return seen_badge(flagged)

@@ -11,6 +11,7 @@ from lifecycle.catalog.kpis import KPI_DEFINITIONS, KpiValue, Unit
 from lifecycle.catalog.kpis import kpi_format as kpi_format_value
 from lifecycle.catalog.kpis.changes import KpiChange, kpi_change
 from lifecycle.catalog.kpis.units import MISSING, moment_format
+from lifecycle.catalog.links import TIME_KEYS
 
 register = template.Library()
 
@@ -108,8 +109,7 @@ def query_with(request: HttpRequest, **changes: object) -> str:
 # What a link to another page keeps of this one's query: the time it looks at; a link
 # in the navigation keeps the portfolio's filters too. A version, an endpoint or a sort
 # means something on its own page only.
-TIME_QUERY_KEYS = ("window", "start", "end", "compare")
-NAVIGATION_QUERY_KEYS = (*TIME_QUERY_KEYS, "model", "industry", "serving_mode", "team")
+NAVIGATION_QUERY_KEYS = (*TIME_KEYS, "model", "industry", "serving_mode", "team")
 
 
 def _query_keeping(request: HttpRequest, keys: tuple[str, ...], extra: dict) -> str:
@@ -126,7 +126,7 @@ def _query_keeping(request: HttpRequest, keys: tuple[str, ...], extra: dict) -> 
 def time_query(request: HttpRequest, **extra: object) -> str:
     """`?window=30d` (and `extra`) for a link to another page: the same time range,
     not the filters that chose this page's subject; empty when there is nothing."""
-    return _query_keeping(request, TIME_QUERY_KEYS, extra)
+    return _query_keeping(request, TIME_KEYS, extra)
 
 
 @register.simple_tag

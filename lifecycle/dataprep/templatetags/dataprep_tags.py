@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import template
 
 from lifecycle.catalog.kpis import KpiValue, Unit
+from lifecycle.catalog.tables import number_text
 from lifecycle.catalog.templatetags.kpi_tags import in_unit
 
 register = template.Library()
@@ -27,12 +28,7 @@ def share(value: float | None) -> str:
 
 @register.filter
 def num(value: float | None) -> str:
-    # A template passes "" for an attribute of a missing object (a version not profiled).
-    if value is None or value == "":
-        return "unknown"
-    if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e15):
-        return f"{int(value):,}"
-    return f"{value:,.4g}"
+    return number_text(value)
 
 
 @register.filter

@@ -78,7 +78,7 @@ def test_the_page_shows_the_cost_per_model_the_api_answers(alice, api_as, calls)
     browser.force_login(alice)
     page = browser.get("/value/?window=7d")
     assert page.status_code == 200
-    assert [(r.model, r.cost_usd) for r in page.context["cost_by_model"]] == [
+    assert [(r.model, r.cost_usd) for r in page.context["tables"]["model_costs"].rows] == [
         (r["model"], Decimal(str(r["cost_usd"]))) for r in api["cost_by_model"]
     ]
 

@@ -48,18 +48,20 @@ def test_the_calls_equal_a_recomputation_from_the_raw_events(alice, calls):
     response = _logged_in(alice).get("/value/?window=7d")
     assert response.status_code == 200
     context = response.context
+    tables = context["tables"]
     raw = _raw(context["time_range"].start)
     expected_callers = raw["caller"].replace("", "(unknown)").value_counts().to_dict()
-    assert {r.key: r.calls for r in context["by_caller"]} == expected_callers
-    assert {r.key: r.calls for r in context["by_team"]} == (
+    assert {r.key: r.calls for r in tables["callers"].rows} == expected_callers
+    assert {r.key: r.calls for r in tables["teams"].rows} == (
         raw["model__team__name"].value_counts().to_dict()
     )
-    assert {r.key: r.calls for r in context["by_business_unit"]} == (
+    assert {r.key: r.calls for r in tables["business_units"].rows} == (
         raw["model__team__business_unit"].value_counts().to_dict()
     )
-    assert context["unique_callers"].value == raw.loc[raw["caller"] != "", "caller"].nunique()
-    assert [r.calls for r in context["by_caller"]] == sorted(
-        (r.calls for r in context["by_caller"]), reverse=True
+    unique_callers = next(k for k in context["kpis"] if k.definition.id == "unique_callers")
+    assert unique_callers.value == raw.loc[raw["caller"] != "", "caller"].nunique()
+    assert [r.calls for r in tables["callers"].rows] == sorted(
+        (r.calls for r in tables["callers"].rows), reverse=True
     )
 
 
