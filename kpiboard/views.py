@@ -11,7 +11,13 @@ from kpiboard import hub
 from kpiboard.charts import bar_by_name, series_lines
 from kpiboard.health import health_report
 from kpiboard.portfolio import portfolio_overview
-from kpiboard.tables import portfolio_models_table
+from kpiboard.tables import (
+    deployments_table,
+    model_endpoints_table,
+    model_versions_table,
+    portfolio_models_table,
+    version_runs_table,
+)
 from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.kpis import (
     KpiRequest,
@@ -99,16 +105,30 @@ def _subject_request(request: HttpRequest, **subject: str) -> tuple[dict, KpiReq
 
 
 def _subject_page(
-    request: HttpRequest, template: str, context: dict, kpi_request: KpiRequest | None, build
+    request: HttpRequest,
+    template: str,
+    context: dict,
+    kpi_request: KpiRequest | None,
+    build,
+    tables,
+    *,
+    page_name: str,
+    subject: str,
 ) -> HttpResponse:
     """A version's or an endpoint's page: `build(kpi_request)` gives its hub, whose
-    health is drawn as the model-health page draws it."""
+    health is drawn as the model-health page draws it, and `tables(hub)` its tables."""
     if kpi_request is None:
         return render(request, template, context, status=400)
     page = build(kpi_request)
     health = page.health
+    drawn = tables(page)
+    if export := table_export(
+        request, drawn, page=page_name, subject=subject, time_range=health.time_range
+    ):
+        return export
     context.update(
         hub=page,
+        tables={table.name: table for table in drawn},
         time_range=health.time_range,
         charts=health_charts.health_figures(
             health.series, health.incidents, health.time_range, health.previous
@@ -125,8 +145,17 @@ def model_page(request: HttpRequest, name: str) -> HttpResponse:
     if kpi_request is None:
         return render(request, "hub/model.html", context, status=400)
     found = hub.model_hub(model=model, request=kpi_request)
+    tables = [
+        model_versions_table(found, request.GET),
+        model_endpoints_table(found, request.GET),
+    ]
+    if export := table_export(
+        request, tables, page="model", subject=model.name, time_range=found.time_range
+    ):
+        return export
     context.update(
         hub=found,
+        tables={table.name: table for table in tables},
         time_range=found.time_range,
         charts={
             "throughput": health_charts.throughput_chart(
@@ -154,6 +183,12 @@ def version_page(request: HttpRequest, name: str, version: str) -> HttpResponse:
         context,
         kpi_request,
         lambda kpi_request: hub.version_hub(version=found, request=kpi_request),
+        lambda page: [
+            deployments_table(page.deployments, request.GET, model=None),
+            version_runs_table(page.training_runs),
+        ],
+        page_name="model-version",
+        subject=f"{name}-{version}",
     )
 
 
@@ -168,6 +203,9 @@ def endpoint_page(request: HttpRequest, name: str, endpoint: str) -> HttpRespons
         context,
         kpi_request,
         lambda kpi_request: hub.endpoint_hub(model=model, endpoint=found, request=kpi_request),
+        lambda page: [deployments_table(page.deployments, request.GET, model=model)],
+        page_name="model-endpoint",
+        subject=f"{name}-{endpoint}",
     )
 
 

@@ -3,6 +3,8 @@ model, its numbers recomputed here from the raw rows."""
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from datetime import timedelta
 
@@ -303,3 +305,29 @@ def test_the_hub_pages_compare_with_the_previous_period(fleet, fraud_scorer, cli
         overlaid = "previous 7 days" in page.context["charts"]["throughput"]
         assert overlaid == bool(previous), path
         assert 'name="compare"' in page.content.decode(), "the filter bar offers the overlay"
+
+
+def test_the_hub_tables_export_as_csv(fleet, fraud_scorer, client, bob):
+    client.force_login(bob)
+    answer = client.get(
+        "/models/fraud-scorer/", {"window": "7d", "format": "csv", "table": "versions"}
+    )
+    assert answer["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(answer.streaming_content).decode())))
+    mine = [e for e in fleet["events"] if e.model_id == fraud_scorer.pk]
+    assert {r["Version"]: int(r["Inferences (count)"]) for r in rows} == {
+        v.version: len(_raw(mine, model_version=v)) for v in (fleet["v1"], fleet["v2"])
+    }
+    assert {r["Version"]: r["Serving at the window's end"] for r in rows} == {
+        "2": "scoring production 1; shared canary 0.2",
+        "1": "",
+    }
+    answer = client.get(
+        "/models/fraud-scorer/endpoints/shared/", {"format": "csv", "table": "deployments"}
+    )
+    rows = list(csv.DictReader(io.StringIO(b"".join(answer.streaming_content).decode())))
+    assert sorted((r["Model"], r["Role"], r["Traffic share (fraction)"]) for r in rows) == [
+        ("fraud-scorer", "canary", "0.2"),
+        ("recommender", "production", "0.8"),
+    ]
+    assert client.get("/models/fraud-scorer/", {"format": "csv"}).status_code == 400
