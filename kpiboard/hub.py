@@ -44,6 +44,8 @@ from lifecycle.monitoring.kpis import (
 from lifecycle.monitoring.kpis.engine import MODEL_HEALTH_IDS
 from lifecycle.monitoring.kpis.shadows import shadow_copies_count
 from lifecycle.monitoring.models import Incident
+from lifecycle.value.kpis.calls import CallCount
+from lifecycle.value.kpis.report import request_calls_by
 
 VERSION_KEY, ENDPOINT_KEY = HEALTH_KEYS
 
@@ -113,6 +115,8 @@ class ModelHub:
     timeline: list[TimelineEntry] = field(default_factory=list)
     incidents: list[Incident] = field(default_factory=list)
     series: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # Who called the model in the window, most calls first (business value's count).
+    callers: list[CallCount] = field(default_factory=list)
     # The previous period's series, when the request compares with it (compare=previous).
     previous: PreviousPeriod | None = None
 
@@ -188,6 +192,7 @@ def model_hub(*, model: RegisteredModel, request: KpiRequest) -> ModelHub:
         timeline=model_timeline(model=model, time_range=overview.time_range),
         incidents=_incidents(request),
         series=health_series(scope),
+        callers=request_calls_by(request, "caller"),
         previous=previous_period_read(request, health_series),
     )
 

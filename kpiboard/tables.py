@@ -41,6 +41,7 @@ from lifecycle.monitoring.kpis import (
     ServingSummary,
 )
 from lifecycle.monitoring.kpis.engine import SERVING_IDS
+from lifecycle.value.kpis import CALLS
 
 # What fits a 1440 px screen beside the names; the export (and the API) has every KPI.
 PAGE_KPI_IDS = (
@@ -440,5 +441,20 @@ def version_runs_table(runs: list[RunRow]) -> Table:
                     or "none recorded"
                 ),
             ),
+        ],
+    )
+
+
+def model_callers_table(hub: ModelHub) -> Table:
+    """Who called the model in the window: its calls per caller, most first."""
+    return Table(
+        name="callers",
+        html_id="callers-table",
+        rows=hub.callers,
+        empty="No calls in this window.",
+        columns=[
+            # A caller has no page of its own yet: its name opens nothing.
+            Column(key="caller", label="Caller", value=lambda row: row.key),
+            Column.kpi(CALLS, lambda row: row.calls, label="Calls"),
         ],
     )

@@ -13,6 +13,7 @@ from kpiboard.health import health_report
 from kpiboard.portfolio import portfolio_overview
 from kpiboard.tables import (
     deployments_table,
+    model_callers_table,
     model_endpoints_table,
     model_versions_table,
     portfolio_models_table,
@@ -148,6 +149,7 @@ def model_page(request: HttpRequest, name: str) -> HttpResponse:
     tables = [
         model_versions_table(found, request.GET),
         model_endpoints_table(found, request.GET),
+        model_callers_table(found),
     ]
     if export := table_export(
         request, tables, page="model", subject=model.name, time_range=found.time_range

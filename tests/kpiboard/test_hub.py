@@ -331,3 +331,20 @@ def test_the_hub_tables_export_as_csv(fleet, fraud_scorer, client, bob):
         ("recommender", "production", "0.8"),
     ]
     assert client.get("/models/fraud-scorer/", {"format": "csv"}).status_code == 400
+
+
+def test_the_model_page_says_who_called_it(fleet, fraud_scorer, client, bob, now):
+    callers = ["checkout"] * 3 + ["risk-batch"] * 2
+    ServingEvent.objects.bulk_create(
+        factories.event_build(
+            fleet["v2"], endpoint=fleet["scoring"], caller=name, timestamp=now - timedelta(hours=3)
+        )
+        for name in callers
+    )
+    rollups_rebuild()
+    client.force_login(bob)
+    page = client.get("/models/fraud-scorer/", {"window": "7d"})
+    mine = [e for e in fleet["events"] if e.model_id == fraud_scorer.pk]
+    counted = {row.key: row.calls for row in page.context["hub"].callers}
+    assert counted == {"checkout": 3, "risk-batch": 2, "(unknown)": len(mine)}
+    assert 'id="callers-table"' in page.content.decode()
