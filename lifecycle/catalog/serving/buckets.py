@@ -1,4 +1,5 @@
-"""The time buckets of the rollups: hours, days and weeks (Monday to Sunday), in UTC.
+"""The time buckets of the rollups: 5 minutes, hours, days and weeks (Monday to Sunday),
+in UTC.
 
 The rollup writer cuts events into these buckets and every reader cuts windows along
 them, so both floor and ceil a moment here, with the same rule as the database's
@@ -14,6 +15,7 @@ BUCKET_STEPS: dict[str, timedelta] = {
     RollupGranularity.WEEK: timedelta(days=7),
     RollupGranularity.DAY: timedelta(days=1),
     RollupGranularity.HOUR: timedelta(hours=1),
+    RollupGranularity.FIVE_MINUTES: timedelta(minutes=5),
     RollupGranularity.MINUTE: timedelta(minutes=1),
 }
 
@@ -21,7 +23,9 @@ BUCKET_STEPS: dict[str, timedelta] = {
 def bucket_floor(moment: datetime, *, granularity: str) -> datetime:
     """The start of the bucket of `granularity` that `moment` falls in."""
     moment = moment.replace(second=0, microsecond=0)
-    if granularity != RollupGranularity.MINUTE:
+    if granularity == RollupGranularity.FIVE_MINUTES:
+        moment = moment.replace(minute=moment.minute - moment.minute % 5)
+    elif granularity != RollupGranularity.MINUTE:
         moment = moment.replace(minute=0)
     if granularity in (RollupGranularity.DAY, RollupGranularity.WEEK):
         moment = moment.replace(hour=0)
