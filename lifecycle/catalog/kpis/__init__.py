@@ -11,6 +11,7 @@ from lifecycle.catalog.kpis.definitions import (
     Direction,
     KpiDefinition,
     KpiValue,
+    TargetMiss,
     kpi_define,
 )
 from lifecycle.catalog.kpis.engine import (
@@ -35,6 +36,7 @@ __all__ = [
     "KpiRequest",
     "KpiRequestError",
     "KpiValue",
+    "TargetMiss",
     "Unit",
     "kpi_compute",
     "kpi_define",

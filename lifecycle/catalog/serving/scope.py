@@ -16,6 +16,7 @@ from lifecycle.catalog.models import (
     RollupGranularity,
     ServingEvent,
     ServingRollup,
+    UptimeRollup,
 )
 from lifecycle.catalog.serving.buckets import bucket_ceil, bucket_floor
 from lifecycle.catalog.serving.filtersets import ServingRollupFilterSet
@@ -24,6 +25,8 @@ if TYPE_CHECKING:  # windows uses the buckets of this package while it loads
     from lifecycle.catalog.windows import TimeRange
 
 _LEVELS = (RollupGranularity.WEEK, RollupGranularity.DAY, RollupGranularity.HOUR, None)
+# The serving filters that take part of a model (its uptime days hold only for all of it).
+_BELOW_THE_MODEL = ("version", "endpoint")
 
 
 # --- the scope: filters and window ------------------------------------------------------
@@ -40,12 +43,21 @@ class ServingScope:
     events: QuerySet[ServingEvent]
     # No event is stored between the window's end and this moment (see `quiet_until`).
     quiet_until: datetime | None = None
+    # The models' uptime days and weeks, when the scope takes whole models (None when it
+    # narrows them to versions or endpoints: those days are read from the hours then).
+    uptime: QuerySet[UptimeRollup] | None = None
 
     def segments(self, series: str | None = None) -> list[tuple[str | None, datetime, datetime]]:
         """The window's parts; for a series by day or hour, no part coarser than its
         buckets (a week row cannot be split into its days)."""
         # A series by minute reads raw events only: there are no minute rollups.
-        levels = {None: _LEVELS, "day": _LEVELS[1:], "hour": _LEVELS[2:], "minute": (None,)}[series]
+        levels = {
+            None: _LEVELS,
+            "day": _LEVELS[1:],
+            "hour": _LEVELS[2:],
+            RollupGranularity.FIVE_MINUTES: (RollupGranularity.FIVE_MINUTES, None),
+            "minute": (None,),
+        }[series]
         return rollup_segments(
             self.time_range.start,
             self.time_range.end,
@@ -96,12 +108,14 @@ def serving_scope(
             dict(filters.errors),
         )
     raw = filters.filter_queryset(ServingEvent.objects.all())
+    narrowed = any(filters.form.cleaned_data.get(name) for name in _BELOW_THE_MODEL)
     scope = ServingScope(
         time_range=time_range,
         rollups=filters.qs,
         latency=filters.filter_queryset(LatencyRollup.objects.all()),
         events=raw.filter(timestamp__gte=time_range.start, timestamp__lt=time_range.end),
         quiet_until=quiet_until(time_range.end),
+        uptime=None if narrowed else filters.filter_queryset(UptimeRollup.objects.all()),
     )
     return scope, {}
 
@@ -112,6 +126,7 @@ def serving_scope_where(*, time_range: TimeRange, **lookups: Any) -> ServingScop
     `time_range`: for a phase that already knows which versions and endpoints it wants,
     rather than holding a request's filters."""
     where = Q(**lookups)
+    whole_models = all(key.split("__")[0] in ("model", "model_id") for key in lookups)
     return ServingScope(
         time_range=time_range,
         rollups=ServingRollup.objects.filter(where),
@@ -120,6 +135,7 @@ def serving_scope_where(*, time_range: TimeRange, **lookups: Any) -> ServingScop
             where, timestamp__gte=time_range.start, timestamp__lt=time_range.end
         ),
         quiet_until=quiet_until(time_range.end),
+        uptime=UptimeRollup.objects.filter(where) if whole_models else None,
     )
 
 
