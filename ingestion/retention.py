@@ -13,6 +13,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from lifecycle.catalog.models import LatencyRollup, RollupGranularity, ServingEvent
+from lifecycle.catalog.serving.buckets import five_minute_rollups_cutoff
 
 _CHUNK = 10_000
 
@@ -20,14 +21,6 @@ _CHUNK = 10_000
 def retention_cutoff(*, now: datetime | None = None) -> datetime | None:
     """The oldest event time still kept raw, or None when events are kept forever."""
     days = getattr(settings, "KPIBOARD_EVENT_RETENTION_DAYS", None)
-    if not days:
-        return None
-    return (now or timezone.now()) - timedelta(days=days)
-
-
-def five_minute_rollups_cutoff(*, now: datetime | None = None) -> datetime | None:
-    """The oldest moment 5-minute rollups are kept for, or None when kept forever."""
-    days = getattr(settings, "KPIBOARD_FIVE_MINUTE_ROLLUP_DAYS", 3)
     if not days:
         return None
     return (now or timezone.now()) - timedelta(days=days)

@@ -46,7 +46,7 @@ from django.utils import timezone
 
 from ingestion.faults import fault_point
 from ingestion.models import RollupMark
-from ingestion.retention import five_minute_rollups_cutoff, retention_cutoff
+from ingestion.retention import retention_cutoff
 from lifecycle.catalog.models import (
     ROLLUP_COUNTS,
     SYSTEM_FAILURE_CLASSES,
@@ -58,7 +58,7 @@ from lifecycle.catalog.models import (
     ServingRollup,
     UptimeRollup,
 )
-from lifecycle.catalog.serving.buckets import bucket_floor
+from lifecycle.catalog.serving.buckets import bucket_floor, five_minute_rollups_cutoff
 from lifecycle.catalog.serving.histograms import (
     HistogramSum,
     histogram_encode,

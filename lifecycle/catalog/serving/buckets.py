@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.utils import timezone
+
 from lifecycle.catalog.models import RollupGranularity
 
 BUCKET_STEPS: dict[str, timedelta] = {
@@ -38,3 +41,13 @@ def bucket_ceil(moment: datetime, *, granularity: str) -> datetime:
     """`moment` itself when a bucket starts there, else the start of the next bucket."""
     floored = bucket_floor(moment, granularity=granularity)
     return floored if floored == moment else floored + BUCKET_STEPS[granularity]
+
+
+def five_minute_rollups_cutoff(*, now: datetime | None = None) -> datetime | None:
+    """The oldest moment 5-minute rollups are kept for (KPIBOARD_FIVE_MINUTE_ROLLUP_DAYS
+    before `now`), or None when they are kept forever: the writer writes none older, the
+    retention prunes them and the charts read hours for a window reaching past it."""
+    days = getattr(settings, "KPIBOARD_FIVE_MINUTE_ROLLUP_DAYS", 3)
+    if not days:
+        return None
+    return (now or timezone.now()) - timedelta(days=days)
