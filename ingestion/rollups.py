@@ -149,27 +149,18 @@ def _bucket_start(hour: datetime, slot: float | None) -> datetime:
     return hour if slot is None else hour + int(slot) * _FIVE_MINUTES
 
 
-def _hour_rows(
-    version_ids: list[int],
-    lo: datetime,
-    hi: datetime,
-    granularity: str = RollupGranularity.HOUR,
-) -> list[tuple]:
-    """Hour (or, callers merged, 5-minute) rollup rows of some versions over [lo, hi),
-    summed by the database in one pass over the events of those hours (asked version by
-    version, a rebuild read every hour's events once per version)."""
+def _hour_rows(version_ids: list[int], lo: datetime, hi: datetime) -> list[tuple]:
+    """Hour rollup rows of some versions over [lo, hi), summed by the database in one
+    pass over the events of those hours (asked version by version, a rebuild read every
+    hour's events once per version)."""
     ok = Q(status=EventStatus.OK, latency_ms__isnull=False)
-    events, bucket_fields = _bucketed(
+    rows = (
         ServingEvent.objects.filter(
             model_version_id__in=version_ids, timestamp__gte=lo, timestamp__lt=hi
-        ).order_by(),
-        granularity,
-    )
-    # 5-minute rows exist only as latency rollups, which merge callers.
-    callers = ["caller"] if granularity == RollupGranularity.HOUR else []
-    rows = (
-        events.annotate(numeric=_numeric_prediction())
-        .values(*bucket_fields, "model_id", "model_version_id", "endpoint_id", *callers)
+        )
+        .order_by()
+        .annotate(bucket=TruncHour("timestamp"), numeric=_numeric_prediction())
+        .values("bucket", "model_id", "model_version_id", "endpoint_id", "caller")
         .annotate(
             inferences=Count("pk"),
             errors=Count("pk", filter=Q(status=EventStatus.ERROR)),
@@ -191,12 +182,12 @@ def _hour_rows(
     )
     return [
         (
-            granularity,
-            _bucket_start(r["bucket"], r.get("slot")),
+            RollupGranularity.HOUR,
+            r["bucket"],
             r["model_id"],
             r["model_version_id"],
             r["endpoint_id"],
-            r.get("caller", ""),
+            r["caller"],
             r["inferences"],
             r["errors"],
             *(r[c] for c in ERROR_COLUMNS),
@@ -258,10 +249,13 @@ def _hour_histograms(
     return histograms
 
 
-def _hour_minutes(version_ids: list[int], lo: datetime, hi: datetime) -> dict[tuple, tuple]:
-    """Per (hour, model, version, endpoint) of some versions over [lo, hi): the bitmap
-    of the minutes it served in and the bitmap of those with a system-class error (bit
-    i: the hour's i-th minute)."""
+def _minute_counts(
+    version_ids: list[int], lo: datetime, hi: datetime, five_from: datetime | None
+) -> tuple[dict[tuple, tuple], list[tuple]]:
+    """One pass over some versions' events in [lo, hi) by minute: per (hour, model,
+    version, endpoint) the bitmap of the minutes it served in and of those with a
+    system-class error (bit i: the hour's i-th minute); and from `five_from` on (None:
+    not at all) its 5-minute rows' counts, as serving rows without a caller."""
     counted = (
         ServingEvent.objects.filter(
             model_version_id__in=version_ids, timestamp__gte=lo, timestamp__lt=hi
@@ -272,16 +266,43 @@ def _hour_minutes(version_ids: list[int], lo: datetime, hi: datetime) -> dict[tu
         .annotate(
             failed=Count(
                 "pk", filter=Q(status=EventStatus.ERROR, error_type__in=SYSTEM_FAILURE_CLASSES)
-            )
+            ),
+            inferences=Count("pk"),
+            errors=Count("pk", filter=Q(status=EventStatus.ERROR)),
+            **{
+                column: Count("pk", filter=Q(status=EventStatus.ERROR, error_type=c))
+                for column, c in ERROR_COLUMNS.items()
+            },
+            cost_usd=Sum(Coalesce("cost_usd", "model__unit_cost_usd")),
         )
     )
     minutes: dict[tuple, tuple[int, int]] = {}
-    for bucket, model_id, version_id, endpoint_id, minute, failed in counted:
+    fives: dict[tuple, list] = {}
+    for bucket, model_id, version_id, endpoint_id, minute, failed, *counts in counted:
         key = (bucket, model_id, version_id, endpoint_id)
         served, down = minutes.get(key, (0, 0))
         bit = 1 << int(minute)
         minutes[key] = (served | bit, down | bit if failed else down)
-    return minutes
+        if five_from is not None and bucket >= five_from:
+            five = (bucket + int(minute) // 5 * _FIVE_MINUTES, model_id, version_id, endpoint_id)
+            counts[-1] = counts[-1] or 0
+            if five in fives:
+                fives[five] = [a + b for a, b in zip(fives[five], counts, strict=True)]
+            else:
+                fives[five] = counts
+    rows = [
+        (RollupGranularity.FIVE_MINUTES, start, model_id, version_id, endpoint_id, "", *counts)
+        for (start, model_id, version_id, endpoint_id), counts in fives.items()
+    ]
+    return minutes, rows
+
+
+def _hours_merged(histograms: dict[tuple, bytes]) -> dict[tuple, bytes]:
+    """5-minute histograms merged into their hours'."""
+    hours: dict[tuple, HistogramSum] = defaultdict(HistogramSum)
+    for (start, *rest), blob in histograms.items():
+        hours[(bucket_floor(start, granularity=RollupGranularity.HOUR), *rest)].add_blob(blob)
+    return {key: histogram_encode(total.histogram()) for key, total in hours.items()}
 
 
 def _five_minute_bits(minutes: dict[tuple, tuple]) -> dict[tuple, tuple]:
@@ -464,22 +485,28 @@ def _recompute_hours(pairs: set[tuple[int, datetime]], lo: datetime, hi: datetim
                 bucket_start__in=fives[start : start + _CHUNK],
             ).delete()
     versions = sorted(hours)
-    minutes = _hour_minutes(versions, lo, hi)
-    serving = [r for r in _hour_rows(versions, lo, hi) if (r[3], r[1]) in pairs]
-    _write(serving, _hour_histograms(versions, lo, hi), minutes)
-    # 5-minute rows only for the hours young enough to keep them.
+    # 5-minute rows only for the hours young enough to keep them; those hours' histograms
+    # are their 5-minute ones merged (one pass over their events, not two).
     cutoff = five_minute_rollups_cutoff()
-    recent = {(v, h) for v, h in pairs if cutoff is None or h + _HOUR > cutoff}
-    if recent:
-        five = RollupGranularity.FIVE_MINUTES
-        lo_recent = min(h for _, h in recent)
-        rows = [
+    five_from = max(lo, bucket_floor(cutoff, granularity=RollupGranularity.HOUR)) if cutoff else lo
+    if five_from >= hi:
+        five_from = None
+    minutes, fives = _minute_counts(versions, lo, hi, five_from)
+    histograms: dict[tuple, bytes] = {}
+    if five_from is None or lo < five_from:
+        histograms.update(_hour_histograms(versions, lo, five_from or hi))
+    if five_from is not None:
+        five_histograms = _hour_histograms(versions, five_from, hi, RollupGranularity.FIVE_MINUTES)
+        histograms.update(_hours_merged(five_histograms))
+    serving = [r for r in _hour_rows(versions, lo, hi) if (r[3], r[1]) in pairs]
+    _write(serving, histograms, minutes)
+    if five_from is not None:
+        fives = [
             r
-            for r in _hour_rows(versions, lo_recent, hi, five)
-            if (r[3], bucket_floor(r[1], granularity=RollupGranularity.HOUR)) in recent
+            for r in fives
+            if (r[3], bucket_floor(r[1], granularity=RollupGranularity.HOUR)) in pairs
         ]
-        histograms = _hour_histograms(versions, lo_recent, hi, five)
-        _write(rows, histograms, _five_minute_bits(minutes), latency_only=True)
+        _write(fives, five_histograms, _five_minute_bits(minutes), latency_only=True)
 
 
 def _recompute(version_id: int, lo: datetime, hi: datetime, granularity: str) -> None:
