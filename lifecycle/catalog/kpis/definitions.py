@@ -44,13 +44,19 @@ class TargetMiss:
     model: str | None = None
 
     @property
-    def text(self) -> str:
-        """E.g. "Latency p95 412.0 ms > 300.0 ms target"."""
+    def comparison(self) -> str:
+        """E.g. "Latency p95 412.0 ms > 300.0 ms" (a table's column says what of)."""
         d = self.definition
         worse = "<" if d.direction == Direction.HIGHER_IS_BETTER else ">"
-        whose = f"{self.model}: " if self.model else ""
         actual, target = kpi_format(self.actual, d.unit), kpi_format(self.target, d.unit)
-        return f"{whose}{d.label} {actual} {worse} {target} target"
+        return f"{d.label} {actual} {worse} {target}"
+
+    @property
+    def text(self) -> str:
+        """E.g. "Latency p95 412.0 ms > 300.0 ms target", after the model's name where
+        the KPI spans several."""
+        whose = f"{self.model}: " if self.model else ""
+        return f"{whose}{self.comparison} target"
 
     def as_dict(self) -> dict[str, Any]:
         return {
