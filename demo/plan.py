@@ -3,6 +3,7 @@ same `now` and `seed` always make the same catalog, history and incidents."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from dataclasses import dataclass, field
@@ -210,6 +211,42 @@ def history_plan(
     return versions, deployments
 
 
+def shares_completed(deployments: list[DeploymentPlan]) -> list[DeploymentPlan]:
+    """Make the shares of every endpoint add up to 1 at every moment, as the traffic is
+    served: while some models of a multi-model endpoint are not deployed yet, the others
+    take the whole of it in proportion to their shares. A deployment whose share changes
+    midway is ended there and goes on as a split row (new rows are returned; the
+    deployments given are shortened and rescaled in place)."""
+    endpoints: dict[str, list[DeploymentPlan]] = {}
+    for d in deployments:
+        if d.role != SHADOW:
+            endpoints.setdefault(d.version.model.endpoint, []).append(d)
+    # Every deployment's stretches first, from the shares as planned; then the changes.
+    stretches: dict[int, list[list]] = {}
+    for serving in endpoints.values():
+        moments = sorted({d.start for d in serving} | {d.end for d in serving if d.end})
+        for d in serving:
+            pieces: list[list] = []  # [share, start, end], merged where the share is equal
+            for lo, hi in itertools.pairwise([*moments, None]):
+                if lo < d.start or (d.end is not None and lo >= d.end):
+                    continue
+                total = sum(o.share for o in serving if o.active_at(lo))
+                share = round(d.share / total, 4) if total else d.share
+                if pieces and pieces[-1][0] == share:
+                    pieces[-1][2] = hi
+                else:
+                    pieces.append([share, lo, hi])
+            stretches[id(d)] = pieces
+    added: list[DeploymentPlan] = []
+    for serving in endpoints.values():
+        for d in serving:
+            (share, _, _), *rest = stretches[id(d)]
+            d.share = share
+            d.end = rest[0][1] if rest else d.end
+            added += [DeploymentPlan(d.version, d.role, *piece, split=True) for piece in rest]
+    return added
+
+
 def plan_make(*, now: datetime, seed: int, days: int) -> Plan:
     rand = random.Random(seed)
     plan = Plan(now=now, start=now - timedelta(days=days), seed=seed)
@@ -280,6 +317,8 @@ def plan_make(*, now: datetime, seed: int, days: int) -> Plan:
             error_rate=spec.sla[1] * rand.uniform(0.1, 0.35),
             timeout_ms=round(spec.sla[0] * 10, -1),
         )
+
+    plan.deployments += shares_completed(plan.deployments)
 
     for spec in DATASETS:
         created = [(now - timedelta(days=rand.uniform(195, 235))).replace(microsecond=0)]

@@ -30,6 +30,12 @@ from django.utils import timezone
 
 from ingestion.models import RollupMark
 from ingestion.scheduling import rollups_schedule
+from ingestion.unseen import (
+    UnseenNames,
+    unknown_endpoint_problem,
+    unknown_version_problem,
+    unseen_register,
+)
 from ingestion.validation import (
     FLOAT_MAX,
     MAX_COST_USD,
@@ -83,7 +89,8 @@ class PreparedEvent:
     timestamp: datetime
     model_id: int
     team_id: int  # the model's team at intake: the namespace of event_id
-    model_version_id: int
+    # None until `unseen_register` gives it the id of a version the catalog lacked.
+    model_version_id: int | None
     endpoint_id: int | None
     status: str
     error_type: str
@@ -100,6 +107,9 @@ class ValidatedBatch:
     # Index in the input of each prepared event, for callers that skip bad items.
     indexes: list[int]
     errors: list[ItemError]
+    # Versions and endpoints the events name that the catalog lacks, registered when
+    # the batch is stored (ingestion/unseen.py).
+    unseen: UnseenNames
 
 
 def _features_problem(features: Any) -> str | None:
@@ -237,6 +247,7 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
     events: list[PreparedEvent] = []
     indexes: list[int] = []
     errors: list[ItemError] = []
+    unseen = UnseenNames(principal=principal)
     targets = {
         (model.name, version): (
             model.pk,
@@ -290,8 +301,10 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
             bad("version", problem)
         elif model is not None:
             version_id = catalog.versions.get((model.pk, version_name))
-            if version_id is None:
-                bad("version", f"model {model.name!r} has no version {version_name!r}")
+            if version_id is None and (
+                problem := unknown_version_problem(model=model, name=version_name)
+            ):
+                bad("version", problem)
 
         endpoint_id = None
         endpoint_name = row.get("endpoint")
@@ -306,8 +319,8 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
             )
         elif endpoint_name:
             endpoint_id = catalog.endpoints.get(endpoint_name)
-            if endpoint_id is None:
-                bad("endpoint", f"no endpoint named {endpoint_name!r}")
+            if endpoint_id is None and (problem := unknown_endpoint_problem(name=endpoint_name)):
+                bad("endpoint", problem)
 
         status = row.get("status")
         error_type = row.get("error_type") or ""
@@ -360,25 +373,28 @@ def events_validate(*, rows: Sequence[Any], principal: Any) -> ValidatedBatch:
 
         if len(errors) > before:
             continue
-        events.append(
-            PreparedEvent(
-                event_id=event_id,
-                timestamp=timestamp,
-                model_id=model.pk,
-                team_id=model.team_id,
-                model_version_id=version_id,
-                endpoint_id=endpoint_id,
-                status=status,
-                error_type=error_type if status == "error" else "",
-                latency_ms=float(latency) if latency is not None else None,
-                caller=caller or "",
-                features=features,
-                prediction=prediction,
-                cost_usd=cost if cost is not None else model.unit_cost_usd,
-            )
+        prepared = PreparedEvent(
+            event_id=event_id,
+            timestamp=timestamp,
+            model_id=model.pk,
+            team_id=model.team_id,
+            model_version_id=version_id,
+            endpoint_id=endpoint_id,
+            status=status,
+            error_type=error_type if status == "error" else "",
+            latency_ms=float(latency) if latency is not None else None,
+            caller=caller or "",
+            features=features,
+            prediction=prediction,
+            cost_usd=cost if cost is not None else model.unit_cost_usd,
         )
+        if version_id is None:
+            unseen.version_wait(prepared, name=version_name)
+        if endpoint_name and endpoint_id is None:
+            unseen.endpoint_wait(prepared, name=endpoint_name)
+        events.append(prepared)
         indexes.append(i)
-    return ValidatedBatch(events, indexes, errors)
+    return ValidatedBatch(events, indexes, errors, unseen)
 
 
 _COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
@@ -545,6 +561,7 @@ def events_store(
     received_at: datetime | None = None,
     copy_text: str | None = None,
     pushed_by_id: int | None = None,
+    unseen: UnseenNames | None = None,
 ) -> int:
     """Store prepared events in the current transaction; returns how many were new.
 
@@ -552,9 +569,14 @@ def events_store(
     and schedules the rollups with `rollups_schedule` once it commits. `copy_text` is
     `events_copy_text` of the same events (and `pushed_by_id`), when the caller rendered
     it already. `pushed_by_id` is the pushing API token's, recorded on every new event.
+    `unseen` is the batch's versions and endpoints to register first (its
+    `ValidatedBatch.unseen`).
     """
     if not events:
         return 0
+    if unseen:
+        unseen_register(unseen=unseen)
+        copy_text = None  # any text rendered before lacks the ids just given
     received_at = received_at or timezone.now()
     if connection.vendor == "postgresql":
         return _store_postgresql(
@@ -573,7 +595,9 @@ def events_ingest(*, rows: Sequence[Any], principal: Any, source: str) -> Ingest
     if batch.errors:
         raise BatchRejected(batch.errors)
     with transaction.atomic():
-        accepted = events_store(events=batch.events, pushed_by_id=principal_token_id(principal))
+        accepted = events_store(
+            events=batch.events, pushed_by_id=principal_token_id(principal), unseen=batch.unseen
+        )
         if accepted:
             rollups_schedule()
     return IngestResult(accepted=accepted, repeats=len(batch.events) - accepted)

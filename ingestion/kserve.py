@@ -22,6 +22,7 @@ from django.utils import timezone
 from ingestion.events import events_store, events_stored, events_validate
 from ingestion.models import KServeMessageKind, KServePending
 from ingestion.scheduling import rollups_schedule
+from ingestion.unseen import unknown_version_problem
 from ingestion.validation import (
     BatchRejected,
     IngestResult,
@@ -34,7 +35,6 @@ from lifecycle.catalog.models import (
     Deployment,
     DeploymentRole,
     Endpoint,
-    ModelVersion,
     RegisteredModel,
 )
 
@@ -214,13 +214,16 @@ def _response_predictions(body: Any, n: int) -> tuple[list[Any], str | None]:
     return predictions, version
 
 
-def _version_for(model: RegisteredModel, at: datetime, named: str | None) -> ModelVersion | None:
-    """The version a response names, else the one in production at that moment (the
-    largest traffic share), else the newest registered before it."""
-    if named:
-        found = model.versions.filter(version=named).first()
-        if found:
-            return found
+def _version_for(model: RegisteredModel, at: datetime, named: str | None) -> str | None:
+    """The version a response names (one the catalog lacks is left to the rule of every
+    source, `unknown_version_problem`, when that would register it), else the one in
+    production at that moment (the largest traffic share), else the newest registered
+    before it."""
+    if named and (
+        model.versions.filter(version=named).exists()
+        or unknown_version_problem(model=model, name=named) is None
+    ):
+        return named
     deployment = (
         Deployment.objects.active_between(at, at)
         .filter(model_version__model=model, role=DeploymentRole.PRODUCTION)
@@ -229,11 +232,12 @@ def _version_for(model: RegisteredModel, at: datetime, named: str | None) -> Mod
         .first()
     )
     if deployment:
-        return deployment.model_version
-    return (
+        return deployment.model_version.version
+    newest = (
         model.versions.filter(registered_at__lte=at).order_by("-registered_at").first()
         or model.versions.order_by("-registered_at").first()
     )
+    return newest.version if newest else None
 
 
 def _event_rows(request: KServePending, response: KServePending | None) -> list[dict[str, Any]]:
@@ -264,7 +268,7 @@ def _event_rows(request: KServePending, response: KServePending | None) -> list[
     base: dict[str, Any] = {
         "timestamp": request.event_time.isoformat(),
         "model": model.name,
-        "version": version.version,
+        "version": version,
     }
     if endpoint:
         base["endpoint"] = endpoint
@@ -293,7 +297,7 @@ def _store_pair(
     batch = events_validate(rows=rows, principal=None)
     if batch.errors:
         raise BatchRejected(batch.errors)
-    accepted = events_store(events=batch.events, pushed_by_id=pushed_by_id)
+    accepted = events_store(events=batch.events, pushed_by_id=pushed_by_id, unseen=batch.unseen)
     if accepted:
         rollups_schedule()
     KServePending.objects.filter(team_id=request.team_id, ce_id=request.ce_id).delete()

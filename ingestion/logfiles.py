@@ -26,6 +26,7 @@ from django.utils import timezone
 from ingestion.events import PreparedEvent, events_copy_text, events_store, events_validate
 from ingestion.models import LogFileOffset
 from ingestion.scheduling import rollups_schedule
+from ingestion.unseen import UnseenNames
 from lifecycle.catalog.jsonbody import json_parse
 
 logger = logging.getLogger(__name__)
@@ -238,6 +239,7 @@ class _Prepared:
     last_line: int
     received_at: datetime
     copy_text: str | None
+    unseen: UnseenNames
 
 
 def _chunk_prepare(
@@ -278,11 +280,21 @@ def _chunk_prepare(
     # written twice, but never lost.
     rejects.flush()
     received_at = timezone.now()
+    # Events waiting for a version or endpoint to be registered have no ids to render yet.
     copy_text = (
-        events_copy_text(batch.events, received_at) if connection.vendor == "postgresql" else None
+        events_copy_text(batch.events, received_at)
+        if connection.vendor == "postgresql" and not batch.unseen
+        else None
     )
     return _Prepared(
-        batch.events, rejected, len(chunk), end_offset, chunk[-1][0], received_at, copy_text
+        batch.events,
+        rejected,
+        len(chunk),
+        end_offset,
+        chunk[-1][0],
+        received_at,
+        copy_text,
+        batch.unseen,
     )
 
 
@@ -298,6 +310,7 @@ def _chunk_store(state: LogFileOffset, prepared: _Prepared, summary: FileSummary
             events=prepared.events,
             received_at=prepared.received_at,
             copy_text=prepared.copy_text,
+            unseen=prepared.unseen,
         )
         state.offset = prepared.end_offset
         state.line = prepared.last_line

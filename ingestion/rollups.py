@@ -1,6 +1,7 @@
 """Rollups: serving events summed per hour, day and week, model version, endpoint and
 caller, plus a latency histogram per 5 minutes, hour, day and week, model version and
-endpoint, and uptime's minutes per model and day or week.
+endpoint, and uptime's minutes per model and day or week; shadow copies in rows of their
+own (see `ingestion.shadow_marks`), and out of uptime's model days and weeks.
 
 Recomputed, never incremented: a stale hour is summed again from its raw events, a day
 from its hours and a week (Monday to Sunday, UTC) from its days, after deleting what was
@@ -50,6 +51,7 @@ from ingestion.retention import retention_cutoff
 from lifecycle.catalog.models import (
     ROLLUP_COUNTS,
     SYSTEM_FAILURE_CLASSES,
+    Deployment,
     EventStatus,
     LatencyRollup,
     ModelVersion,
@@ -111,6 +113,7 @@ _SERVING_FIELDS = (
     "model_id",
     "model_version_id",
     "endpoint_id",
+    "shadow",
     "caller",
     *ROLLUP_COUNTS,
     "latency_count",
@@ -152,15 +155,19 @@ def _bucket_start(hour: datetime, slot: float | None) -> datetime:
 def _hour_rows(version_ids: list[int], lo: datetime, hi: datetime) -> list[tuple]:
     """Hour rollup rows of some versions over [lo, hi), summed by the database in one
     pass over the events of those hours (asked version by version, a rebuild read every
-    hour's events once per version)."""
+    hour's events once per version), shadow copies in rows of their own."""
     ok = Q(status=EventStatus.OK, latency_ms__isnull=False)
     rows = (
         ServingEvent.objects.filter(
             model_version_id__in=version_ids, timestamp__gte=lo, timestamp__lt=hi
         )
         .order_by()
-        .annotate(bucket=TruncHour("timestamp"), numeric=_numeric_prediction())
-        .values("bucket", "model_id", "model_version_id", "endpoint_id", "caller")
+        .annotate(
+            bucket=TruncHour("timestamp"),
+            numeric=_numeric_prediction(),
+            shadow=Deployment.shadow_of_outer_event(),
+        )
+        .values("bucket", "model_id", "model_version_id", "endpoint_id", "shadow", "caller")
         .annotate(
             inferences=Count("pk"),
             errors=Count("pk", filter=Q(status=EventStatus.ERROR)),
@@ -187,6 +194,7 @@ def _hour_rows(version_ids: list[int], lo: datetime, hi: datetime) -> list[tuple
             r["model_id"],
             r["model_version_id"],
             r["endpoint_id"],
+            bool(r["shadow"]),
             r["caller"],
             r["inferences"],
             r["errors"],
@@ -216,7 +224,7 @@ def _hour_histograms(
     granularity: str = RollupGranularity.HOUR,
 ) -> dict[tuple, bytes]:
     """Latency histograms of some versions' successful events over [lo, hi), per (hour
-    or 5 minutes, model, version, endpoint), encoded."""
+    or 5 minutes, model, version, endpoint, shadow), encoded."""
     events, bucket_fields = _bucketed(
         ServingEvent.objects.filter(
             model_version_id__in=version_ids,
@@ -228,15 +236,20 @@ def _hour_histograms(
         granularity,
     )
     counted = (
-        events.annotate(index=latency_bucket_expression("latency_ms"))
-        .values_list(*bucket_fields, "model_id", "model_version_id", "endpoint_id", "index")
+        events.annotate(
+            index=latency_bucket_expression("latency_ms"),
+            shadow=Deployment.shadow_of_outer_event(),
+        )
+        .values_list(
+            *bucket_fields, "model_id", "model_version_id", "endpoint_id", "shadow", "index"
+        )
         .annotate(n=Count("pk"))
     )
     groups: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
     for row in counted:
-        *bucket, model_id, version_id, endpoint_id, index, n = row
+        *bucket, model_id, version_id, endpoint_id, shadow, index, n = row
         start = _bucket_start(bucket[0], bucket[1] if len(bucket) > 1 else None)
-        groups[(start, model_id, version_id, endpoint_id)].append((int(index), n))
+        groups[(start, model_id, version_id, endpoint_id, bool(shadow))].append((int(index), n))
     histograms = {}
     for key, pairs in groups.items():
         pairs.sort()
@@ -253,16 +266,22 @@ def _minute_counts(
     version_ids: list[int], lo: datetime, hi: datetime, five_from: datetime | None
 ) -> tuple[dict[tuple, tuple], list[tuple]]:
     """One pass over some versions' events in [lo, hi) by minute: per (hour, model,
-    version, endpoint) the bitmap of the minutes it served in and of those with a
-    system-class error (bit i: the hour's i-th minute); and from `five_from` on (None:
-    not at all) its 5-minute rows' counts, as serving rows without a caller."""
+    version, endpoint, shadow) the bitmap of the minutes it served in and of those with
+    a system-class error (bit i: the hour's i-th minute); and from `five_from` on (None:
+    not at all) its 5-minute rows' counts, as serving rows without a caller. Shadow
+    copies get bitmaps and rows of their own, as in the hour rows, so that a copy's
+    failure never marks the model's minute down."""
     counted = (
         ServingEvent.objects.filter(
             model_version_id__in=version_ids, timestamp__gte=lo, timestamp__lt=hi
         )
         .order_by()
-        .annotate(bucket=TruncHour("timestamp"), minute=ExtractMinute("timestamp"))
-        .values_list("bucket", "model_id", "model_version_id", "endpoint_id", "minute")
+        .annotate(
+            bucket=TruncHour("timestamp"),
+            minute=ExtractMinute("timestamp"),
+            shadow=Deployment.shadow_of_outer_event(),
+        )
+        .values_list("bucket", "model_id", "model_version_id", "endpoint_id", "shadow", "minute")
         .annotate(
             failed=Count(
                 "pk", filter=Q(status=EventStatus.ERROR, error_type__in=SYSTEM_FAILURE_CLASSES)
@@ -278,22 +297,19 @@ def _minute_counts(
     )
     minutes: dict[tuple, tuple[int, int]] = {}
     fives: dict[tuple, list] = {}
-    for bucket, model_id, version_id, endpoint_id, minute, failed, *counts in counted:
-        key = (bucket, model_id, version_id, endpoint_id)
+    for bucket, model_id, version_id, endpoint_id, shadow, minute, failed, *counts in counted:
+        key = (bucket, model_id, version_id, endpoint_id, bool(shadow))
         served, down = minutes.get(key, (0, 0))
         bit = 1 << int(minute)
         minutes[key] = (served | bit, down | bit if failed else down)
         if five_from is not None and bucket >= five_from:
-            five = (bucket + int(minute) // 5 * _FIVE_MINUTES, model_id, version_id, endpoint_id)
+            five = (bucket + int(minute) // 5 * _FIVE_MINUTES, *key[1:])
             counts[-1] = counts[-1] or 0
             if five in fives:
                 fives[five] = [a + b for a, b in zip(fives[five], counts, strict=True)]
             else:
                 fives[five] = counts
-    rows = [
-        (RollupGranularity.FIVE_MINUTES, start, model_id, version_id, endpoint_id, "", *counts)
-        for (start, model_id, version_id, endpoint_id), counts in fives.items()
-    ]
+    rows = [(RollupGranularity.FIVE_MINUTES, *key, "", *counts) for key, counts in fives.items()]
     return minutes, rows
 
 
@@ -318,7 +334,7 @@ def _five_minute_bits(minutes: dict[tuple, tuple]) -> dict[tuple, tuple]:
 
 _EMPTY_HISTOGRAM = histogram_encode((np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int64)))
 # The ServingRollup columns a LatencyRollup row sums over its callers (in _SERVING_FIELDS
-# they come right after the caller, in this order).
+# they come right after the shadow flag and the caller, in this order).
 _COUNTED = ROLLUP_COUNTS
 _LATENCY_FIELDS = (
     "granularity",
@@ -326,6 +342,7 @@ _LATENCY_FIELDS = (
     "model_id",
     "model_version_id",
     "endpoint_id",
+    "shadow",
     *_COUNTED,
     "histogram",
     "served_minutes",
@@ -337,11 +354,11 @@ def _latency_rows(
     serving: list[tuple], histograms: dict[tuple, bytes], minutes: dict[tuple, tuple]
 ) -> list[tuple]:
     """LatencyRollup rows: the serving rows' counts and cost summed over callers, with
-    the histogram and minute bitmaps of their (bucket, model, version, endpoint), empty
-    when nothing succeeded (bitmaps: 0 in day and week rows)."""
+    the histogram and minute bitmaps of their (bucket, model, version, endpoint, shadow),
+    empty when nothing succeeded (bitmaps: 0 in day and week rows)."""
     counts: dict[tuple, list] = {}
-    for granularity, bucket, model_id, version_id, endpoint_id, _caller, *values in serving:
-        key = (granularity, bucket, model_id, version_id, endpoint_id)
+    for granularity, bucket, model_id, version_id, endpoint_id, shadow, _caller, *values in serving:
+        key = (granularity, bucket, model_id, version_id, endpoint_id, shadow)
         summed = values[: len(_COUNTED)]
         if key in counts:
             counts[key] = [a + b for a, b in zip(counts[key], summed, strict=True)]
@@ -373,7 +390,7 @@ def _coarse_rows(version_id: int, lo: datetime, hi: datetime, granularity: str) 
         )
         .order_by()
         .annotate(bucket=_TRUNC[granularity]("bucket_start"))
-        .values("bucket", "model_id", "endpoint_id", "caller")
+        .values("bucket", "model_id", "endpoint_id", "shadow", "caller")
         .annotate(
             **{f"s_{c}": Sum(c) for c in _SUMMED},
             p_min=Min("prediction_min"),
@@ -387,6 +404,7 @@ def _coarse_rows(version_id: int, lo: datetime, hi: datetime, granularity: str) 
             r["model_id"],
             version_id,
             r["endpoint_id"],
+            r["shadow"],
             r["caller"],
             *(r[f"s_{c}"] for c in _SUMMED),
             r["p_min"],
@@ -400,17 +418,17 @@ def _coarse_histograms(
     version_id: int, lo: datetime, hi: datetime, granularity: str
 ) -> dict[tuple, bytes]:
     """Day (or week) latency histograms of one version over [lo, hi), per (bucket,
-    model, version, endpoint), merged from its hour (or day) histograms."""
+    model, version, endpoint, shadow), merged from its hour (or day) histograms."""
     groups: dict[tuple, HistogramSum] = defaultdict(HistogramSum)
     finer = LatencyRollup.objects.filter(
         granularity=_FINER[granularity],
         model_version_id=version_id,
         bucket_start__gte=lo,
         bucket_start__lt=hi,
-    ).values_list("bucket_start", "model_id", "endpoint_id", "histogram")
-    for bucket, model_id, endpoint_id, blob in finer:
+    ).values_list("bucket_start", "model_id", "endpoint_id", "shadow", "histogram")
+    for bucket, model_id, endpoint_id, shadow, blob in finer:
         start = bucket_floor(bucket, granularity=granularity)
-        groups[(start, model_id, version_id, endpoint_id)].add_blob(blob)
+        groups[(start, model_id, version_id, endpoint_id, shadow)].add_blob(blob)
     return {key: histogram_encode(total.histogram()) for key, total in groups.items()}
 
 
@@ -528,7 +546,9 @@ def _recompute(version_id: int, lo: datetime, hi: datetime, granularity: str) ->
 def _uptime_recompute(model_id: int, lo: datetime, hi: datetime, granularity: str) -> None:
     """Recompute one model's uptime minutes per day over [lo, hi) from its hour rows
     (the minute bitmaps of all its versions and endpoints OR-ed per hour, then counted),
-    or per week from its days."""
+    or per week from its days. Requests only: a shadow copy is not a request, so the
+    shadow rows' bitmaps are left out (a failing shadow version does not take the model
+    down)."""
     UptimeRollup.objects.filter(
         granularity=granularity, model_id=model_id, bucket_start__gte=lo, bucket_start__lt=hi
     ).delete()
@@ -538,6 +558,7 @@ def _uptime_recompute(model_id: int, lo: datetime, hi: datetime, granularity: st
         hours = LatencyRollup.objects.filter(
             granularity=RollupGranularity.HOUR,
             model_id=model_id,
+            shadow=False,
             bucket_start__gte=lo,
             bucket_start__lt=hi,
         ).values_list("bucket_start", "served_minutes", "failed_minutes")

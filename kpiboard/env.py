@@ -45,3 +45,14 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    """One of a closed set of words; anything else names the variable and the choices."""
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    word = value.strip().lower()
+    if word not in choices:
+        raise ImproperlyConfigured(f"{name}={value!r} must be one of {', '.join(choices)}")
+    return word

@@ -33,6 +33,7 @@ from lifecycle.deployment.kpis.inputs import deployment_inputs
 from lifecycle.monitoring.kpis import (
     EMPTY_SUMMARY,
     ERRORS_BY_CLASS,
+    SHADOW_INFERENCES,
     ServingSummary,
     serving_series,
 )
@@ -40,7 +41,9 @@ from lifecycle.monitoring.kpis.engine import (
     LABEL_IDS,
     MODEL_HEALTH_IDS,
     SERVING_IDS,
+    SHADOW_IDS,
     request_breakdown,
+    request_shadow_copies,
 )
 from lifecycle.value.kpis import UNIQUE_CALLERS, CallCount, calls_count
 from lifecycle.value.kpis.report import request_calls_by
@@ -105,6 +108,7 @@ PORTFOLIO_TOTAL_IDS = [
     TIME_TO_DEPLOY_MEDIAN.id,
     TIME_TO_DEPLOY_MEAN.id,
     *(kpi.id for kpi in SERVING_IDS if kpi is not ERRORS_BY_CLASS),
+    *(kpi.id for kpi in SHADOW_IDS),
     UNIQUE_CALLERS.id,
 ]
 MODEL_OVERVIEW_IDS = [
@@ -140,10 +144,12 @@ def portfolio_overview(request: KpiRequest) -> PortfolioOverview:
     )
     in_production = deployment_inputs(request).production_model_ids
     by_model = request_breakdown(request).by_model
+    shadows = request_shadow_copies(request)
     rows = []
     for model in models:
         summary = by_model.get(model.pk, EMPTY_SUMMARY)
         kpis = {k.definition.id: k for k in summary.kpis(time_range, model)}
+        kpis[SHADOW_INFERENCES.id] = KpiValue(SHADOW_INFERENCES, shadows.copies(model.pk))
         rows.append(ModelRow(model, model.pk in in_production, summary, kpis))
     totals = kpi_values(PORTFOLIO_TOTAL_IDS, request)
     calls_by_team: dict[str, int] = {}

@@ -19,7 +19,7 @@ import plotly
 from django.core.exceptions import ImproperlyConfigured
 
 from kpiboard.csp import plotly_style_hashes
-from kpiboard.env import env_bool, env_int, env_list, env_str
+from kpiboard.env import env_bool, env_choice, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("KPIBOARD_VAR_DIR") or BASE_DIR / "var")
@@ -369,6 +369,13 @@ KPIBOARD_KSERVE_RESPONSE_TIMEOUT_SECONDS = env_int("KPIBOARD_KSERVE_RESPONSE_TIM
 # KServe's logger sends no headers of its own, so it authenticates with ?token=<key> in
 # its URL; turn that off where a proxy or mesh adds `Authorization: Token <key>` instead.
 KPIBOARD_KSERVE_QUERY_TOKEN = env_bool("KPIBOARD_KSERVE_QUERY_TOKEN", True)
+# A serving event naming a version or endpoint of a known model that the catalog lacks
+# (the serving layer deployed before the registry sync caught up): `register` stores it
+# and registers the version or endpoint as seen in serving, until a registry brings it;
+# `refuse` answers 400 as for any unknown name. An unknown model is always refused.
+KPIBOARD_UNKNOWN_SERVING = env_choice(
+    "KPIBOARD_UNKNOWN_SERVING", ("register", "refuse"), "register"
+)
 # Stale hours a rollup refresh recomputes per transaction (smaller: shorter locks).
 KPIBOARD_ROLLUP_BATCH_MARKS = env_int("KPIBOARD_ROLLUP_BATCH_MARKS", 2000)
 # Raw serving events older than this many days are deleted nightly; their rollups stay.

@@ -23,6 +23,10 @@ api_v1 = [
 urlpatterns = [
     path("", views.portfolio, name="portfolio"),
     path("healthz", views.healthz, name="healthz"),
+    path("search/", views.search, name="search"),
+    path("models/<str:name>/", views.model_page, name="model"),
+    path("models/<str:name>/versions/<str:version>/", views.version_page, name="model-version"),
+    path("models/<str:name>/endpoints/<str:endpoint>/", views.endpoint_page, name="model-endpoint"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -62,14 +62,18 @@ def catalog_version_ensure(
     run_id: str = "",
     description: str = "",
 ) -> ModelVersion:
-    """The catalog version, created or brought in line with what the registry says."""
+    """The catalog version, created or brought in line with what the registry says. A
+    version seen in serving first is reconciled here: its flag clears and the registry's
+    time, run and description replace the stand-ins."""
     row, created = ModelVersion.objects.get_or_create(
         model=model,
         version=version,
         defaults={"registered_at": registered_at, "run_id": run_id, "description": description},
     )
     if not created:
-        changed = {}
+        changed: dict[str, Any] = {}
+        if row.seen_in_serving_at is not None:
+            changed["seen_in_serving_at"] = None
         if row.registered_at != registered_at:
             changed["registered_at"] = registered_at
         if run_id and row.run_id != run_id:
@@ -130,7 +134,12 @@ def deployment_start(
 ) -> tuple[Deployment, list[Deployment]]:
     """Put `version` in `role` on `endpoint` from `at`: the model's deployment in that
     role which was serving then is ended at `at` (a replacement), and one that starts later
-    bounds the new one. Returns the deployment and the ones it replaced; idempotent."""
+    bounds the new one. Returns the deployment and the ones it replaced; idempotent.
+    An endpoint seen in serving first is reconciled here: a registry deploying to it
+    vouches for it."""
+    if endpoint.seen_in_serving_at is not None:
+        endpoint.seen_in_serving_at = None
+        endpoint.save(update_fields=["seen_in_serving_at"])
     same_slot = Deployment.objects.filter(
         model_version__model_id=version.model_id, endpoint=endpoint, role=role
     )

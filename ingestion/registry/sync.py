@@ -293,6 +293,7 @@ class _Applier:
         version = catalog.get((mv.name, mv.version))
         if (
             version is None
+            or version.seen_in_serving_at is not None
             or version.registered_at != mv.created_at
             or (mv.run_id and version.run_id != mv.run_id)
         ):

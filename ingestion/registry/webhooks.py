@@ -201,13 +201,15 @@ class _Receiver:
     def version_created(self, data: dict[str, Any]) -> None:
         name, number = _text(data, "name"), _text(data, "version")
         model = self.model(name)
-        version = self.version(name, number) or catalog_version_ensure(
-            model=model,
-            version=number,
-            registered_at=self.at,
-            run_id=str(data.get("run_id") or ""),
-            description=str(data.get("description") or ""),
-        )
+        version = self.version(name, number)
+        if version is None or version.seen_in_serving_at is not None:
+            version = catalog_version_ensure(
+                model=model,
+                version=number,
+                registered_at=self.at,
+                run_id=str(data.get("run_id") or ""),
+                description=str(data.get("description") or ""),
+            )
         if LifecycleChange.objects.filter(
             kind=ChangeKind.REGISTERED, model_version=version
         ).exists():

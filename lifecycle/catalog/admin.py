@@ -76,15 +76,16 @@ class RegisteredModelAdmin(DeleteGuardedAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(DeleteGuardedAdmin):
-    list_display = ["model", "version", "registered_at", "run_id"]
-    list_filter = ["model__industry"]
+    list_display = ["model", "version", "registered_at", "run_id", "seen_in_serving_at"]
+    list_filter = ["model__industry", ("seen_in_serving_at", admin.EmptyFieldListFilter)]
     search_fields = ["model__name", "version", "run_id"]
     filter_horizontal = ["datasets"]
 
 
 @admin.register(Endpoint)
 class EndpointAdmin(DeleteGuardedAdmin):
-    list_display = ["name", "team", "url"]
+    list_display = ["name", "team", "url", "seen_in_serving_at"]
+    list_filter = [("seen_in_serving_at", admin.EmptyFieldListFilter)]
     search_fields = ["name"]
 
 

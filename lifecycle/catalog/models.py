@@ -14,7 +14,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 
 name_validator = RegexValidator(
     regex=r"^[^/\s](?:[^/]*[^/\s])?$",
@@ -38,6 +38,26 @@ def pushed_by_field(*, indexed: bool) -> models.ForeignKey:
         blank=True,
         related_name="+",
         db_index=indexed,
+    )
+
+
+# The badge's tooltip on every page and the API field's description: one wording.
+SEEN_IN_SERVING_HELP = (
+    "Seen in serving, not in the registry: serving events named it before any registry "
+    "did, so kpiboard registered it on the fly. It stays flagged until the registry sync "
+    "or a registry event brings it."
+)
+
+
+def seen_in_serving_field(noun: str) -> models.DateTimeField:
+    """When serving events first named a version or endpoint the catalog did not have
+    (the earliest such event's time); null for one a registry or a person registered,
+    and cleared when a registry brings it (ingestion/registry/ledger.py)."""
+    return models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=f"When serving traffic first named this {noun} while no registry knew it; "
+        "empty once a registry brings it.",
     )
 
 
@@ -176,6 +196,8 @@ class ModelVersion(models.Model):
         help_text="Dataset versions this model version was trained on.",
     )
 
+    seen_in_serving_at = seen_in_serving_field("version")
+
     class Meta:
         ordering = ["model", "registered_at"]
         constraints = [
@@ -184,6 +206,10 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model.name} v{self.version}"
+
+    @property
+    def seen_in_serving_only(self) -> bool:
+        return self.seen_in_serving_at is not None
 
 
 class Endpoint(models.Model):
@@ -195,12 +221,17 @@ class Endpoint(models.Model):
     )
     url = models.URLField(blank=True)
     description = models.TextField(blank=True)
+    seen_in_serving_at = seen_in_serving_field("endpoint")
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def seen_in_serving_only(self) -> bool:
+        return self.seen_in_serving_at is not None
 
 
 class DeploymentQuerySet(models.QuerySet):
@@ -245,6 +276,22 @@ class Deployment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model_version} on {self.endpoint.name} ({self.role})"
+
+    @classmethod
+    def shadow_of_outer_event(cls) -> Exists:
+        """Whether the serving event an outer query is on is a shadow copy: a shadow
+        deployment of its version on its endpoint was running at its time. A copy of a
+        production request is not a request of its own, so the rollups keep copies
+        apart (their `shadow` column) and the read model counts them apart."""
+        event_time = OuterRef("timestamp")
+        return Exists(
+            cls.objects.filter(
+                role=DeploymentRole.SHADOW,
+                model_version_id=OuterRef("model_version_id"),
+                endpoint_id=OuterRef("endpoint_id"),
+                started_at__lte=event_time,
+            ).filter(Q(ended_at__isnull=True) | Q(ended_at__gt=event_time))
+        )
 
 
 class EventStatus(models.TextChoices):
@@ -446,7 +493,7 @@ class RollupGranularity(models.TextChoices):
 
 
 # The columns a KPI request filters and sums rollups by (see the covering indexes).
-ROLLUP_KEYS = ("model", "model_version", "endpoint")
+ROLLUP_KEYS = ("model", "model_version", "endpoint", "shadow")
 ROLLUP_COUNTS = (
     "inferences",
     "errors",
@@ -456,8 +503,9 @@ ROLLUP_COUNTS = (
 
 
 class RollupCounts(models.Model):
-    """What every rollup row counts, over one time bucket, version and endpoint: its
-    events, failed events in all and per failure class, and their cost."""
+    """What every rollup row counts, over one time bucket, version and endpoint, shadow
+    copies apart: its events, failed events in all and per failure class, and their
+    cost."""
 
     granularity = models.CharField(max_length=8, choices=RollupGranularity.choices)
     bucket_start = models.DateTimeField()
@@ -465,6 +513,13 @@ class RollupCounts(models.Model):
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+")
     endpoint = models.ForeignKey(
         Endpoint, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    # A database default too: rows are written with raw SQL (ingestion.rollups).
+    shadow = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="The row counts shadow copies (Deployment.shadow_of_outer_event), which "
+        "the serving KPIs leave out and count apart.",
     )
     inferences = models.BigIntegerField(default=0)
     errors = models.BigIntegerField(default=0)
@@ -554,7 +609,8 @@ class LatencyRollup(RollupCounts):
 class UptimeRollup(models.Model):
     """Per model and day (or week): its minutes with traffic and its minutes with a
     system-class error, over all its versions and endpoints at once (a minute in which
-    any of them failed is down once, not once per version).
+    any of them failed is down once, not once per version). Requests only: the shadow
+    rows' bitmaps are left out, as a copy is not a request.
 
     A day row is summed from the OR of the hour rows' minute bitmaps of every version of
     the model, so it holds only for a scope that takes the whole model; a scope narrowed

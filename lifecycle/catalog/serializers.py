@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from lifecycle.catalog.models import (
+    SEEN_IN_SERVING_HELP,
     Deployment,
     Endpoint,
     Industry,
@@ -10,6 +11,10 @@ from lifecycle.catalog.models import (
     RegisteredModel,
     Team,
 )
+
+
+def _seen_in_serving_only_field() -> serializers.BooleanField:
+    return serializers.BooleanField(read_only=True, help_text=SEEN_IN_SERVING_HELP)
 
 
 class IndustrySerializer(serializers.ModelSerializer):
@@ -48,10 +53,20 @@ class RegisteredModelSerializer(serializers.ModelSerializer):
 
 class ModelVersionSerializer(serializers.ModelSerializer):
     model = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    seen_in_serving_only = _seen_in_serving_only_field()
 
     class Meta:
         model = ModelVersion
-        fields = ["model", "version", "registered_at", "run_id", "description"]
+        fields = [
+            "model",
+            "version",
+            "registered_at",
+            "run_id",
+            "description",
+            "seen_in_serving_only",
+            "seen_in_serving_at",
+        ]
+        read_only_fields = ["seen_in_serving_at"]
 
     def validate_version(self, value: str) -> str:
         model = self.context["registered_model"]
@@ -68,9 +83,19 @@ class EndpointSerializer(serializers.ModelSerializer):
         slug_field="name", queryset=Team.objects.all(), required=False, allow_null=True
     )
 
+    seen_in_serving_only = _seen_in_serving_only_field()
+
     class Meta:
         model = Endpoint
-        fields = ["name", "team", "url", "description"]
+        fields = [
+            "name",
+            "team",
+            "url",
+            "description",
+            "seen_in_serving_only",
+            "seen_in_serving_at",
+        ]
+        read_only_fields = ["seen_in_serving_at"]
 
 
 class DeploymentSerializer(serializers.ModelSerializer):

@@ -7,6 +7,7 @@ from django.utils import timezone
 from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build
 from lifecycle.catalog.models import ModelVersion, RegisteredModel, Role
 from lifecycle.catalog.roles import role_of
+from lifecycle.catalog.seen import seen_in_serving_read
 from lifecycle.deployment import charts
 from lifecycle.deployment.filtersets import DeploymentWindowFilterSet, VersionMilestoneFilterSet
 from lifecycle.deployment.kpis.overview import deployment_overview
@@ -26,6 +27,7 @@ def index(request: HttpRequest) -> HttpResponse:
     context.update(
         overview=overview,
         time_range=overview.time_range,
+        seen=seen_in_serving_read(query=request.GET),
         charts={
             "ttd_team": charts.time_to_deploy_distribution(
                 overview.time_to_deploy_by["team"], group="team"

@@ -40,14 +40,16 @@ def _shade(figure: go.Figure, incidents: Iterable[Incident], end: object) -> Non
         )
 
 
-def _window_axis(figure: go.Figure, time_range: TimeRange) -> None:
+def _window_axis(
+    figure: go.Figure, time_range: TimeRange, empty: str = "No traffic in this window"
+) -> None:
     """Every chart spans the whole window as dates, so the three line up under one
-    another; a window without traffic says so rather than drawing a bare grid."""
+    another; a chart with nothing to draw says why (`empty`) rather than a bare grid."""
     figure.update_xaxes(type="date", range=[time_range.start, time_range.end])
     if not figure.data:
         figure.update_yaxes(visible=False)
         figure.add_annotation(
-            text="No traffic in this window",
+            text=empty,
             xref="paper",
             yref="paper",
             x=0.5,
@@ -121,6 +123,19 @@ def errors_chart(
         )
     if time_range is not None:
         _shade(figure, incidents, time_range.end)
-        _window_axis(figure, time_range)
+        # Served without failing, or not served at all: both draw no bar.
+        _window_axis(figure, time_range, empty="No failed inference in this window")
     figure.update_layout(barmode="stack", title=ERRORS_BY_CLASS.label, **_LAYOUT)
     return figure_json(figure)
+
+
+def health_figures(
+    series: dict[str, pd.DataFrame], incidents: list[Incident], time_range: TimeRange
+) -> dict[str, str]:
+    """A health page's three charts (throughput, latency, errors) from `health_series`,
+    one above the other on the same window, incidents shaded."""
+    return {
+        "throughput": throughput_chart(series["throughput"], incidents, time_range),
+        "latency": latency_chart(series["latency"], incidents, time_range),
+        "errors": errors_chart(series["errors"], incidents, time_range),
+    }

@@ -8,14 +8,17 @@ from django.utils import timezone
 from lifecycle.catalog.filtersets import ServingEventFilterSet
 from lifecycle.catalog.kpis import KpiRequestError, kpi_request_build, kpi_values
 from lifecycle.catalog.models import RegisteredModel
+from lifecycle.catalog.seen import seen_in_serving_read
 from lifecycle.monitoring import charts
 from lifecycle.monitoring.filtersets import IncidentFilterSet
 from lifecycle.monitoring.kpis import (
+    EMPTY_SUMMARY,
     ERRORS_BY_CLASS,
     HEALTH_KEYS,
     errors_by_class_series,
     health_series,
     serving_summary_by,
+    shadow_copies_count,
 )
 from lifecycle.monitoring.kpis.engine import MODEL_HEALTH_IDS
 from lifecycle.monitoring.models import Incident
@@ -76,15 +79,17 @@ def model_health(request: HttpRequest, name: str) -> HttpResponse:
     window = scope.time_range
     series = health_series(scope)
     summaries = serving_summary_by(scope, group_by=HEALTH_KEYS[0])
+    shadows = shadow_copies_count(
+        kpi_request.serving_scope(shadow_copies=True), group_by=HEALTH_KEYS[0]
+    )
+    # A version that only ran in shadow served no request, but its copies are shown.
+    versions = sorted({*summaries, *shadows.by_key}, key=str)
     context.update(
         time_range=window,
         incidents=incidents,
         kpis=kpi_values(MODEL_HEALTH_IDS, kpi_request),
-        versions=sorted(summaries.items(), key=lambda item: str(item[0])),
-        charts={
-            "throughput": charts.throughput_chart(series["throughput"], incidents, window),
-            "latency": charts.latency_chart(series["latency"], incidents, window),
-            "errors": charts.errors_chart(series["errors"], incidents, window),
-        },
+        versions=[(v, summaries.get(v, EMPTY_SUMMARY), shadows.copies(v)) for v in versions],
+        seen=seen_in_serving_read(query={"model": model.name}),
+        charts=charts.health_figures(series, incidents, window),
     )
     return render(request, "monitoring/model_health.html", context)

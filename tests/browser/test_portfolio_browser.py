@@ -227,7 +227,7 @@ def test_a_longer_window_counts_the_older_events(portfolio, page):
 
 
 @screenshot_on_failure
-def test_the_models_table_fits_a_wide_screen_and_a_name_opens_its_health(portfolio, page):
+def test_the_models_table_fits_a_wide_screen_and_a_name_opens_its_page(portfolio, page):
     page.set_viewport_size({"width": 1440, "height": 900})
     log_in(page, "alice", "alice-password")
     pick(page, "window", "30d")
@@ -236,5 +236,9 @@ def test_the_models_table_fits_a_wide_screen_and_a_name_opens_its_health(portfol
     )
     assert fits, "the models table scrolls sideways at 1440 px"
     page.locator("#models-table").get_by_role("link", name="fraud-scorer", exact=True).click()
-    expect(page).to_have_url(re.compile(r"/monitoring/models/fraud-scorer/\?.*window=30d"))
+    expect(page).to_have_url(re.compile(r"/models/fraud-scorer/\?window=30d$"))
     expect(page.locator("h1")).to_contain_text("fraud-scorer")
+    page.get_by_role("navigation", name="fraud-scorer in each phase").get_by_role(
+        "link", name="Health"
+    ).click()
+    expect(page).to_have_url(re.compile(r"/monitoring/models/fraud-scorer/\?window=30d$"))

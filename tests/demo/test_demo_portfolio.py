@@ -28,6 +28,8 @@ from lifecycle.catalog.models import (
     ServingMode,
     Team,
 )
+from lifecycle.catalog.windows import TimeRange
+from lifecycle.deployment.kpis import traffic_split
 from lifecycle.monitoring.models import Incident
 
 pytestmark = pytest.mark.django_db
@@ -112,6 +114,40 @@ def test_it_has_shadow_and_canary_deployments_active_now():
     for endpoint in Endpoint.objects.all():
         shares = active.filter(endpoint=endpoint).values_list("traffic_share", flat=True)
         assert sum(shares) == 1, endpoint.name
+
+
+def test_every_endpoints_shares_add_up_at_every_moment_of_its_history():
+    """Not only now: before a multi-model endpoint had all its models, the ones on it
+    took the whole of its traffic, and a promotion ends the deployment it replaces."""
+    deployments = list(Deployment.objects.exclude(role=DeploymentRole.SHADOW))
+    for endpoint in Endpoint.objects.all():
+        here = [d for d in deployments if d.endpoint_id == endpoint.pk]
+        for moment in {d.started_at for d in here} | {d.ended_at for d in here if d.ended_at}:
+            live = [
+                d.traffic_share
+                for d in here
+                if d.started_at <= moment and (d.ended_at is None or moment < d.ended_at)
+            ]
+            if live:
+                assert float(sum(live)) == pytest.approx(1, abs=5e-4), (endpoint.name, moment)
+
+
+@pytest.mark.parametrize("days", [1, 3, 30])
+def test_the_traffic_split_shown_adds_up_to_100_percent_per_endpoint(days):
+    """What the deployment page shows: per endpoint, the declared shares at the window's
+    end and the observed shares of its requests in the window each add up to 100%."""
+    window = TimeRange(NOW - timedelta(days=days), NOW, "")
+    split = traffic_split(Deployment.objects.all(), time_range=window)
+    assert set(split.endpoint) == set(Endpoint.objects.values_list("name", flat=True))
+    for endpoint, shares in split.groupby("endpoint"):
+        declared = [s for s in shares.declared_share if s is not None]
+        assert sum(declared) == pytest.approx(1, abs=5e-4), endpoint
+        assert shares.declared_adds_up.all(), endpoint
+        if shares.inferences.sum():
+            assert sum(shares.observed_share) == pytest.approx(1), endpoint
+        for row in shares[shares.role == DeploymentRole.SHADOW].itertuples():
+            assert row.declared_share in (None, 0.0)
+            assert row.inferences == 0 and row.shadow_copies > 0
 
 
 def test_it_serves_several_models_from_one_endpoint_by_traffic_share():

@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db.models import Count
 
 from demo.seed import demo_portfolio_seed
-from lifecycle.catalog.models import Dataset, RegisteredModel
+from lifecycle.catalog.models import Dataset, Deployment, RegisteredModel
 from lifecycle.deployment.models import Registry
 
 # Small enough to seed in seconds; every page still has rows and charts.
@@ -32,9 +32,16 @@ def site_page_paths() -> dict[str, str]:
     )
     version = dataset.versions.filter(profile__isnull=False).order_by("created_at").last().version
     registry = Registry.objects.order_by("name").first().name
+    deployed = Deployment.objects.filter(model_version__model__name=model).order_by("-started_at")[
+        0
+    ]
     admin_user = User.objects.get(username="admin")
     return {
         "portfolio": "/",
+        "model": f"/models/{model}/",
+        "model version": f"/models/{model}/versions/{deployed.model_version.version}/",
+        "model endpoint": f"/models/{model}/endpoints/{deployed.endpoint.name}/",
+        "search": f"/search/?q={model[:4]}",
         "data": "/data/",
         "dataset": f"/data/{dataset.name}/",
         "dataset version": f"/data/{dataset.name}/versions/{version}/",

@@ -66,13 +66,17 @@ class KpiRequest:
             self.memo[key] = compute()
         return self.memo[key]
 
-    def serving_scope(self) -> ServingScope:
+    def serving_scope(self, *, shadow_copies: bool = False) -> ServingScope:
         """The serving rollups and events this request selects, its window ending at
-        `now`; built once, whichever phase asks first."""
-        return self.remember(("catalog", "serving_scope"), self._serving_scope_build)
+        `now`; built once, whichever phase asks first. Shadow copies are left out, or
+        are all it selects with `shadow_copies`."""
+        return self.remember(
+            ("catalog", "serving_scope", shadow_copies),
+            lambda: self._serving_scope_build(shadow_copies),
+        )
 
-    def _serving_scope_build(self) -> ServingScope:
-        scope, errors = serving_scope(self.query, now=self.now)
+    def _serving_scope_build(self, shadow_copies: bool) -> ServingScope:
+        scope, errors = serving_scope(self.query, now=self.now, shadow_copies=shadow_copies)
         if errors:
             raise KpiRequestError(errors)
         return scope

@@ -4,6 +4,7 @@ unit's value."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -56,6 +57,9 @@ def kpi_format(value: float | int | None, unit: Unit | str, *, missing: str = MI
     decimals, prefix, suffix, scaled = _FORMATS[Unit(unit)]
     number = float(value) * 100 if scaled else float(value)
     sign = "-" if number < 0 else ""
+    if unit == Unit.USD and 0 < abs(number) < 0.01:
+        # A unit cost of $0.00025 is not "$0.00": two significant digits, up to 8 places.
+        decimals = min(8, 1 - math.floor(math.log10(abs(number))))
     return f"{sign}{prefix}{abs(number):,.{decimals}f}{suffix}"
 
 

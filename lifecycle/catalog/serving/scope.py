@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.http import QueryDict
 
 from lifecycle.catalog.models import (
+    Deployment,
     LatencyRollup,
     RollupGranularity,
     ServingEvent,
@@ -35,7 +36,10 @@ _BELOW_THE_MODEL = ("version", "endpoint")
 @dataclass(frozen=True)
 class ServingScope:
     """What a set of filters selects: rollups by dimension (any time) and raw events by
-    dimension and window, plus the window itself."""
+    dimension and window, plus the window itself. A scope holds either the requests
+    served (the default) or only the shadow copies of them (`shadow_copies`), never
+    both: a copy is not a call, and every serving KPI but `shadow_inferences` leaves
+    them out."""
 
     time_range: TimeRange
     rollups: QuerySet[ServingRollup]
@@ -43,9 +47,11 @@ class ServingScope:
     events: QuerySet[ServingEvent]
     # No event is stored between the window's end and this moment (see `quiet_until`).
     quiet_until: datetime | None = None
-    # The models' uptime days and weeks, when the scope takes whole models (None when it
-    # narrows them to versions or endpoints: those days are read from the hours then).
+    # The models' uptime days and weeks, when the scope takes whole models' requests
+    # (None when it narrows them to versions or endpoints, or holds the shadow copies:
+    # those days are read from the hours' minute bitmaps then).
     uptime: QuerySet[UptimeRollup] | None = None
+    shadow_copies: bool = False
 
     def segments(self, series: str | None = None) -> list[tuple[str | None, datetime, datetime]]:
         """The window's parts; for a series by day or hour, no part coarser than its
@@ -86,8 +92,21 @@ def quiet_until(end: datetime) -> datetime:
     return first_after or week_end
 
 
+def _copies_or_not(
+    rollups: QuerySet, latency: QuerySet, events: QuerySet, *, shadow_copies: bool
+) -> tuple[QuerySet, QuerySet, QuerySet]:
+    """The rows of shadow copies only, or of everything else: the rollups by their
+    `shadow` column, the raw events by the deployments (as the refresh classified them)."""
+    copy = Deployment.shadow_of_outer_event()
+    return (
+        rollups.filter(shadow=shadow_copies),
+        latency.filter(shadow=shadow_copies),
+        events.filter(copy if shadow_copies else ~copy),
+    )
+
+
 def serving_scope(
-    params: QueryDict, *, now: datetime | None = None
+    params: QueryDict, *, now: datetime | None = None, shadow_copies: bool = False
 ) -> tuple[ServingScope, dict[str, list[str]]]:
     """The scope of `params` (SPEC.md's filters), and the filter errors if any.
 
@@ -108,34 +127,54 @@ def serving_scope(
             dict(filters.errors),
         )
     raw = filters.filter_queryset(ServingEvent.objects.all())
-    narrowed = any(filters.form.cleaned_data.get(name) for name in _BELOW_THE_MODEL)
+    narrowed = shadow_copies or any(
+        filters.form.cleaned_data.get(name) for name in _BELOW_THE_MODEL
+    )
+    rollups, latency, events = _copies_or_not(
+        filters.qs,
+        filters.filter_queryset(LatencyRollup.objects.all()),
+        raw.filter(timestamp__gte=time_range.start, timestamp__lt=time_range.end),
+        shadow_copies=shadow_copies,
+    )
     scope = ServingScope(
         time_range=time_range,
-        rollups=filters.qs,
-        latency=filters.filter_queryset(LatencyRollup.objects.all()),
-        events=raw.filter(timestamp__gte=time_range.start, timestamp__lt=time_range.end),
+        rollups=rollups,
+        latency=latency,
+        events=events,
         quiet_until=quiet_until(time_range.end),
         uptime=None if narrowed else filters.filter_queryset(UptimeRollup.objects.all()),
+        shadow_copies=shadow_copies,
     )
     return scope, {}
 
 
-def serving_scope_where(*, time_range: TimeRange, **lookups: Any) -> ServingScope:
+def serving_scope_where(
+    *, time_range: TimeRange, shadow_copies: bool = False, **lookups: Any
+) -> ServingScope:
     """The scope of plain lookups on the fields the rollups and the raw events share
     (`model_id`, `model_version_id`, `endpoint_id`, `endpoint_id__in` ...) over
     `time_range`: for a phase that already knows which versions and endpoints it wants,
     rather than holding a request's filters."""
     where = Q(**lookups)
-    whole_models = all(key.split("__")[0] in ("model", "model_id") for key in lookups)
-    return ServingScope(
-        time_range=time_range,
-        rollups=ServingRollup.objects.filter(where),
-        latency=LatencyRollup.objects.filter(where),
-        events=ServingEvent.objects.filter(
+    whole_models = not shadow_copies and all(
+        key.split("__")[0] in ("model", "model_id") for key in lookups
+    )
+    rollups, latency, events = _copies_or_not(
+        ServingRollup.objects.filter(where),
+        LatencyRollup.objects.filter(where),
+        ServingEvent.objects.filter(
             where, timestamp__gte=time_range.start, timestamp__lt=time_range.end
         ),
+        shadow_copies=shadow_copies,
+    )
+    return ServingScope(
+        time_range=time_range,
+        rollups=rollups,
+        latency=latency,
+        events=events,
         quiet_until=quiet_until(time_range.end),
         uptime=UptimeRollup.objects.filter(where) if whole_models else None,
+        shadow_copies=shadow_copies,
     )
 
 

@@ -12,6 +12,9 @@ at every granularity:
 - day and week rows: the model's counts (`UptimeRollup`, summed from those ORs when the
   hours were rolled up), when the scope takes whole models; a scope narrowed to
   versions or endpoints reads those days' hour bitmaps instead.
+
+Shadow copies are not requests: the scope's hour rows and raw events leave them out
+(the bitmaps are kept per `shadow` row), and `UptimeRollup` counts request rows only.
 """
 
 from __future__ import annotations

@@ -113,6 +113,36 @@ def query_with(request: HttpRequest, **changes: object) -> str:
     return "?" + query.urlencode() if query else "?"
 
 
+# What a link to another page keeps of this one's query: the time it looks at; a link
+# in the navigation keeps the portfolio's filters too. A version, an endpoint or a sort
+# means something on its own page only.
+TIME_QUERY_KEYS = ("window", "start", "end", "compare")
+NAVIGATION_QUERY_KEYS = (*TIME_QUERY_KEYS, "model", "industry", "serving_mode", "team")
+
+
+def _query_keeping(request: HttpRequest, keys: tuple[str, ...], extra: dict) -> str:
+    query = request.GET.copy()
+    for key in list(query):
+        if key not in keys:
+            query.pop(key)
+    for key, value in extra.items():
+        query[key] = str(value)
+    return "?" + query.urlencode() if query else ""
+
+
+@register.simple_tag
+def time_query(request: HttpRequest, **extra: object) -> str:
+    """`?window=30d` (and `extra`) for a link to another page: the same time range,
+    not the filters that chose this page's subject; empty when there is nothing."""
+    return _query_keeping(request, TIME_QUERY_KEYS, extra)
+
+
+@register.simple_tag
+def navigation_query(request: HttpRequest) -> str:
+    """The query a phase link in the navigation carries: time and portfolio filters."""
+    return _query_keeping(request, NAVIGATION_QUERY_KEYS, {})
+
+
 @register.simple_tag
 def sort_query(request: HttpRequest, key: str, current: str) -> str:
     """Link for a column header: sorts by `key`, flipping direction on a second click."""

@@ -29,13 +29,24 @@ from lifecycle.catalog.windows import TimeRange
 from lifecycle.deployment.kpis.definitions import MULTI_MODEL_ENDPOINTS
 from lifecycle.deployment.kpis.spans import Span, spans_serving
 
+# Shares are stored to 4 decimals: three of a third each add up to 0.9999.
+SHARE_TOLERANCE = 0.0005
+
 
 def traffic_split(deployments: QuerySet[Deployment], *, time_range: TimeRange) -> pd.DataFrame:
-    """Per endpoint and deployed version: role, configured traffic share, and the share of
-    the endpoint's serving events in the window that the version served."""
+    """Per endpoint and version deployed on it during the window, one row: its `role`
+    (the last it took in the window; `roles`, all of them in order), `declared_share`,
+    the share of the endpoint's traffic its deployments declare at the window's end
+    (None when it no longer served then, 0 for a shadow), `observed_share`, the share of
+    the endpoint's requests in the window it answered, `inferences` (those requests)
+    and `shadow_copies` (the copies it answered in the shadow role, which are not
+    requests: an endpoint's observed shares add up to 1 without them). `declared_total`
+    is the sum of the endpoint's declared shares, and `declared_adds_up` whether it is
+    100% (to the 4 decimals a share is stored with); both None when nothing on the
+    endpoint served at the end."""
     active = deployments.active_between(time_range.start, time_range.end)
     rows = list(
-        active.order_by("endpoint__name", "-started_at").values_list(
+        active.order_by("endpoint__name", "started_at", "pk").values_list(
             "endpoint_id",
             "endpoint__name",
             "model_version_id",
@@ -43,6 +54,7 @@ def traffic_split(deployments: QuerySet[Deployment], *, time_range: TimeRange) -
             "model_version__version",
             "role",
             "traffic_share",
+            "ended_at",
         )
     )
     columns = [
@@ -52,31 +64,71 @@ def traffic_split(deployments: QuerySet[Deployment], *, time_range: TimeRange) -
         "model",
         "version",
         "role",
-        "configured_share",
+        "roles",
+        "declared_share",
+        "declared_total",
+        "declared_adds_up",
+        "observed_share",
+        "inferences",
+        "shadow_copies",
+        "models",
     ]
-    frame = pd.DataFrame(rows, columns=columns).drop_duplicates(
-        ["endpoint_id", "version_id", "role"]
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    split: dict[tuple[int, int], dict[str, Any]] = {}
+    for endpoint_id, endpoint, version_id, model, version, role, share, ended_at in rows:
+        row = split.setdefault(
+            (endpoint_id, version_id),
+            {
+                "endpoint_id": endpoint_id,
+                "endpoint": endpoint,
+                "version_id": version_id,
+                "model": model,
+                "version": version,
+                "roles": [],
+                "declared_share": None,
+            },
+        )
+        row["role"] = role  # the rows come in the order they started
+        if role not in row["roles"]:
+            row["roles"].append(role)
+        # Still serving just before the window's end: it declares its share then.
+        if ended_at is None or ended_at >= time_range.end:
+            declared = 0.0 if role == DeploymentRole.SHADOW else float(share)
+            row["declared_share"] = (row["declared_share"] or 0.0) + declared
+    endpoint_ids = sorted({endpoint_id for endpoint_id, _ in split})
+
+    def served(shadow_copies: bool) -> dict[tuple, int]:
+        scope = serving_scope_where(
+            time_range=time_range, shadow_copies=shadow_copies, endpoint_id__in=endpoint_ids
+        )
+        counted = serving_totals(
+            scope, group_by=["endpoint", "model_version"], sums=("inferences",)
+        )
+        return {key: n for key, (n,) in counted.items()}
+
+    requests, copies = served(False), served(True)
+    requests_per_endpoint: dict[int, int] = {}
+    for (endpoint_id, _), n in requests.items():
+        requests_per_endpoint[endpoint_id] = requests_per_endpoint.get(endpoint_id, 0) + n
+    for key, row in split.items():
+        row["inferences"] = requests.get(key, 0)
+        row["shadow_copies"] = copies.get(key, 0)
+        total = requests_per_endpoint.get(key[0])
+        row["observed_share"] = row["inferences"] / total if total else None
+    frame = pd.DataFrame(list(split.values()))
+    frame["declared_total"] = frame.groupby("endpoint_id")["declared_share"].transform(
+        lambda shares: shares.sum(min_count=1)
     )
-    if frame.empty:
-        return frame.assign(models=[], inferences=[], observed_share=[])
-    frame["configured_share"] = frame["configured_share"].astype(float)
-    scope = serving_scope_where(
-        time_range=time_range, endpoint_id__in=frame["endpoint_id"].unique().tolist()
-    )
-    counted = serving_totals(scope, group_by=["endpoint", "model_version"], sums=("inferences",))
-    served = pd.DataFrame(
-        [(endpoint_id, version_id, n) for (endpoint_id, version_id), (n,) in counted.items()],
-        columns=["endpoint_id", "version_id", "inferences"],
-    )
-    frame = frame.merge(served, on=["endpoint_id", "version_id"], how="left")
-    frame["inferences"] = frame["inferences"].fillna(0).astype(int)
-    totals = served.groupby("endpoint_id")["inferences"].sum()
-    frame["observed_share"] = [
-        (row.inferences / totals[row.endpoint_id]) if totals.get(row.endpoint_id) else None
-        for row in frame.itertuples(index=False)
+    frame["declared_adds_up"] = [
+        None if pd.isna(total) else abs(total - 1) < SHARE_TOLERANCE
+        for total in frame["declared_total"]
     ]
     frame["models"] = frame.groupby("endpoint_id")["model"].transform("nunique")
-    return frame.reset_index(drop=True)
+    for name in ("declared_share", "declared_total", "observed_share"):
+        # None, not NaN, where there is no share: pages and the API read "no value".
+        frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
+    return frame[columns].reset_index(drop=True)
 
 
 def multi_model_endpoints(split: pd.DataFrame) -> KpiValue:

@@ -143,7 +143,11 @@ def first_traffic_by_version(
 
 def version_milestones(versions: QuerySet[ModelVersion]) -> pd.DataFrame:
     """One row per version: registered, run end, first promotion (and its lower bound),
-    first production deployment (and its lower bound), first production traffic."""
+    first production deployment (and its lower bound), first production traffic.
+
+    A version seen in serving but not in the registry has no registration time yet (its
+    `registered_at` stands in with its first traffic): it is NaT here, so no time to
+    deploy or lead time counts it until the registry brings it."""
     rows = list(
         versions.order_by("pk").values_list(
             "pk",
@@ -153,6 +157,7 @@ def version_milestones(versions: QuerySet[ModelVersion]) -> pd.DataFrame:
             "model__team__name",
             "model__industry__name",
             "registered_at",
+            "seen_in_serving_at",
         )
     )
     if not rows:
@@ -210,7 +215,7 @@ def version_milestones(versions: QuerySet[ModelVersion]) -> pd.DataFrame:
 
     first_traffic = first_traffic_by_version(ids, shadows)
     records = []
-    for pk, model_id, model, version, team, industry, registered_at in rows:
+    for pk, model_id, model, version, team, industry, registered_at, seen_in_serving in rows:
         promo = promoted.get(pk)
         deploy = deployed.get(pk)
         records.append(
@@ -221,7 +226,7 @@ def version_milestones(versions: QuerySet[ModelVersion]) -> pd.DataFrame:
                 version,
                 team,
                 industry,
-                registered_at,
+                None if seen_in_serving else registered_at,
                 run_ended.get(pk),
                 promo[0] if promo else None,
                 promo[1] if promo else None,
@@ -267,7 +272,7 @@ def time_to_deploy_frame(milestones: pd.DataFrame) -> pd.DataFrame:
     at, low = production_moments(milestones)
     frame["production_at"] = pd.to_datetime(at, utc=True)
     frame["production_low"] = pd.to_datetime(low, utc=True)
-    frame = frame[frame["production_at"].notna()].copy()
+    frame = frame[frame["production_at"].notna() & frame["registered_at"].notna()].copy()
     frame["days"] = (frame["production_at"] - frame["registered_at"]) / DAY
     frame["days_low"] = (frame["production_low"] - frame["registered_at"]) / DAY
     return frame
@@ -291,7 +296,7 @@ def time_to_deploy(milestones: pd.DataFrame, *, time_range: TimeRange) -> list[I
     for reached, lowest, registered in zip(
         at, low, milestones["registered_at"].tolist(), strict=True
     ):
-        if reached is not None and start <= reached < end:
+        if reached is not None and not pd.isna(registered) and start <= reached < end:
             days.append((reached - registered) / DAY)
             days_low.append((lowest - registered) / DAY)
     if not days:

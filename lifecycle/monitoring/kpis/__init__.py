@@ -50,6 +50,8 @@ from lifecycle.monitoring.kpis.definitions import (
     LATENCY_P99,
     PHASE,
     REQUEST_AVAILABILITY,
+    SHADOW_COST_USD,
+    SHADOW_INFERENCES,
     SLA_COMPLIANCE,
     THROUGHPUT_PER_DAY,
     THROUGHPUT_PER_HOUR,
@@ -64,6 +66,7 @@ from lifecycle.monitoring.kpis.series import (
     HEALTH_KEYS,
     health_series,
 )
+from lifecycle.monitoring.kpis.shadows import ShadowCopies, shadow_copies_count
 from lifecycle.monitoring.kpis.summaries import (
     EMPTY_SUMMARY,
     ServingBreakdown,
@@ -92,6 +95,8 @@ __all__ = [
     "LATENCY_P99",
     "PHASE",
     "REQUEST_AVAILABILITY",
+    "SHADOW_COST_USD",
+    "SHADOW_INFERENCES",
     "SLA_COMPLIANCE",
     "THROUGHPUT_PER_DAY",
     "THROUGHPUT_PER_HOUR",
@@ -101,6 +106,7 @@ __all__ = [
     "ServingBreakdown",
     "ServingScope",
     "ServingSummary",
+    "ShadowCopies",
     "errors_by_class_series",
     "health_series",
     "label_summary",
@@ -116,4 +122,5 @@ __all__ = [
     "serving_summary_by",
     "serving_sums",
     "serving_totals",
+    "shadow_copies_count",
 ]

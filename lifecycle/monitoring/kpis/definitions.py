@@ -7,13 +7,37 @@ from lifecycle.catalog.models import SYSTEM_FAILURE_CLASSES, FailureClass
 
 PHASE = "monitoring"
 
+# Shadow copies are left out of every serving KPI but the two that count them.
+_NO_SHADOW = " Shadow copies are left out (see shadow_inferences)."
 INFERENCES = kpi_define(
     id="inferences",
     phase=PHASE,
     label="Inferences",
     unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
-    formula="Number of serving events (successful and failed) whose event time is in the window.",
+    formula="Number of serving events (successful and failed) whose event time is in the "
+    "window." + _NO_SHADOW,
+)
+SHADOW_INFERENCES = kpi_define(
+    id="shadow_inferences",
+    phase=PHASE,
+    label="Shadow copies",
+    unit=Unit.COUNT,
+    direction=Direction.NEUTRAL,
+    formula="Serving events in the window answered by a version deployed in the shadow "
+    "role on the event's endpoint at the event's time: copies of production requests, "
+    "counted here and not in inferences, throughput, errors, latency, callers or calls. "
+    "The champion-vs-challenger comparison reads them.",
+)
+SHADOW_COST_USD = kpi_define(
+    id="shadow_cost_usd",
+    phase=PHASE,
+    label="Shadow cost",
+    unit=Unit.USD,
+    direction=Direction.LOWER_IS_BETTER,
+    formula="Sum of the cost of the shadow copies in the window (each event's own cost_usd, "
+    "or its model's unit cost): compute spent on trying a challenger, kept apart from "
+    "the serving cost of the requests.",
 )
 THROUGHPUT_PER_MINUTE = kpi_define(
     id="throughput_per_minute",
@@ -45,7 +69,8 @@ ERRORS = kpi_define(
     label="Failed inferences",
     unit=Unit.COUNT,
     direction=Direction.LOWER_IS_BETTER,
-    formula="Number of serving events with status error (any failure class) in the window.",
+    formula="Number of serving events with status error (any failure class) in the window."
+    + _NO_SHADOW,
 )
 ERROR_RATE = kpi_define(
     id="error_rate",
@@ -54,7 +79,7 @@ ERROR_RATE = kpi_define(
     unit=Unit.FRACTION,
     direction=Direction.LOWER_IS_BETTER,
     formula="Failed inferences (status error, any failure class) divided by all inferences "
-    "in the window; empty when there were none.",
+    "in the window; empty when there were none." + _NO_SHADOW,
 )
 _PERCENTILE_NOTE = (
     " Read from log-bucketed histograms: within 0.5% of the exact value (linear "
@@ -131,7 +156,8 @@ COST_USD = kpi_define(
     unit=Unit.USD,
     direction=Direction.LOWER_IS_BETTER,
     formula="Sum of the cost of the inferences in the window: each event's own cost_usd, "
-    "or its model's unit cost per prediction when it carries none.",
+    "or its model's unit cost per prediction when it carries none. Shadow copies cost "
+    "compute too: theirs is shadow_cost_usd, not included here.",
 )
 COST_PER_1000 = kpi_define(
     id="cost_per_1000_predictions",

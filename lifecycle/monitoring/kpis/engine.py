@@ -23,6 +23,8 @@ from lifecycle.monitoring.kpis.definitions import (
     LATENCY_P95,
     LATENCY_P99,
     REQUEST_AVAILABILITY,
+    SHADOW_COST_USD,
+    SHADOW_INFERENCES,
     SLA_COMPLIANCE,
     THROUGHPUT_PER_DAY,
     THROUGHPUT_PER_HOUR,
@@ -30,6 +32,7 @@ from lifecycle.monitoring.kpis.definitions import (
     UPTIME,
 )
 from lifecycle.monitoring.kpis.labels import label_summary
+from lifecycle.monitoring.kpis.shadows import ShadowCopies, shadow_copies_count
 from lifecycle.monitoring.kpis.summaries import (
     ServingBreakdown,
     portfolio_sla_compliance,
@@ -55,9 +58,12 @@ SERVING_IDS = (
     ERRORS_BY_CLASS,
 )
 LABEL_IDS = (LABEL_COVERAGE, LABEL_DELAY_P50, LABEL_DELAY_P90)
-# A model's health tiles: its serving KPIs and its ground truth, as the model API.
+SHADOW_IDS = (SHADOW_INFERENCES, SHADOW_COST_USD)
+# A model's health tiles: its serving KPIs, its shadow copies and its ground truth, as
+# the model API.
 MODEL_HEALTH_IDS = [
     *(kpi.id for kpi in SERVING_IDS if kpi is not ERRORS_BY_CLASS),
+    *(kpi.id for kpi in SHADOW_IDS),
     *(kpi.id for kpi in LABEL_IDS),
 ]
 SERIES_IDS = (INFERENCES, ERRORS, ERROR_RATE, LATENCY_P50, LATENCY_P95, LATENCY_P99)
@@ -70,6 +76,19 @@ def request_breakdown(request: KpiRequest) -> ServingBreakdown:
     return request.remember(
         ("monitoring", "breakdown"), lambda: serving_breakdown(request.serving_scope())
     )
+
+
+def request_shadow_copies(request: KpiRequest) -> ShadowCopies:
+    """The request's shadow copies per model, read once per request (the portfolio's
+    rows and the engine's totals share it)."""
+    return request.remember(
+        ("monitoring", "shadow_copies"),
+        lambda: shadow_copies_count(request.serving_scope(shadow_copies=True)),
+    )
+
+
+def shadow_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
+    return {v.definition.id: v for v in request_shadow_copies(request).kpis()}
 
 
 def serving_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
@@ -138,5 +157,8 @@ kpi_provide(
     compute=serving_kpis_compute,
     series=serving_series_compute,
     series_ids=[kpi.id for kpi in SERIES_IDS],
+)
+kpi_provide(
+    name="monitoring.shadows", ids=[kpi.id for kpi in SHADOW_IDS], compute=shadow_kpis_compute
 )
 kpi_provide(name="monitoring.labels", ids=[kpi.id for kpi in LABEL_IDS], compute=label_kpis_compute)

@@ -13,7 +13,8 @@ UNIQUE_CALLERS = kpi_define(
     label="Unique callers",
     unit=Unit.COUNT,
     direction=Direction.HIGHER_IS_BETTER,
-    formula="Distinct non-empty caller ids among the inferences in the window.",
+    formula="Distinct non-empty caller ids among the inferences in the window (shadow "
+    "copies left out: a copy is not a call).",
 )
 CALLS = kpi_define(
     id="calls",
@@ -22,7 +23,8 @@ CALLS = kpi_define(
     unit=Unit.COUNT,
     direction=Direction.NEUTRAL,
     formula="Inferences in the window attributed to a caller, team or business unit "
-    "(events without a caller count as '(unknown)').",
+    "(events without a caller count as '(unknown)'). A shadow copy of a request is not a "
+    "call and is not counted.",
 )
 MODEL_COST = kpi_define(
     id="model_serving_cost",
@@ -31,5 +33,6 @@ MODEL_COST = kpi_define(
     unit=Unit.USD,
     direction=Direction.LOWER_IS_BETTER,
     formula="Per model, the sum of the cost of its inferences in the window: each event's "
-    "own cost_usd, or the model's unit cost per prediction when it carries none.",
+    "own cost_usd, or the model's unit cost per prediction when it carries none. Shadow "
+    "copies are left out (their cost is monitoring's shadow_cost_usd).",
 )

@@ -23,6 +23,11 @@ from lifecycle.catalog.kpis import KPI_DEFINITIONS, Unit, kpi_format, unit_d3_fo
         (2.25, Unit.DAYS, "2.25 d"),
         (1234.5, Unit.USD, "$1,234.50"),
         (-3.2, Unit.USD, "-$3.20"),
+        # Below a cent: two significant digits, not "$0.00".
+        (0.00025, Unit.USD, "$0.00025"),
+        (Decimal("0.0040"), Unit.USD, "$0.0040"),
+        (-0.003, Unit.USD, "-$0.0030"),
+        (1e-9, Unit.USD, "$0.00000000"),
         (12.5, Unit.PER_MINUTE, "12.50 /min"),
         (750, Unit.PER_HOUR, "750.00 /h"),
         (18000, Unit.PER_DAY, "18,000.00 /d"),

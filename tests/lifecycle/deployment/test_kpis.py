@@ -29,6 +29,7 @@ from lifecycle.deployment.kpis import (
 from lifecycle.deployment.models import ChangeKind, ChangeSource, LifecycleChange
 from tests import factories
 from tests.lifecycle.deployment.factories import change_make
+from tests.shadow_copies import events_frame
 
 pytestmark = pytest.mark.django_db
 DAY = pd.Timedelta(days=1)
@@ -431,23 +432,33 @@ def test_roles_models_and_endpoints_equal_a_recomputation(portfolio, window, now
     split = traffic_split(deployments, time_range=window)
     per_endpoint = active.groupby("endpoint_id").model_version__model_id.nunique()
     assert multi_model_endpoints(split).value == (per_endpoint > 1).sum() == 1
-    events = pd.DataFrame(
-        list(
-            ServingEvent.objects.filter(timestamp__gte=window.start).values(
-                "endpoint_id", "model_version_id"
-            )
-        )
-    )
-    observed = (
-        events.groupby(["endpoint_id", "model_version_id"]).size()
-        / events.groupby("endpoint_id").size()
-    )
+    events = events_frame()
+    events = events[(events.timestamp >= window.start) & (events.timestamp < window.end)]
+    requests, copies = events[~events.shadow], events[events.shadow]
+    assert len(copies) == 20  # f3's shadow copies are not requests
+    served = requests.groupby(["endpoint_id", "model_version_id"]).size()
+    observed = served / requests.groupby("endpoint_id").size()
+    copied = copies.groupby(["endpoint_id", "model_version_id"]).size()
     for row in split.itertuples():
-        expected = observed.get((row.endpoint_id, row.version_id))
-        if expected is None:
-            assert row.observed_share in (None, 0.0) or row.inferences == 0
+        key = (row.endpoint_id, row.version_id)
+        assert row.inferences == served.get(key, 0)
+        assert row.shadow_copies == copied.get(key, 0)
+        if key in observed:
+            assert row.observed_share == pytest.approx(observed[key])
         else:
-            assert row.observed_share == pytest.approx(expected)
+            assert row.observed_share in (None, 0.0)
+    # Declared at the window's end: the shares of the deployments still serving then.
+    live = active[active.ended_at.isna() | (active.ended_at >= window.end)]
+    live = live.assign(share=live.traffic_share.astype(float).where(live.role != "shadow", 0.0))
+    declared = live.groupby(["endpoint_id", "model_version_id"]).share.sum()
+    for row in split.itertuples():
+        assert row.declared_share == declared.get((row.endpoint_id, row.version_id))
+    # The fixture's recs endpoint declares 100% production beside a 10% canary.
+    adds_up = dict(zip(split.endpoint, split.declared_adds_up, strict=True))
+    assert adds_up == {"scoring": True, "shared": True, "recs": False}
+    for _, shares in split.groupby("endpoint_id"):
+        if shares.inferences.sum():
+            assert sum(shares.observed_share) == pytest.approx(1)
 
 
 def test_champion_and_challenger_side_by_side_equal_a_recomputation(portfolio, now):

@@ -31,8 +31,8 @@ def hours_mark(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("ingestion", "0006_repair_times_out_of_range"),
-        ("catalog", "0013_uptime_minutes_and_five_minute_rollups"),
+        ("ingestion", "0007_shadow_hours_marked"),
+        ("catalog", "0015_uptime_minutes_and_five_minute_rollups"),
     ]
 
     operations = [migrations.RunPython(hours_mark, migrations.RunPython.noop)]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0012_event_version_endpoint_time'),
+        ('catalog', '0014_rollup_shadow'),
     ]
 
     operations = [
