@@ -1,7 +1,7 @@
 """The serving read model: the one way any phase reads the serving rollups.
 
-The rollup tables (`ServingRollup`, `LatencyRollup`, `UptimeRollup`) are catalog models; this package
-holds everything that reads them, once:
+The rollup tables (`ServingRollup`, `LatencyRollup`, `UptimeRollup`) are catalog models;
+this package holds everything that reads them, once:
 
 - `buckets`: the time buckets (hour, day, week from Monday, UTC) the rollups are cut into;
   the rollup writer and the readers floor and ceil times with the same two functions.
