@@ -18,6 +18,7 @@ from lifecycle.catalog.models import ServingEvent
 from lifecycle.catalog.serving.scope import serving_scope
 from lifecycle.catalog.serving.series import latency_series, series_granularity, serving_series
 from tests import factories
+from tests.serving_series_check import five_minute_series_assert
 
 pytestmark = pytest.mark.django_db
 
@@ -117,24 +118,8 @@ def test_a_days_window_is_drawn_per_5_minutes_from_the_rollups(last_day, now):
     assert series_granularity(scope.time_range) == "5min"
     # The raw events the window's rollups stand for are gone: what is drawn was rolled up.
     ServingEvent.objects.filter(timestamp__lt=now - timedelta(minutes=10)).delete()
-    start, end = pd.Timestamp(scope.time_range.start), pd.Timestamp(scope.time_range.end)
-    raw = last_day[(last_day.timestamp >= start) & (last_day.timestamp < end)]
-    raw = raw.set_index(pd.DatetimeIndex(raw.timestamp).tz_convert("UTC"))
-    buckets = pd.date_range(start, end, freq="5min", inclusive="left")
-    expected = pd.DataFrame(
-        {
-            "inferences": raw.status.resample("5min").size(),
-            "errors": (raw.status == "error").resample("5min").sum(),
-        }
-    ).reindex(buckets, fill_value=0)
-    got = serving_series(scope).set_index("bucket")[["inferences", "errors"]]
-    assert len(got) == len(buckets) >= 24 * 12
-    assert got.to_dict() == expected.astype(np.int64).to_dict()
-    p95 = raw.loc[raw.status == "ok", "latency_ms"].resample("5min").quantile(0.95).dropna()
-    # A bucket in which nothing succeeded has no latency (the outage's).
-    latency = latency_series(scope).set_index("bucket")["p95"].dropna()
-    assert list(latency.index) == list(p95.index)
-    assert np.allclose(latency.to_numpy(), p95.to_numpy(), rtol=0.01)
+    # The outage's buckets, in which nothing succeeded, have no latency.
+    five_minute_series_assert(scope, last_day)
 
 
 def test_a_day_older_than_the_5_minute_rollups_is_drawn_by_hour(last_day, now, settings):
