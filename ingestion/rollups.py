@@ -1,6 +1,7 @@
 """Rollups: serving events summed per hour, day and week, model version, endpoint and
-caller, plus a latency histogram per hour, day and week, model version and endpoint;
-shadow copies in rows of their own (see `ingestion.shadow_marks`).
+caller, plus a latency histogram per 5 minutes, hour, day and week, model version and
+endpoint, and uptime's minutes per model and day or week; shadow copies in rows of their
+own (see `ingestion.shadow_marks`), and out of uptime's model days and weeks.
 
 Recomputed, never incremented: a stale hour is summed again from its raw events, a day
 from its hours and a week (Monday to Sunday, UTC) from its days, after deleting what was
@@ -13,22 +14,35 @@ bucket of each event); Python only regroups the histogram counts.
 
 There are no minute rollups: with sparse traffic they would hold as many rows as there
 are events, and with dense traffic millions. The partial hours at the edges of a
-window are read from the raw events instead (see `lifecycle.catalog.serving`).
+window are read from the raw events instead (see `lifecycle.catalog.serving`). What a
+minute says about uptime (was there traffic, was there a system-class error) is kept as
+two 60-bit bitmaps on each hour's latency rollup, and counted per model for days and
+weeks (`UptimeRollup`). A day's charts read 5-minute latency rollups (callers merged,
+at most 12 rows per version, endpoint and hour), written only for the hours younger
+than KPIBOARD_FIVE_MINUTE_ROLLUP_DAYS and pruned past it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Count, FloatField, Max, Min, Q, Sum
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce, TruncDay, TruncHour, TruncWeek
+from django.db.models.functions import (
+    Coalesce,
+    ExtractMinute,
+    Floor,
+    TruncDay,
+    TruncHour,
+    TruncWeek,
+)
 from django.utils import timezone
 
 from ingestion.faults import fault_point
@@ -36,14 +50,17 @@ from ingestion.models import RollupMark
 from ingestion.retention import retention_cutoff
 from lifecycle.catalog.models import (
     ROLLUP_COUNTS,
+    SYSTEM_FAILURE_CLASSES,
     Deployment,
     EventStatus,
     LatencyRollup,
+    ModelVersion,
     RollupGranularity,
     ServingEvent,
     ServingRollup,
+    UptimeRollup,
 )
-from lifecycle.catalog.serving.buckets import bucket_floor
+from lifecycle.catalog.serving.buckets import bucket_floor, five_minute_rollups_cutoff
 from lifecycle.catalog.serving.histograms import (
     HistogramSum,
     histogram_encode,
@@ -58,6 +75,7 @@ _CHUNK = 500
 _HOUR = timedelta(hours=1)
 _DAY = timedelta(days=1)
 _WEEK = timedelta(days=7)
+_FIVE_MINUTES = timedelta(minutes=5)
 
 
 def _clusters(
@@ -114,6 +132,24 @@ _SUMMED = (
     "prediction_sum",
     "prediction_sum_squares",
 )
+
+
+def _five_minute_slot() -> Floor:
+    """Which 5-minute part of its hour an event falls in (0 to 11)."""
+    return Floor(ExtractMinute("timestamp") / 5)
+
+
+def _bucketed(events: Any, granularity: str) -> tuple[Any, list[str]]:
+    """`events` annotated with their bucket of `granularity` (hour or 5 minutes), and
+    the fields that name it: the hour, and for 5 minutes its slot (`_bucket_start`)."""
+    events = events.annotate(bucket=TruncHour("timestamp"))
+    if granularity == RollupGranularity.HOUR:
+        return events, ["bucket"]
+    return events.annotate(slot=_five_minute_slot()), ["bucket", "slot"]
+
+
+def _bucket_start(hour: datetime, slot: float | None) -> datetime:
+    return hour if slot is None else hour + int(slot) * _FIVE_MINUTES
 
 
 def _hour_rows(version_ids: list[int], lo: datetime, hi: datetime) -> list[tuple]:
@@ -181,29 +217,39 @@ def _square() -> RawSQL:
     return RawSQL(f"(({numeric.sql}) * ({numeric.sql}))", [], output_field=FloatField())
 
 
-def _hour_histograms(version_ids: list[int], lo: datetime, hi: datetime) -> dict[tuple, bytes]:
-    """Latency histograms of some versions' successful events over [lo, hi), per (hour,
-    model, version, endpoint, shadow), encoded."""
-    counted = (
+def _hour_histograms(
+    version_ids: list[int],
+    lo: datetime,
+    hi: datetime,
+    granularity: str = RollupGranularity.HOUR,
+) -> dict[tuple, bytes]:
+    """Latency histograms of some versions' successful events over [lo, hi), per (hour
+    or 5 minutes, model, version, endpoint, shadow), encoded."""
+    events, bucket_fields = _bucketed(
         ServingEvent.objects.filter(
             model_version_id__in=version_ids,
             timestamp__gte=lo,
             timestamp__lt=hi,
             status=EventStatus.OK,
             latency_ms__isnull=False,
-        )
-        .order_by()
-        .annotate(
-            bucket=TruncHour("timestamp"),
+        ).order_by(),
+        granularity,
+    )
+    counted = (
+        events.annotate(
             index=latency_bucket_expression("latency_ms"),
             shadow=Deployment.shadow_of_outer_event(),
         )
-        .values_list("bucket", "model_id", "model_version_id", "endpoint_id", "shadow", "index")
+        .values_list(
+            *bucket_fields, "model_id", "model_version_id", "endpoint_id", "shadow", "index"
+        )
         .annotate(n=Count("pk"))
     )
     groups: dict[tuple, list[tuple[int, int]]] = defaultdict(list)
-    for bucket, model_id, version_id, endpoint_id, shadow, index, n in counted:
-        groups[(bucket, model_id, version_id, endpoint_id, bool(shadow))].append((int(index), n))
+    for row in counted:
+        *bucket, model_id, version_id, endpoint_id, shadow, index, n = row
+        start = _bucket_start(bucket[0], bucket[1] if len(bucket) > 1 else None)
+        groups[(start, model_id, version_id, endpoint_id, bool(shadow))].append((int(index), n))
     histograms = {}
     for key, pairs in groups.items():
         pairs.sort()
@@ -214,6 +260,76 @@ def _hour_histograms(version_ids: list[int], lo: datetime, hi: datetime) -> dict
             )
         )
     return histograms
+
+
+def _minute_counts(
+    version_ids: list[int], lo: datetime, hi: datetime, five_from: datetime | None
+) -> tuple[dict[tuple, tuple], list[tuple]]:
+    """One pass over some versions' events in [lo, hi) by minute: per (hour, model,
+    version, endpoint, shadow) the bitmap of the minutes it served in and of those with
+    a system-class error (bit i: the hour's i-th minute); and from `five_from` on (None:
+    not at all) its 5-minute rows' counts, as serving rows without a caller. Shadow
+    copies get bitmaps and rows of their own, as in the hour rows, so that a copy's
+    failure never marks the model's minute down."""
+    counted = (
+        ServingEvent.objects.filter(
+            model_version_id__in=version_ids, timestamp__gte=lo, timestamp__lt=hi
+        )
+        .order_by()
+        .annotate(
+            bucket=TruncHour("timestamp"),
+            minute=ExtractMinute("timestamp"),
+            shadow=Deployment.shadow_of_outer_event(),
+        )
+        .values_list("bucket", "model_id", "model_version_id", "endpoint_id", "shadow", "minute")
+        .annotate(
+            failed=Count(
+                "pk", filter=Q(status=EventStatus.ERROR, error_type__in=SYSTEM_FAILURE_CLASSES)
+            ),
+            inferences=Count("pk"),
+            errors=Count("pk", filter=Q(status=EventStatus.ERROR)),
+            **{
+                column: Count("pk", filter=Q(status=EventStatus.ERROR, error_type=c))
+                for column, c in ERROR_COLUMNS.items()
+            },
+            cost_usd=Sum(Coalesce("cost_usd", "model__unit_cost_usd")),
+        )
+    )
+    minutes: dict[tuple, tuple[int, int]] = {}
+    fives: dict[tuple, list] = {}
+    for bucket, model_id, version_id, endpoint_id, shadow, minute, failed, *counts in counted:
+        key = (bucket, model_id, version_id, endpoint_id, bool(shadow))
+        served, down = minutes.get(key, (0, 0))
+        bit = 1 << int(minute)
+        minutes[key] = (served | bit, down | bit if failed else down)
+        if five_from is not None and bucket >= five_from:
+            five = (bucket + int(minute) // 5 * _FIVE_MINUTES, *key[1:])
+            counts[-1] = counts[-1] or 0
+            if five in fives:
+                fives[five] = [a + b for a, b in zip(fives[five], counts, strict=True)]
+            else:
+                fives[five] = counts
+    rows = [(RollupGranularity.FIVE_MINUTES, *key, "", *counts) for key, counts in fives.items()]
+    return minutes, rows
+
+
+def _hours_merged(histograms: dict[tuple, bytes]) -> dict[tuple, bytes]:
+    """5-minute histograms merged into their hours'."""
+    hours: dict[tuple, HistogramSum] = defaultdict(HistogramSum)
+    for (start, *rest), blob in histograms.items():
+        hours[(bucket_floor(start, granularity=RollupGranularity.HOUR), *rest)].add_blob(blob)
+    return {key: histogram_encode(total.histogram()) for key, total in hours.items()}
+
+
+def _five_minute_bits(minutes: dict[tuple, tuple]) -> dict[tuple, tuple]:
+    """The hours' minute bitmaps cut into their 5-minute buckets' (5 bits each)."""
+    cut = {}
+    for (hour, *rest), (served, down) in minutes.items():
+        for slot in range(12):
+            part = (served >> 5 * slot) & 0b11111
+            if part:
+                cut[(hour + slot * _FIVE_MINUTES, *rest)] = (part, (down >> 5 * slot) & 0b11111)
+    return cut
 
 
 _EMPTY_HISTOGRAM = histogram_encode((np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int64)))
@@ -229,13 +345,17 @@ _LATENCY_FIELDS = (
     "shadow",
     *_COUNTED,
     "histogram",
+    "served_minutes",
+    "failed_minutes",
 )
 
 
-def _latency_rows(serving: list[tuple], histograms: dict[tuple, bytes]) -> list[tuple]:
+def _latency_rows(
+    serving: list[tuple], histograms: dict[tuple, bytes], minutes: dict[tuple, tuple]
+) -> list[tuple]:
     """LatencyRollup rows: the serving rows' counts and cost summed over callers, with
-    the histogram of their (bucket, model, version, endpoint, shadow), empty when nothing
-    succeeded."""
+    the histogram and minute bitmaps of their (bucket, model, version, endpoint, shadow),
+    empty when nothing succeeded (bitmaps: 0 in day and week rows)."""
     counts: dict[tuple, list] = {}
     for granularity, bucket, model_id, version_id, endpoint_id, shadow, _caller, *values in serving:
         key = (granularity, bucket, model_id, version_id, endpoint_id, shadow)
@@ -245,7 +365,8 @@ def _latency_rows(serving: list[tuple], histograms: dict[tuple, bytes]) -> list[
         else:
             counts[key] = list(summed)
     return [
-        (*key, *sums, histograms.get(key[1:], _EMPTY_HISTOGRAM)) for key, sums in counts.items()
+        (*key, *sums, histograms.get(key[1:], _EMPTY_HISTOGRAM), *minutes.get(key[1:], (0, 0)))
+        for key, sums in counts.items()
     ]
 
 
@@ -347,11 +468,17 @@ def _adapt(rows: list[tuple]) -> list[tuple]:
     return adapted
 
 
-def _write(serving: list[tuple], histograms: dict[tuple, bytes]) -> None:
-    _insert(ServingRollup._meta.db_table, _SERVING_FIELDS, _adapt(serving))
-    _insert(
-        LatencyRollup._meta.db_table, _LATENCY_FIELDS, _adapt(_latency_rows(serving, histograms))
-    )
+def _write(
+    serving: list[tuple],
+    histograms: dict[tuple, bytes],
+    minutes: dict[tuple, tuple] | None = None,
+    *,
+    latency_only: bool = False,
+) -> None:
+    if not latency_only:
+        _insert(ServingRollup._meta.db_table, _SERVING_FIELDS, _adapt(serving))
+    latency = _latency_rows(serving, histograms, minutes or {})
+    _insert(LatencyRollup._meta.db_table, _LATENCY_FIELDS, _adapt(latency))
 
 
 def _recompute_hours(pairs: set[tuple[int, datetime]], lo: datetime, hi: datetime) -> None:
@@ -368,9 +495,36 @@ def _recompute_hours(pairs: set[tuple[int, datetime]], lo: datetime, hi: datetim
                 model_version_id=version_id,
                 bucket_start__in=moments,
             ).delete()
+        fives = [h + slot * _FIVE_MINUTES for h in moments for slot in range(12)]
+        for start in range(0, len(fives), _CHUNK):
+            LatencyRollup.objects.filter(
+                granularity=RollupGranularity.FIVE_MINUTES,
+                model_version_id=version_id,
+                bucket_start__in=fives[start : start + _CHUNK],
+            ).delete()
     versions = sorted(hours)
+    # 5-minute rows only for the hours young enough to keep them; those hours' histograms
+    # are their 5-minute ones merged (one pass over their events, not two).
+    cutoff = five_minute_rollups_cutoff()
+    five_from = max(lo, bucket_floor(cutoff, granularity=RollupGranularity.HOUR)) if cutoff else lo
+    if five_from >= hi:
+        five_from = None
+    minutes, fives = _minute_counts(versions, lo, hi, five_from)
+    histograms: dict[tuple, bytes] = {}
+    if five_from is None or lo < five_from:
+        histograms.update(_hour_histograms(versions, lo, five_from or hi))
+    if five_from is not None:
+        five_histograms = _hour_histograms(versions, five_from, hi, RollupGranularity.FIVE_MINUTES)
+        histograms.update(_hours_merged(five_histograms))
     serving = [r for r in _hour_rows(versions, lo, hi) if (r[3], r[1]) in pairs]
-    _write(serving, _hour_histograms(versions, lo, hi))
+    _write(serving, histograms, minutes)
+    if five_from is not None:
+        fives = [
+            r
+            for r in fives
+            if (r[3], bucket_floor(r[1], granularity=RollupGranularity.HOUR)) in pairs
+        ]
+        _write(fives, five_histograms, _five_minute_bits(minutes), latency_only=True)
 
 
 def _recompute(version_id: int, lo: datetime, hi: datetime, granularity: str) -> None:
@@ -386,6 +540,56 @@ def _recompute(version_id: int, lo: datetime, hi: datetime, granularity: str) ->
     _write(
         _coarse_rows(version_id, lo, hi, granularity),
         _coarse_histograms(version_id, lo, hi, granularity),
+    )
+
+
+def _uptime_recompute(model_id: int, lo: datetime, hi: datetime, granularity: str) -> None:
+    """Recompute one model's uptime minutes per day over [lo, hi) from its hour rows
+    (the minute bitmaps of all its versions and endpoints OR-ed per hour, then counted),
+    or per week from its days. Requests only: a shadow copy is not a request, so the
+    shadow rows' bitmaps are left out (a failing shadow version does not take the model
+    down)."""
+    UptimeRollup.objects.filter(
+        granularity=granularity, model_id=model_id, bucket_start__gte=lo, bucket_start__lt=hi
+    ).delete()
+    counts: dict[datetime, list[int]] = defaultdict(lambda: [0, 0])
+    if granularity == RollupGranularity.DAY:
+        merged: dict[datetime, list[int]] = defaultdict(lambda: [0, 0])
+        hours = LatencyRollup.objects.filter(
+            granularity=RollupGranularity.HOUR,
+            model_id=model_id,
+            shadow=False,
+            bucket_start__gte=lo,
+            bucket_start__lt=hi,
+        ).values_list("bucket_start", "served_minutes", "failed_minutes")
+        for hour, served, failed in hours:
+            bits = merged[hour]
+            bits[0] |= served
+            bits[1] |= failed
+        for hour, (served, failed) in merged.items():
+            day = counts[bucket_floor(hour, granularity=granularity)]
+            day[0] += served.bit_count()
+            day[1] += failed.bit_count()
+    else:
+        days = UptimeRollup.objects.filter(
+            granularity=_FINER[granularity],
+            model_id=model_id,
+            bucket_start__gte=lo,
+            bucket_start__lt=hi,
+        ).values_list("bucket_start", "served_minutes", "failed_minutes")
+        for day, served, failed in days:
+            week = counts[bucket_floor(day, granularity=granularity)]
+            week[0] += served
+            week[1] += failed
+    rows = [
+        (granularity, start, model_id, served, failed)
+        for start, (served, failed) in counts.items()
+        if served
+    ]
+    _insert(
+        UptimeRollup._meta.db_table,
+        ("granularity", "bucket_start", "model_id", "served_minutes", "failed_minutes"),
+        _adapt(rows),
     )
 
 
@@ -414,11 +618,25 @@ def _marks_recompute(pairs: set[tuple[int, datetime]]) -> None:
     for version_id, hour in pairs:
         days[version_id].add(bucket_floor(hour, granularity=RollupGranularity.DAY))
     for version_id, moments in days.items():
-        for lo, hi in _clusters(sorted(moments), _DAY, _DAY):
-            _recompute(version_id, lo, hi, RollupGranularity.DAY)
-        weeks = sorted({bucket_floor(d, granularity=RollupGranularity.WEEK) for d in moments})
-        for lo, hi in _clusters(weeks, _WEEK, _WEEK):
-            _recompute(version_id, lo, hi, RollupGranularity.WEEK)
+        _days_and_weeks_recompute(_recompute, version_id, moments)
+    # Uptime's days and weeks are the model's, over all its versions at once.
+    model_of = dict(ModelVersion.objects.filter(pk__in=list(days)).values_list("pk", "model_id"))
+    model_days: dict[int, set[datetime]] = defaultdict(set)
+    for version_id, moments in days.items():
+        model_days[model_of[version_id]] |= moments
+    for model_id, moments in model_days.items():
+        _days_and_weeks_recompute(_uptime_recompute, model_id, moments)
+
+
+def _days_and_weeks_recompute(
+    recompute: Callable[[int, datetime, datetime, str], None], key: int, days: set[datetime]
+) -> None:
+    """`recompute` the runs of `days` of one version (or model), then their weeks."""
+    for lo, hi in _clusters(sorted(days), _DAY, _DAY):
+        recompute(key, lo, hi, RollupGranularity.DAY)
+    weeks = sorted({bucket_floor(d, granularity=RollupGranularity.WEEK) for d in days})
+    for lo, hi in _clusters(weeks, _WEEK, _WEEK):
+        recompute(key, lo, hi, RollupGranularity.WEEK)
 
 
 # A database that cannot be reached is not the marks' fault: they stay for the next run.
@@ -541,7 +759,7 @@ def rollups_rebuild(*, start: datetime | None = None, end: datetime | None = Non
         hi = end
     with transaction.atomic():
         _lock()
-        for model in (ServingRollup, LatencyRollup):
+        for model in (ServingRollup, LatencyRollup, UptimeRollup):
             # Weeks may reach past the range; they are recomputed whole below.
             rows = model.objects.exclude(granularity=RollupGranularity.WEEK)
             if lo is not None:
@@ -572,29 +790,32 @@ def _weeks_recompute(lo: datetime | None, hi: datetime | None) -> None:
         if hi is not None
         else None
     )
-    with transaction.atomic():
-        _lock()
-        rows = ServingRollup.objects.filter(
-            granularity__in=[RollupGranularity.DAY, RollupGranularity.WEEK]
-        )
+
+    def spans(rows: Any, key: str) -> Iterable[tuple[int, datetime, datetime]]:
+        """Each `key` with day or week rows in the weeks, and the weeks to recompute."""
         if week_lo is not None:
             rows = rows.filter(bucket_start__gte=week_lo)
         if week_hi is not None:
             rows = rows.filter(bucket_start__lt=week_hi)
-        spans = (
+        found = (
             rows.order_by()
-            .values("model_version_id")
+            .values(key)
             .annotate(first=Min("bucket_start"), last=Max("bucket_start"))
         )
-        for span in spans:
-            start = (
-                week_lo
-                if week_lo is not None
-                else bucket_floor(span["first"], granularity=RollupGranularity.WEEK)
+        for span in found:
+            first = bucket_floor(span["first"], granularity=RollupGranularity.WEEK)
+            last = bucket_floor(span["last"], granularity=RollupGranularity.WEEK) + _WEEK
+            yield (
+                span[key],
+                week_lo if week_lo is not None else first,
+                week_hi if week_hi is not None else last,
             )
-            end = (
-                week_hi
-                if week_hi is not None
-                else bucket_floor(span["last"], granularity=RollupGranularity.WEEK) + _WEEK
-            )
-            _recompute(span["model_version_id"], start, end, RollupGranularity.WEEK)
+
+    with transaction.atomic():
+        _lock()
+        days_and_weeks = [RollupGranularity.DAY, RollupGranularity.WEEK]
+        versions = ServingRollup.objects.filter(granularity__in=days_and_weeks)
+        for version_id, start, end in spans(versions, "model_version_id"):
+            _recompute(version_id, start, end, RollupGranularity.WEEK)
+        for model_id, start, end in spans(UptimeRollup.objects.all(), "model_id"):
+            _uptime_recompute(model_id, start, end, RollupGranularity.WEEK)

@@ -10,7 +10,7 @@ from django.conf import settings
 from ingestion.faults import fault_point
 from ingestion.kserve import kserve_pending_expire
 from ingestion.logfiles import serving_logs_scan
-from ingestion.retention import events_prune
+from ingestion.retention import events_prune, five_minute_rollups_prune
 from ingestion.rollups import rollups_refresh
 
 
@@ -39,3 +39,8 @@ def kserve_pending_expire_task() -> int:
 @shared_task(name="ingestion.tasks.events_prune_task")
 def events_prune_task() -> int:
     return events_prune()
+
+
+@shared_task(name="ingestion.tasks.five_minute_rollups_prune_task")
+def five_minute_rollups_prune_task() -> int:
+    return five_minute_rollups_prune()

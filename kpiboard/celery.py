@@ -50,6 +50,12 @@ app.conf.beat_schedule = {
         "task": "ingestion.tasks.events_prune_task",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Nightly at 02:40 UTC: delete 5-minute latency rollups older than
+    # KPIBOARD_FIVE_MINUTE_ROLLUP_DAYS; older windows' charts are drawn by hour.
+    "five-minute-rollups-prune-nightly": {
+        "task": "ingestion.tasks.five_minute_rollups_prune_task",
+        "schedule": crontab(hour=2, minute=40),
+    },
     # Every minute: queue a poll of each model registry whose own schedule (or backoff
     # after a failure) says it is due; each registry polls in its own task.
     "registries-poll-due-every-minute": {

@@ -381,6 +381,9 @@ KPIBOARD_ROLLUP_BATCH_MARKS = env_int("KPIBOARD_ROLLUP_BATCH_MARKS", 2000)
 # Raw serving events older than this many days are deleted nightly; their rollups stay.
 # 0 keeps them forever.
 KPIBOARD_EVENT_RETENTION_DAYS = env_int("KPIBOARD_EVENT_RETENTION_DAYS", 0)
+# 5-minute latency rollups (a day's charts in 5-minute buckets) are kept this many days
+# and pruned nightly; an older window's charts are drawn by hour. 0 keeps them forever.
+KPIBOARD_FIVE_MINUTE_ROLLUP_DAYS = env_int("KPIBOARD_FIVE_MINUTE_ROLLUP_DAYS", 3)
 
 # --- Model registries and deployment KPIs (docs: issue 4) --------------------------------
 # Hosts a registry poll may reach: `host`, `host:port` or `*.domain`; none when unset.

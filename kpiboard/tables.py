@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -38,6 +39,7 @@ from lifecycle.monitoring.kpis import (
     LATENCY_P95,
     LATENCY_P99,
     SHADOW_INFERENCES,
+    SLA_COMPLIANCE,
     ServingSummary,
 )
 from lifecycle.monitoring.kpis.engine import SERVING_IDS
@@ -84,6 +86,23 @@ def _inferences_and_copies(row: ModelRow) -> SafeString:
     )
 
 
+def _misses(row: ModelRow) -> tuple:
+    sla = row.kpis.get(SLA_COMPLIANCE.id)
+    return (sla.misses or ()) if sla is not None else ()
+
+
+def _sla_missed(row: ModelRow) -> SafeString | str:
+    """The targets the model missed (the first three; all in the title), "met", or n/a
+    for a model without targets or traffic."""
+    sla = row.kpis.get(SLA_COMPLIANCE.id)
+    if sla is None or sla.value is None:
+        return "n/a"
+    misses = _misses(row)
+    if not misses:
+        return "met"
+    return render_to_string("_misses.html", {"misses": misses, "brief": True})
+
+
 def _errors_column(failure_class: FailureClass) -> Column:
     return Column(
         key=f"errors_{failure_class.value}",
@@ -115,7 +134,7 @@ def portfolio_models_table(overview: PortfolioOverview, query: Mapping[str, str]
     return Table(
         name="models",
         html_id="models-table",
-        css_class="sortable",
+        css_class="sortable wrap-heads",
         rows=overview.rows,
         sort=overview.sort,
         missing="n/a",
@@ -141,6 +160,14 @@ def portfolio_models_table(overview: PortfolioOverview, query: Mapping[str, str]
             ),
             *(_kpi_column(kpi) for kpi in ROW_KPIS),
             _kpi_column(SHADOW_INFERENCES),
+            Column(
+                key="sla_missed",
+                label="SLA missed",
+                value=lambda row: "; ".join(m.comparison for m in _misses(row)),
+                display=_sla_missed,
+                tooltip=SLA_COMPLIANCE.tooltip,
+                cell_attrs={"data-kpi": SLA_COMPLIANCE.id},
+            ),
             Column(
                 key="in_production",
                 label="In production",

@@ -92,6 +92,21 @@ def deployment_make(
     )
 
 
+def shadow_deployment_make(
+    version: ModelVersion, *, endpoint: Endpoint, started_at: datetime, ended_at: datetime
+) -> Deployment:
+    """`version` in the shadow role on `endpoint` over [started_at, ended_at): it answers
+    copies of the endpoint's requests and takes no share of them."""
+    return deployment_make(
+        version,
+        endpoint=endpoint,
+        role=DeploymentRole.SHADOW,
+        traffic_share=Decimal("0"),
+        started_at=started_at,
+        ended_at=ended_at,
+    )
+
+
 def dataset_make(name: str = "transactions", *, team: Team | None = None) -> Dataset:
     return Dataset.objects.create(name=name, team=team or team_make())
 

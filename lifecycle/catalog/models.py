@@ -309,6 +309,13 @@ class FailureClass(models.TextChoices):
     OTHER = "other", "Other"
 
 
+# Whose fault a failure is: a bad request is the caller's (a 4xx); every other class,
+# "other" included (the model raised, unclassified), is the serving system's (a 5xx).
+# A minute with a system-class error is a minute down (see `uptime` in docs/kpis.md).
+CALLER_FAILURE_CLASSES = frozenset({FailureClass.BAD_REQUEST})
+SYSTEM_FAILURE_CLASSES = frozenset(FailureClass.values) - CALLER_FAILURE_CLASSES
+
+
 class ServingEvent(models.Model):
     """One inference, as pushed, logged or captured. `event_id` makes repeats harmless
     within a team: each team names its events as it likes, so two teams may use one id."""
@@ -477,6 +484,9 @@ class Label(models.Model):
 
 class RollupGranularity(models.TextChoices):
     MINUTE = "minute", "Minute"
+    # Latency rollups only (callers merged), kept for KPIBOARD_FIVE_MINUTE_ROLLUP_DAYS:
+    # a day's charts in 5-minute buckets.
+    FIVE_MINUTES = "5min", "5 minutes"
     HOUR = "hour", "Hour"
     DAY = "day", "Day"
     WEEK = "week", "Week (from Monday, UTC)"
@@ -574,6 +584,12 @@ class LatencyRollup(RollupCounts):
     """
 
     histogram = models.BinaryField()
+    # Uptime's minute facts, in hour and 5-minute rows (0 in day and week rows): bit i is
+    # the bucket's i-th minute, set when this version and endpoint served in it (at all /
+    # with a system-class error). Rows of one bucket merge with a bitwise OR; buckets add
+    # their popcounts. Days and weeks are counted per model in `UptimeRollup`.
+    served_minutes = models.BigIntegerField(default=0)
+    failed_minutes = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [
@@ -588,6 +604,34 @@ class LatencyRollup(RollupCounts):
                 fields=["granularity", "model", "bucket_start"], name="latency_rollup_model_time"
             ),
         ]
+
+
+class UptimeRollup(models.Model):
+    """Per model and day (or week): its minutes with traffic and its minutes with a
+    system-class error, over all its versions and endpoints at once (a minute in which
+    any of them failed is down once, not once per version). Requests only: the shadow
+    rows' bitmaps are left out, as a copy is not a request.
+
+    A day row is summed from the OR of the hour rows' minute bitmaps of every version of
+    the model, so it holds only for a scope that takes the whole model; a scope narrowed
+    to versions or endpoints reads those hour bitmaps instead."""
+
+    granularity = models.CharField(max_length=8, choices=RollupGranularity.choices)
+    bucket_start = models.DateTimeField()
+    model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="+")
+    served_minutes = models.BigIntegerField()
+    failed_minutes = models.BigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["granularity", "model", "bucket_start"], name="uptime_rollup_once"
+            ),
+        ]
+        indexes = [models.Index(fields=["granularity", "bucket_start"], name="uptime_rollup_time")]
+
+    def __str__(self) -> str:
+        return f"{self.granularity} {self.bucket_start:%Y-%m-%d} model {self.model_id}"
 
 
 class Role(models.TextChoices):

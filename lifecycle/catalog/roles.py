@@ -37,7 +37,7 @@ _FACTS: dict[str, tuple[str, ...]] = {
 }
 # Recomputed from the raw facts, and the ledger is append-only: readable, never edited.
 _DERIVED: dict[str, tuple[str, ...]] = {
-    "catalog": ("servingrollup", "latencyrollup"),
+    "catalog": ("servingrollup", "latencyrollup", "uptimerollup"),
     "deployment": ("lifecyclechange",),
 }
 # Only admins: tokens mint access, registries hold secrets and reach into the network,

@@ -189,3 +189,17 @@ def test_the_page_answers_a_bad_filter_with_400_and_the_reason(portfolio, client
 def test_every_phase_page_renders_for_an_executive(portfolio, client, alice, url_name):
     client.force_login(alice)
     assert client.get(reverse(url_name), {"window": "30d"}).status_code == 200
+
+
+def test_the_models_table_names_each_models_missed_sla_targets(portfolio, client, bob):
+    """fraud-scorer misses its error-rate target (a tenth of its calls fail); the
+    recommender has no targets."""
+    client.force_login(bob)
+    html = client.get(reverse("portfolio"), {"window": "7d"}).content.decode()
+    row = html[html.index('data-model="fraud-scorer"') :]
+    cell = row[row.index('data-kpi="sla_compliance"') : row.index("</tr>")]
+    raw = ServingEvent.objects.filter(model__name="fraud-scorer")
+    error_rate = raw.filter(status="error").count() / raw.count()
+    assert f"Error rate {error_rate:.2%} &gt; 1.00%" in cell
+    row = html[html.index('data-model="recommender"') :]
+    assert ">n/a</td>" in row[row.index('data-kpi="sla_compliance"') - 4 : row.index("</tr>")]

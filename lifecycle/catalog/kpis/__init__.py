@@ -11,6 +11,7 @@ from lifecycle.catalog.kpis.definitions import (
     Direction,
     KpiDefinition,
     KpiValue,
+    TargetMiss,
     kpi_define,
 )
 from lifecycle.catalog.kpis.engine import (
@@ -43,6 +44,7 @@ __all__ = [
     "KpiRequest",
     "KpiRequestError",
     "KpiValue",
+    "TargetMiss",
     "Unit",
     "comparison_read",
     "kpi_compute",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from lifecycle.catalog.kpis.units import Unit
+from lifecycle.catalog.kpis.units import Unit, kpi_format
 from lifecycle.catalog.windows import TimeRange
 
 
@@ -40,6 +40,42 @@ class KpiDefinition:
 
 
 @dataclass(frozen=True)
+class TargetMiss:
+    """A target a KPI's value missed (an SLA's p95 latency, say): the value, the target
+    and, where the KPI spans several models, whose it was."""
+
+    definition: KpiDefinition
+    actual: float
+    target: float
+    model: str | None = None
+
+    @property
+    def comparison(self) -> str:
+        """E.g. "Latency p95 412.0 ms > 300.0 ms" (a table's column says what of)."""
+        d = self.definition
+        worse = "<" if d.direction == Direction.HIGHER_IS_BETTER else ">"
+        actual, target = kpi_format(self.actual, d.unit), kpi_format(self.target, d.unit)
+        return f"{d.label} {actual} {worse} {target}"
+
+    @property
+    def text(self) -> str:
+        """E.g. "Latency p95 412.0 ms > 300.0 ms target", after the model's name where
+        the KPI spans several."""
+        whose = f"{self.model}: " if self.model else ""
+        return f"{whose}{self.comparison} target"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "kpi": self.definition.id,
+            "actual": self.actual,
+            "target": self.target,
+            "unit": self.definition.unit.value,
+            "model": self.model,
+            "text": self.text,
+        }
+
+
+@dataclass(frozen=True)
 class KpiValue:
     definition: KpiDefinition
     value: float | int | None
@@ -50,6 +86,8 @@ class KpiValue:
     period: TimeRange | None = field(default=None, kw_only=True, compare=False)
     # The value's parts where a KPI counts several kinds (errors per failure class).
     parts: dict[str, float | int] | None = field(default=None, kw_only=True)
+    # The targets the value's inputs missed, where the KPI checks targets (SLA compliance).
+    misses: tuple[TargetMiss, ...] | None = field(default=None, kw_only=True)
 
     def as_dict(self) -> dict[str, Any]:
         d = self.definition
@@ -67,6 +105,8 @@ class KpiValue:
             answer["previous"] = self.previous.value
         if self.parts is not None:
             answer["parts"] = dict(self.parts)
+        if self.misses is not None:
+            answer["misses"] = [miss.as_dict() for miss in self.misses]
         return answer
 
 

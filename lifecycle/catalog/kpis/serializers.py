@@ -11,10 +11,23 @@ from lifecycle.catalog.kpis.definitions import Direction, KpiValue
 from lifecycle.catalog.kpis.units import Unit
 
 
+class TargetMissSerializer(serializers.Serializer):
+    """A target missed: the KPI whose target it was, its value and the target (in that
+    KPI's unit), whose (a model, where the KPI spans several) and the same in words."""
+
+    kpi = serializers.CharField()
+    actual = serializers.FloatField()
+    target = serializers.FloatField()
+    unit = serializers.ChoiceField(choices=[u.value for u in Unit])
+    model = serializers.CharField(allow_null=True)
+    text = serializers.CharField()
+
+
 class KpiSerializer(serializers.Serializer):
     """A KPI value with its definition. `low` and `high` bound a value known only within
-    an interval, `previous` is the previous period's value when it was asked for, and
-    `parts` splits a count by kind; each is present only where it applies."""
+    an interval, `previous` is the previous period's value when it was asked for,
+    `parts` splits a count by kind and `misses` lists the targets missed (SLA
+    compliance); each is present only where it applies."""
 
     id = serializers.CharField()
     label = serializers.CharField()
@@ -29,6 +42,7 @@ class KpiSerializer(serializers.Serializer):
     high = serializers.FloatField(allow_null=True, required=False)
     previous = serializers.FloatField(allow_null=True, required=False)
     parts = serializers.DictField(child=serializers.FloatField(), required=False)
+    misses = TargetMissSerializer(many=True, required=False)
 
     def to_representation(self, instance: KpiValue) -> dict[str, Any]:
         # The value type says which optional keys apply (bounds, previous, parts).

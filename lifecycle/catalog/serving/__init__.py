@@ -1,7 +1,7 @@
 """The serving read model: the one way any phase reads the serving rollups.
 
-The rollup tables (`ServingRollup`, `LatencyRollup`) are catalog models; this package
-holds everything that reads them, once:
+The rollup tables (`ServingRollup`, `LatencyRollup`, `UptimeRollup`) are catalog models;
+this package holds everything that reads them, once:
 
 - `buckets`: the time buckets (hour, day, week from Monday, UTC) the rollups are cut into;
   the rollup writer and the readers floor and ceil times with the same two functions.
@@ -11,7 +11,8 @@ holds everything that reads them, once:
 - `scope`: what a request selects and how its window is cut into parts read at the
   coarsest granularity that fits (week, day and hour rollups, raw events at the edges).
 - `sums`: counts, errors per failure class, cost and merged histograms over a scope.
-- `series`: the same over time, per hour or day, for charts.
+- `series`: the same over time, for charts: per minute (raw), 5 minutes, hour or day.
+- `uptime`: uptime's minutes with traffic and with a system-class error, per model.
 
 Its modules are imported by name (`from lifecycle.catalog.serving.sums import ...`):
 this file imports none of them, so that `lifecycle.catalog.windows` can use the buckets

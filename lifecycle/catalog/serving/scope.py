@@ -17,6 +17,7 @@ from lifecycle.catalog.models import (
     RollupGranularity,
     ServingEvent,
     ServingRollup,
+    UptimeRollup,
 )
 from lifecycle.catalog.serving.buckets import bucket_ceil, bucket_floor
 from lifecycle.catalog.serving.filtersets import ServingRollupFilterSet
@@ -25,6 +26,8 @@ if TYPE_CHECKING:  # windows uses the buckets of this package while it loads
     from lifecycle.catalog.windows import TimeRange
 
 _LEVELS = (RollupGranularity.WEEK, RollupGranularity.DAY, RollupGranularity.HOUR, None)
+# The serving filters that take part of a model (its uptime days hold only for all of it).
+_BELOW_THE_MODEL = ("version", "endpoint")
 
 
 # --- the scope: filters and window ------------------------------------------------------
@@ -44,13 +47,23 @@ class ServingScope:
     events: QuerySet[ServingEvent]
     # No event is stored between the window's end and this moment (see `quiet_until`).
     quiet_until: datetime | None = None
+    # The models' uptime days and weeks, when the scope takes whole models' requests
+    # (None when it narrows them to versions or endpoints, or holds the shadow copies:
+    # those days are read from the hours' minute bitmaps then).
+    uptime: QuerySet[UptimeRollup] | None = None
     shadow_copies: bool = False
 
     def segments(self, series: str | None = None) -> list[tuple[str | None, datetime, datetime]]:
         """The window's parts; for a series by day or hour, no part coarser than its
         buckets (a week row cannot be split into its days)."""
         # A series by minute reads raw events only: there are no minute rollups.
-        levels = {None: _LEVELS, "day": _LEVELS[1:], "hour": _LEVELS[2:], "minute": (None,)}[series]
+        levels = {
+            None: _LEVELS,
+            "day": _LEVELS[1:],
+            "hour": _LEVELS[2:],
+            RollupGranularity.FIVE_MINUTES: (RollupGranularity.FIVE_MINUTES, None),
+            "minute": (None,),
+        }[series]
         return rollup_segments(
             self.time_range.start,
             self.time_range.end,
@@ -114,6 +127,9 @@ def serving_scope(
             dict(filters.errors),
         )
     raw = filters.filter_queryset(ServingEvent.objects.all())
+    narrowed = shadow_copies or any(
+        filters.form.cleaned_data.get(name) for name in _BELOW_THE_MODEL
+    )
     rollups, latency, events = _copies_or_not(
         filters.qs,
         filters.filter_queryset(LatencyRollup.objects.all()),
@@ -126,6 +142,7 @@ def serving_scope(
         latency=latency,
         events=events,
         quiet_until=quiet_until(time_range.end),
+        uptime=None if narrowed else filters.filter_queryset(UptimeRollup.objects.all()),
         shadow_copies=shadow_copies,
     )
     return scope, {}
@@ -139,6 +156,9 @@ def serving_scope_where(
     `time_range`: for a phase that already knows which versions and endpoints it wants,
     rather than holding a request's filters."""
     where = Q(**lookups)
+    whole_models = not shadow_copies and all(
+        key.split("__")[0] in ("model", "model_id") for key in lookups
+    )
     rollups, latency, events = _copies_or_not(
         ServingRollup.objects.filter(where),
         LatencyRollup.objects.filter(where),
@@ -153,6 +173,7 @@ def serving_scope_where(
         latency=latency,
         events=events,
         quiet_until=quiet_until(time_range.end),
+        uptime=UptimeRollup.objects.filter(where) if whole_models else None,
         shadow_copies=shadow_copies,
     )
 

@@ -1,5 +1,6 @@
 """Serving numbers over time, for the charts: per minute up to two hours (from the raw
-events), per hour up to a week, else per day."""
+events), per 5 minutes up to two days (from the 5-minute latency rollups, while they are
+kept), per hour up to a week, else per day."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from lifecycle.catalog.serving.buckets import BUCKET_STEPS, bucket_floor
+from lifecycle.catalog.models import RollupGranularity
+from lifecycle.catalog.serving.buckets import (
+    BUCKET_STEPS,
+    bucket_floor,
+    five_minute_rollups_cutoff,
+)
 from lifecycle.catalog.serving.scope import ServingScope
 from lifecycle.catalog.serving.sums import (
     ERROR_COLUMNS,
@@ -26,9 +32,15 @@ if TYPE_CHECKING:
 
 def series_granularity(time_range: TimeRange) -> str:
     """The bucket of a window's charts: minutes for up to two hours (an hour's window
-    drawn as one hourly point said nothing), hours up to a week, else days."""
+    drawn as one hourly point said nothing), 5 minutes up to two days (24 hourly points
+    hid a 20-minute outage), hours up to a week, else days. A day's window that starts
+    before the 5-minute rollups' retention is drawn by hour."""
     if time_range.duration <= timedelta(hours=2):
         return "minute"
+    if time_range.duration <= timedelta(days=2):
+        cutoff = five_minute_rollups_cutoff()
+        if cutoff is None or time_range.start >= cutoff:
+            return RollupGranularity.FIVE_MINUTES
     # A named week starts on the hour (WINDOW_ALIGNMENT): up to an hour over 7 days.
     return "hour" if time_range.duration <= timedelta(days=7, hours=1) else "day"
 

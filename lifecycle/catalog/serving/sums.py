@@ -15,6 +15,7 @@ from lifecycle.catalog.models import (
     ROLLUP_COUNTS,
     EventStatus,
     FailureClass,
+    RollupGranularity,
 )
 from lifecycle.catalog.serving.buckets import bucket_floor
 from lifecycle.catalog.serving.histograms import (
@@ -41,8 +42,10 @@ QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
 def _raw_bucket(series: str) -> TruncHour | TruncMinute:
     """Raw events by hour (floored further in Python for days), or by minute for a
-    series by minute (an hour's window)."""
-    return TruncMinute("timestamp") if series == "minute" else TruncHour("timestamp")
+    series by minute or 5 minutes (floored further in Python)."""
+    if series in ("minute", RollupGranularity.FIVE_MINUTES):
+        return TruncMinute("timestamp")
+    return TruncHour("timestamp")
 
 
 def _raw_aggregates() -> dict[str, Any]:
@@ -74,6 +77,8 @@ def serving_totals(
     Python: a portfolio has a few hundred keys, and building data frames for them cost
     more than the database's work."""
     group = list(group_by)
+    if "caller" in group and series == RollupGranularity.FIVE_MINUTES:
+        raise ValueError("5-minute rollups merge callers: no series by caller per 5 minutes")
     width = len(group) + (1 if series else 0)
     counts = [i for i, name in enumerate(sums) if name != "cost_usd"]
     cost = sums.index("cost_usd") if "cost_usd" in sums else None  # the one decimal

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lifecycle.catalog.kpis import Direction, Unit, kpi_define
+from lifecycle.catalog.models import SYSTEM_FAILURE_CLASSES, FailureClass
 
 PHASE = "monitoring"
 
@@ -110,14 +111,31 @@ LATENCY_P99 = kpi_define(
     formula="99th percentile of the latency of the successful inferences in the window."
     + _PERCENTILE_NOTE,
 )
+# The failure classes that make a minute down, in words (not bad request: the caller's).
+_SYSTEM_CLASSES = ", ".join(
+    c.label.lower() for c in FailureClass if c.value in SYSTEM_FAILURE_CLASSES
+)
 UPTIME = kpi_define(
     id="uptime",
     phase=PHASE,
     label="Uptime",
     unit=Unit.FRACTION,
     direction=Direction.HIGHER_IS_BETTER,
-    formula="1 minus the share of the window's inferences that failed because the model "
-    "was down or crashed (failure class downtime); empty when there were none.",
+    formula="Share of the window's minutes with traffic in which the model answered "
+    f"without a system-class error ({_SYSTEM_CLASSES}): 1 - minutes with such an error / "
+    "minutes with traffic. A minute without traffic is neither up nor down; a minute "
+    "counts once per model, down if any selected version or endpoint failed in it. "
+    "Empty when there was no traffic.",
+)
+REQUEST_AVAILABILITY = kpi_define(
+    id="request_availability",
+    phase=PHASE,
+    label="Request availability",
+    unit=Unit.FRACTION,
+    direction=Direction.HIGHER_IS_BETTER,
+    formula="Share of the window's inferences that did not fail with a system-class "
+    f"error ({_SYSTEM_CLASSES}); request-weighted, so a short outage at low traffic "
+    "weighs little. Empty when there were none.",
 )
 SLA_COMPLIANCE = kpi_define(
     id="sla_compliance",
@@ -126,9 +144,10 @@ SLA_COMPLIANCE = kpi_define(
     unit=Unit.FRACTION,
     direction=Direction.HIGHER_IS_BETTER,
     formula="For one model: the share of its SLA targets met over the window, among those "
-    "it has (p95 latency <= target, error rate <= target, uptime >= target). For several "
-    "models: the share of the models with targets and traffic that met all of theirs. "
-    "Empty when no model has both.",
+    "it has (p95 latency <= target, error rate <= target, uptime in minutes >= target). "
+    "For several models: the share of the models with targets and traffic that met all "
+    "of theirs. Empty when no model has both. The answer lists the targets missed, each "
+    "with its value and target.",
 )
 COST_USD = kpi_define(
     id="cost_usd",

@@ -22,6 +22,7 @@ from lifecycle.monitoring.kpis.definitions import (
     LATENCY_P50,
     LATENCY_P95,
     LATENCY_P99,
+    REQUEST_AVAILABILITY,
     SHADOW_COST_USD,
     SHADOW_INFERENCES,
     SLA_COMPLIANCE,
@@ -50,6 +51,7 @@ SERVING_IDS = (
     LATENCY_P95,
     LATENCY_P99,
     UPTIME,
+    REQUEST_AVAILABILITY,
     COST_USD,
     COST_PER_1000,
     SLA_COMPLIANCE,
@@ -106,7 +108,7 @@ def serving_kpis_compute(request: KpiRequest) -> dict[str, KpiValue]:
         ).qs
         values = [
             *summary.kpis(scope.time_range),
-            KpiValue(SLA_COMPLIANCE, portfolio_sla_compliance(breakdown.by_model, models)),
+            portfolio_sla_compliance(breakdown.by_model, models),
         ]
     answer = {v.definition.id: v for v in values}
     answer[ERRORS_BY_CLASS.id] = KpiValue(

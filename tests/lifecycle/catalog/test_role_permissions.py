@@ -28,6 +28,7 @@ _VIEW_ALL = [
     "catalog.view_servingevent",
     "catalog.view_servingrollup",
     "catalog.view_team",
+    "catalog.view_uptimerollup",
     "dataprep.view_datasetprofile",
     "deployment.view_lifecyclechange",
     "development.view_trainingrun",

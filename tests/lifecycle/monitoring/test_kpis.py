@@ -29,6 +29,8 @@ from tests import factories
 
 pytestmark = pytest.mark.django_db
 PERCENTILE_TOLERANCE = 0.01
+# Every failure class but the caller's own (a bad request) is the serving system's.
+SYSTEM_CLASSES = {"dependency", "deployment", "hardware", "downtime", "timeout", "other"}
 
 
 def _scope(query: str = "window=7d"):
@@ -86,6 +88,7 @@ def _close(value, exact):
     "cost_per_1000_predictions",
     "errors_by_failure_class",
     "uptime",
+    "request_availability",
 )
 def test_the_summary_equals_a_recomputation(mixed_events):
     raw = _raw()
@@ -100,7 +103,16 @@ def test_the_summary_equals_a_recomputation(mixed_events):
     assert summary.cost_per_1000 == pytest.approx(raw.cost_usd.sum() / len(raw) * 1000)
     expected_classes = raw[raw.status == "error"].groupby("error_type").size().to_dict()
     assert summary.errors_by_class == expected_classes
-    assert summary.uptime == pytest.approx(1 - (raw.error_type == "downtime").sum() / len(raw))
+    system = raw.error_type.isin(SYSTEM_CLASSES)
+    assert summary.request_availability == pytest.approx(1 - system.sum() / len(raw))
+    # Per model and minute: down when any of its events failed on the system's side.
+    minutes = (
+        raw.assign(minute=raw.timestamp.dt.floor("min"), down=system)
+        .groupby(["model_id", "minute"])
+        .down.any()
+    )
+    assert summary.uptime == pytest.approx(1 - minutes.sum() / len(minutes))
+    assert summary.uptime < summary.request_availability  # 12% errors, spread thin
 
 
 def test_the_summary_per_model_equals_a_recomputation(mixed_events):

@@ -97,3 +97,19 @@ def test_a_failure_class_has_one_colour_on_every_chart(sick_model, client, bob):
         figure = json.loads(charts["errors"] if charts else response.context["errors_chart"])
         colours = {t["name"]: t["marker"]["color"] for t in figure["data"]}
         assert colours == {"Timeout": FAILURE_CLASS_COLOURS["timeout"]}, url
+
+
+def test_the_sla_tile_names_the_targets_missed_with_value_and_target(sick_model, client, bob):
+    """fraud-scorer's SLA: p95 <= 50 ms (met: 20-26 ms), errors <= 1% (a tenth time out)."""
+    client.force_login(bob)
+    response = client.get(
+        reverse("monitoring:model-health", args=["fraud-scorer"]), {"window": "7d"}
+    )
+    html = response.content.decode()
+    tile = html[html.index('data-kpi="sla_compliance"') :]
+    tile = tile[: tile.index('<div class="tile"')] if '<div class="tile"' in tile else tile
+    raw = ServingEvent.objects.filter(model=sick_model)
+    error_rate = raw.filter(status="error").count() / raw.count()
+    assert f"Error rate {error_rate:.2%} &gt; 1.00% target" in tile
+    assert 'data-miss="error_rate"' in tile and 'data-miss="latency_p95_ms"' not in tile
+    assert "SLA error rate ≤ 1.00%" in html

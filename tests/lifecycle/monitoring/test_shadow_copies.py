@@ -58,14 +58,7 @@ def challenger_in_shadow(fraud_scorer, now):
     switch, shadow_from = now - timedelta(days=1), now - timedelta(days=4)
     factories.deployment_make(v1, endpoint=scoring, started_at=now - timedelta(days=30))
     Deployment.objects.filter(model_version=v1).update(ended_at=switch)
-    factories.deployment_make(
-        v2,
-        endpoint=scoring,
-        role="shadow",
-        traffic_share=Decimal("0"),
-        started_at=shadow_from,
-        ended_at=switch,
-    )
+    factories.shadow_deployment_make(v2, endpoint=scoring, started_at=shadow_from, ended_at=switch)
     factories.deployment_make(v2, endpoint=scoring, started_at=switch)
     rng = np.random.default_rng(11)
     events = []

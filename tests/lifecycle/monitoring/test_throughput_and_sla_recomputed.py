@@ -45,6 +45,7 @@ def served(fraud_scorer, now):
 def test_throughput_and_sla_compliance_equal_a_recomputation(api_as, alice, served, window):
     body = api_as(alice).get(f"/api/v1/kpis/models/fraud-scorer/?window={window}").json()
     kpis = {k["id"]: k["value"] for k in body["kpis"]}
+    misses = next(k["misses"] for k in body["kpis"] if k["id"] == "sla_compliance")
     start, end = pd.Timestamp(body["start"]), pd.Timestamp(body["end"])
     raw = pd.DataFrame(
         list(ServingEvent.objects.values("timestamp", "status", "error_type", "latency_ms"))
@@ -56,9 +57,24 @@ def test_throughput_and_sla_compliance_equal_a_recomputation(api_as, alice, serv
     assert kpis["throughput_per_day"] == pytest.approx(len(raw) / (minutes / 1440))
     model = RegisteredModel.objects.get(name="fraud-scorer")
     ok = raw.loc[raw.status == "ok", "latency_ms"]
-    met = [
-        np.percentile(ok, 95) <= model.sla_latency_p95_ms,
-        (raw.status == "error").mean() <= model.sla_error_rate,
-        1 - (raw.error_type == "downtime").mean() >= model.sla_uptime,
-    ]
-    assert kpis["sla_compliance"] == pytest.approx(sum(met) / len(met))
+    # Uptime in minutes: every minute with traffic, down when a timeout or downtime hit it.
+    down = raw.assign(minute=raw.timestamp.dt.floor("min"), down=raw.status == "error")
+    down = down.groupby("minute").down.any()
+    actual = {
+        "latency_p95_ms": np.percentile(ok, 95),
+        "error_rate": (raw.status == "error").mean(),
+        "uptime": 1 - down.mean(),
+    }
+    met = {
+        "latency_p95_ms": actual["latency_p95_ms"] <= model.sla_latency_p95_ms,
+        "error_rate": actual["error_rate"] <= model.sla_error_rate,
+        "uptime": actual["uptime"] >= model.sla_uptime,
+    }
+    assert kpis["sla_compliance"] == pytest.approx(sum(met.values()) / len(met))
+    # The targets missed are named, each with its value and target.
+    assert {m["kpi"] for m in misses} == {kpi for kpi, ok in met.items() if not ok} != set()
+    for miss in misses:
+        precision = 0.01 if miss["kpi"].startswith("latency") else 1e-9
+        assert miss["actual"] == pytest.approx(actual[miss["kpi"]], rel=precision)
+    texts = [m["text"] for m in misses]
+    assert f"Error rate {actual['error_rate']:.2%} > 1.00% target" in texts
