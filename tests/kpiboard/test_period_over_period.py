@@ -104,47 +104,59 @@ def _previous_traces(figure_json: str) -> list[dict]:
     return [t for t in json.loads(figure_json)["data"] if t.get("legendgroup") == "previous"]
 
 
-def _shifted_hourly(rows: pd.DataFrame, windows) -> pd.Series:
-    """Events per hour of the previous period, zero-filled, moved first hour onto first."""
-    first = pd.Timestamp(windows["previous_start"]).floor("h")
-    hours = pd.date_range(first, pd.Timestamp(windows["start"]) - pd.Timedelta(1), freq="h")
-    counts = rows.groupby(rows.timestamp.dt.floor("h")).size().reindex(hours, fill_value=0)
-    counts.index = counts.index + (pd.Timestamp(windows["start"]) - first)
+# A day's window is drawn per 5 minutes, its previous day too.
+DAY_BUCKET = "5min"
+
+
+def _shifted(rows: pd.DataFrame, windows, freq: str = DAY_BUCKET) -> pd.Series:
+    """Events per bucket of the previous period, zero-filled, moved first bucket onto
+    first."""
+    first = pd.Timestamp(windows["previous_start"]).floor(freq)
+    start = pd.Timestamp(windows["start"])
+    buckets = pd.date_range(first, start - pd.Timedelta(1), freq=freq)
+    counts = rows.groupby(rows.timestamp.dt.floor(freq)).size().reindex(buckets, fill_value=0)
+    counts.index = counts.index + (start.floor(freq) - first)
     return counts
 
 
 @pytest.mark.recomputes("inferences", "errors")
 def test_compare_previous_overlays_the_previous_period_shifted_onto_the_axis(
-    two_days, windows, client, bob
+    two_days, windows, client, bob, now, time_machine
 ):
+    # Still: the previous period starts as long before the window as the window lasts,
+    # and a ticking clock would move its first 5-minute bucket.
+    time_machine.move_to(now, tick=False)
     client.force_login(bob)
     plain = client.get(reverse("portfolio"), {"window": "24h"})
     assert _previous_traces(plain.context["charts"]["series"]) == []
     response = client.get(reverse("portfolio"), {"window": "24h", "compare": "previous"})
     inferences, errors = _previous_traces(response.context["charts"]["series"])
     before = _raw(windows["previous_start"], windows["start"])
-    expected = _shifted_hourly(before, windows)
+    expected = _shifted(before, windows)
     assert list(pd.to_datetime(inferences["x"], utc=True)) == list(expected.index)
     assert inferences["y"] == expected.tolist()
-    assert errors["y"] == _shifted_hourly(before[before.status == "error"], windows).tolist()
+    assert errors["y"] == _shifted(before[before.status == "error"], windows).tolist()
     assert inferences["name"] == "previous 24 hours" and inferences["line"]["dash"] == "dot"
     # The hover says when the point really was.
-    first = pd.Timestamp(windows["previous_start"]).floor("h")
+    first = pd.Timestamp(windows["previous_start"]).floor(DAY_BUCKET)
     assert inferences["customdata"][0] == f"{first:%Y-%m-%d %H:%M} UTC"
     assert 'name="compare" value="previous" id="id_compare" checked' in response.content.decode()
 
 
 @pytest.mark.recomputes("inferences")
-def test_model_health_overlays_the_previous_period_on_every_chart(two_days, windows, client, bob):
+def test_model_health_overlays_the_previous_period_on_every_chart(
+    two_days, windows, client, bob, now, time_machine
+):
+    time_machine.move_to(now, tick=False)
     client.force_login(bob)
     url = reverse("monitoring:model-health", args=["fraud-scorer"])
     charts = client.get(url, {"window": "24h", "compare": "previous"}).context["charts"]
     [throughput] = _previous_traces(charts["throughput"])
     before = _raw(windows["previous_start"], windows["start"])
-    assert throughput["y"] == _shifted_hourly(before, windows).tolist()
+    assert throughput["y"] == _shifted(before, windows).tolist()
     assert len(_previous_traces(charts["latency"])) == 3  # p50, p95 and p99 of v1
     [errors] = _previous_traces(charts["errors"])
-    assert errors["y"] == _shifted_hourly(before[before.status == "error"], windows).tolist()
+    assert errors["y"] == _shifted(before[before.status == "error"], windows).tolist()
     assert all(_previous_traces(c) == [] for c in client.get(url).context["charts"].values())
 
 

@@ -247,7 +247,7 @@ def test_model_health_shows_the_shadow_copies_of_each_version(
     raw = _raw()
     week = raw[raw.timestamp >= now - timedelta(days=7)]
     copies = int((week.shadow & (week.model_version_id == v2.pk)).sum())
-    versions = {row[0]: row for row in page.context["versions"]}
+    versions = {row[0]: row for row in page.context["tables"]["versions"].rows}
     assert versions["2"][2] == copies
     assert versions["1"][2] == 0
     assert f"{copies:,}" in page.content.decode()
