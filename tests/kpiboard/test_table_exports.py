@@ -8,10 +8,12 @@ import io
 import re
 from datetime import datetime
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pandas as pd
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.http import StreamingHttpResponse
 from django.test import Client
@@ -358,3 +360,14 @@ def test_the_exported_traffic_split_is_the_apis(client, site, time_machine, now,
         for r in api["traffic_split"]
     }
     assert len(rows) == len(api["traffic_split"]) > 10
+
+
+def test_every_table_on_a_page_is_drawn_by_the_one_include():
+    """A page's table is a Table drawn by _table.html, so none lacks its CSV export."""
+    templates = Path(settings.BASE_DIR) / "templates"
+    elsewhere = [
+        str(path.relative_to(templates))
+        for path in templates.rglob("*.html")
+        if path.name != "_table.html" and "<table" in path.read_text()
+    ]
+    assert elsewhere == []
