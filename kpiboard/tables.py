@@ -17,7 +17,6 @@ from django.utils.text import Truncator
 from kpiboard.hub import ModelHub
 from kpiboard.portfolio import ModelRow, PortfolioOverview
 from lifecycle.catalog.kpis import KpiDefinition, kpi_format
-from lifecycle.catalog.kpis.units import moment_format
 from lifecycle.catalog.links import (
     dataset_version_url,
     endpoint_url,
@@ -27,7 +26,7 @@ from lifecycle.catalog.links import (
     version_url,
 )
 from lifecycle.catalog.models import Deployment, FailureClass, RegisteredModel
-from lifecycle.catalog.seen import name_with_badge
+from lifecycle.catalog.seen import name_with_badge, registered_column
 from lifecycle.catalog.tables import Column, Table, linked_list, model_column, number_text
 from lifecycle.development.kpis import RunRow
 from lifecycle.monitoring.kpis import (
@@ -237,18 +236,7 @@ def model_versions_table(hub: ModelHub, query: Mapping[str, str]) -> Table:
                 ),
                 link=lambda row: version_url(model.name, row.version.version, query),
             ),
-            Column(
-                key="registered_at",
-                label="Registered",
-                value=lambda row: (
-                    None if row.version.seen_in_serving_only else row.version.registered_at
-                ),
-                display=lambda row: (
-                    "not in the registry"
-                    if row.version.seen_in_serving_only
-                    else moment_format(row.version.registered_at)
-                ),
-            ),
+            registered_column(lambda row: row.version),
             Column(
                 key="trained_on",
                 label="Trained on",

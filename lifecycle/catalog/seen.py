@@ -3,15 +3,18 @@ versions and endpoints by name (the flag itself: `seen_in_serving_at`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from lifecycle.catalog.filtersets import RegisteredModelFilterSet
+from lifecycle.catalog.kpis.units import moment_format
 from lifecycle.catalog.models import SEEN_IN_SERVING_HELP, Endpoint, ModelVersion, RegisteredModel
+from lifecycle.catalog.tables import Column
 
 _MODEL_FILTERS = ("model", "industry", "serving_mode", "team")
 
@@ -63,3 +66,23 @@ def seen_badge(flagged: bool) -> SafeString:
 def name_with_badge(name: str, flagged: bool) -> SafeString:
     """A table cell's name followed by its badge when it is seen in serving only."""
     return format_html("{} {}", name, seen_badge(flagged)) if flagged else format_html("{}", name)
+
+
+def registered_column(version_of: Callable[[Any], ModelVersion]) -> Column:
+    """When a row's version entered the registry; "not in the registry" (no time in the
+    export) for a version only serving knows, which has no registration time of its own."""
+
+    def registered(row: Any) -> datetime | None:
+        version = version_of(row)
+        return None if version.seen_in_serving_only else version.registered_at
+
+    return Column(
+        key="registered_at",
+        label="Registered",
+        value=registered,
+        display=lambda row: (
+            "not in the registry"
+            if version_of(row).seen_in_serving_only
+            else moment_format(version_of(row).registered_at)
+        ),
+    )

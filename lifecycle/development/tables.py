@@ -13,7 +13,7 @@ from lifecycle.catalog.kpis import KpiDefinition
 from lifecycle.catalog.kpis.units import moment_format
 from lifecycle.catalog.links import dataset_version_url, version_url
 from lifecycle.catalog.models import ModelVersion, RegisteredModel
-from lifecycle.catalog.seen import name_with_badge
+from lifecycle.catalog.seen import name_with_badge, registered_column
 from lifecycle.catalog.tables import Column, Table, linked_list, model_column, number_text
 from lifecycle.development.kpis.runs import RunRow
 
@@ -34,17 +34,7 @@ def model_versions_table(versions: Sequence[ModelVersion]) -> Table:
                 display=lambda v: name_with_badge(v.version, v.seen_in_serving_only),
                 link=lambda v: version_url(v.model.name, v.version),
             ),
-            Column(
-                key="registered_at",
-                label="Registered",
-                # A version only serving knows has no registration time of its own.
-                value=lambda v: None if v.seen_in_serving_only else v.registered_at,
-                display=lambda v: (
-                    "not in the registry"
-                    if v.seen_in_serving_only
-                    else moment_format(v.registered_at)
-                ),
-            ),
+            registered_column(lambda v: v),
             Column.time(
                 "seen_in_serving_at",
                 "First seen in serving",
